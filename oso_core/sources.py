@@ -1,0 +1,121 @@
+"""Source declarations: what each source loads, how it writes, and what it needs.
+
+A source module in ``flows/`` declares one ``SOURCE = Source(...)`` beside its flow, like a dlt verified source
+declares its resources with keys and write disposition. The weekly pipeline, ``secrets check``, the README's
+source table, ``prefect.yaml`` and the tests all read these declarations, so nothing is listed twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+
+WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
+WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table a source writes: ``<source>.<name>`` with its write disposition.
+
+    ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"week(time)"`` or ``"date"``.
+    """
+
+    name: str
+    mode: WriteMode = "replace"
+    key: tuple[str, ...] = ()
+    partition_by: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mode not in WRITE_MODES:
+            raise ValueError(f"table {self.name}: unknown write mode {self.mode!r}; one of {WRITE_MODES}")
+        if self.mode == "merge" and not self.key:
+            raise ValueError(f"table {self.name}: mode 'merge' needs key columns")
+        if self.mode == "overwrite_partitions" and not self.partition_by:
+            raise ValueError(f"table {self.name}: mode 'overwrite_partitions' needs partition_by")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Weekly (or other fixed-length) windows from ``start``, as OSO's ``WeeklyPartitionsDefinition``."""
+
+    start: date
+    days: int = 7
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source of the lake: its namespace, tables, secrets and the setting that holds its base URL.
+
+    ``flow`` names the flow function in the declaring module; ``module`` is filled in by discovery.
+    The base URL is a setting resolved like a secret, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``,
+    so the same code hits the real API in production and a local replay server in tests.
+    """
+
+    name: str
+    tables: tuple[TableSpec, ...]
+    flow: str
+    description: str = ""
+    secrets: tuple[SecretReference, ...] = ()
+    base_url: str | None = None
+    windows: Windows | None = None
+    tags: tuple[str, ...] = ()
+    module: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def table(self, name: str) -> TableSpec:
+        for spec in self.tables:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"source {self.name} declares no table {name!r}; it has {[t.name for t in self.tables]}")
+
+    def qualified(self, table: str) -> str:
+        return f"{self.name}.{self.table(table).name}"
+
+    def resolve_base_url(self, override: str | None = None, resolver: SecretResolver | None = None) -> str:
+        """The base URL to call: an explicit override (replay, tests), else the setting, else the default."""
+        if override:
+            return override.rstrip("/")
+        value = resolve_setting(self.name, "base_url", self.base_url, resolver)
+        if not value:
+            raise ValueError(f"source {self.name} has no base URL; set {self.name}.base_url")
+        return value.rstrip("/")
+
+    @property
+    def entrypoint(self) -> str:
+        """``prefect.yaml`` entrypoint, e.g. ``flows/ossd.py:ossd_flow``."""
+        return f"{self.module.replace('.', '/')}.py:{self.flow}"
+
+    def load_flow(self) -> Callable[..., Any]:
+        return getattr(importlib.import_module(self.module), self.flow)
+
+
+def discover_sources(package: str = "flows") -> dict[str, Source]:
+    """Every ``SOURCE`` declared in the modules of ``package``, by name, in name order."""
+    pkg = importlib.import_module(package)
+    found: dict[str, Source] = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        module_name = f"{package}.{info.name}"
+        module = importlib.import_module(module_name)
+        source = getattr(module, "SOURCE", None)
+        if not isinstance(source, Source):
+            continue
+        if source.name in found:
+            raise ValueError(f"source {source.name} declared twice ({found[source.name].module}, {module_name})")
+        found[source.name] = dataclasses.replace(source, module=module_name)
+    return dict(sorted(found.items()))
+
+
+def get_source(name: str, package: str = "flows") -> Source:
+    sources = discover_sources(package)
+    if name not in sources:
+        raise KeyError(f"no source named {name!r}; known: {', '.join(sources)}")
+    return sources[name]

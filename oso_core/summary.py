@@ -1,0 +1,70 @@
+"""The end-of-run summary every source prints and publishes as a Prefect table artifact."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from oso_core.warehouse.writer import WriteResult
+
+
+@dataclass
+class LoadSummary:
+    """What a source run did: one row per table written, plus what it skipped or noticed."""
+
+    source: str
+    results: list[WriteResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    duration_s: float | None = None
+
+    def add(self, result: WriteResult) -> WriteResult:
+        self.results.append(result)
+        return result
+
+    def finish(self) -> LoadSummary:
+        self.duration_s = time.perf_counter() - self.started
+        return self
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {r.table: r.rows_written for r in self.results}
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        return [r.as_row() for r in self.results]
+
+    def render(self) -> str:
+        if self.duration_s is None:
+            self.finish()
+        lines = [f"{self.source}: {len(self.results)} table(s) in {self.duration_s:.2f}s"]
+        width = max((len(r.table) for r in self.results), default=5)
+        for r in self.results:
+            lines.append(f"  {r.table:<{width}}  {r.mode:<20} {r.rows_written:>10,} rows  snapshot {r.snapshot_id}")
+        if self.skipped:
+            lines.append(f"  skipped {len(self.skipped)}: {', '.join(self.skipped)}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def publish(self) -> None:
+        """Print the summary and, inside a Prefect flow run, attach it to the run as a table artifact."""
+        text = self.render()
+        print(text)
+        try:
+            from prefect.context import FlowRunContext
+
+            if FlowRunContext.get() is None:
+                return
+            from prefect.artifacts import create_table_artifact
+
+            description = text.splitlines()[0]
+            if self.skipped:
+                description += f" — skipped {len(self.skipped)}: {', '.join(self.skipped)[:500]}"
+            create_table_artifact(
+                key=f"{self.source.replace('_', '-')}-load-summary",
+                table=self.table_rows() or [{"table": "", "rows": 0}],
+                description=description,
+            )
+        except ImportError:
+            return

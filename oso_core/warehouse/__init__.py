@@ -1,0 +1,85 @@
+"""The lake: ``Warehouse.write`` for every source, ``Warehouse.read``/``sql`` for everyone else.
+
+No flow touches pyiceberg: a flow hands frames to ``Warehouse.write`` with the mode its source declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+
+from oso_core.sources import TableSpec
+from oso_core.warehouse.catalog import CatalogConfig, open_catalog
+from oso_core.warehouse.reader import read_table, sql
+from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
+
+__all__ = ["CatalogConfig", "Warehouse", "WarehouseError", "WriteResult"]
+
+
+class Warehouse:
+    """One lake (one catalog): writes with declared modes, reads back as Polars or SQL."""
+
+    def __init__(self, catalog: Catalog | None = None, config: CatalogConfig | None = None):
+        self.catalog = catalog or open_catalog(config)
+        self.writer = IcebergWriter(self.catalog)
+
+    def write(
+        self,
+        table: str,
+        data: FrameLike,
+        *,
+        mode: str = "append",
+        key: tuple[str, ...] | list[str] | None = None,
+        partition_by: str | None = None,
+        dedupe: str = "error",
+        source: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write ``data`` to ``table`` (``namespace.name``) in one Iceberg commit."""
+        props = dict(properties or {})
+        props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
+        props.setdefault("oso.flow_run_id", _current_flow_run_id())
+        return self.writer.write(
+            table, data, mode=mode, key=key, partition_by=partition_by, dedupe=dedupe, properties=props
+        )
+
+    def write_table(self, source: str, spec: TableSpec, data: FrameLike, **kwargs) -> WriteResult:
+        """Write with a source's declared table spec (mode, key, partitioning)."""
+        return self.write(
+            f"{source}.{spec.name}",
+            data,
+            mode=spec.mode,
+            key=spec.key or None,
+            partition_by=spec.partition_by,
+            source=source,
+            **kwargs,
+        )
+
+    def read(self, table: str) -> pl.DataFrame:
+        return read_table(self.catalog, table)
+
+    def sql(self, query: str) -> pl.DataFrame:
+        return sql(self.catalog, query)
+
+    def exists(self, table: str) -> bool:
+        return self.catalog.table_exists(table)
+
+    def snapshot_id(self, table: str) -> int | None:
+        try:
+            snap = self.catalog.load_table(table).current_snapshot()
+        except NoSuchTableError:
+            return None
+        return snap.snapshot_id if snap else None
+
+
+def _current_flow_run_id() -> str:
+    """The Prefect flow run that writes, if any, so a reader can tell which run wrote a snapshot."""
+    try:
+        from prefect.runtime import flow_run
+
+        return str(flow_run.id or "")
+    except Exception:  # noqa: BLE001 - outside Prefect there simply is no run id
+        return ""

@@ -1,0 +1,67 @@
+"""Reading the lake back: Polars for frames, DuckDB's iceberg extension for SQL.
+
+DuckDB is an independent reader (it shares no code with the writer), which is why the tests and the
+``oso_core.query`` command use it. Its iceberg and avro extensions come from PyPI wheels and are installed
+from the local files, since a plain ``LOAD iceberg`` would try to download them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sysconfig
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from pyiceberg.catalog import Catalog
+
+from oso_core import settings
+
+# pyiceberg plans the scan; the optional polars_iceberg planner is not installed and would only warn.
+os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
+
+_TABLE_REF = re.compile(r"(?<![\w.\"'])([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)(?![\w.(])", re.IGNORECASE)
+
+
+def _extension_file(name: str) -> str:
+    purelib = sysconfig.get_paths()["purelib"]
+    matches = glob.glob(f"{purelib}/duckdb_extension_{name}/extensions/*/{name}.duckdb_extension")
+    if not matches:
+        raise RuntimeError(f"DuckDB extension {name!r} is not installed (pip install duckdb-extension-{name})")
+    return matches[0]
+
+
+def duckdb_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the iceberg extension loaded offline."""
+    ext_dir = settings.oso_home() / "duckdb_extensions"
+    ext_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": str(ext_dir)})
+    for name in ("avro", "iceberg"):
+        con.execute(f"INSTALL '{_extension_file(name)}'")
+    con.execute("LOAD iceberg")
+    return con
+
+
+def metadata_path(catalog: Catalog, identifier: str) -> str:
+    return catalog.load_table(identifier).metadata_location.removeprefix("file://")
+
+
+def read_table(catalog: Catalog, identifier: str) -> pl.DataFrame:
+    """A whole table as a Polars frame (Polars reads the files itself; pyiceberg only plans them)."""
+    return pl.scan_iceberg(catalog.load_table(identifier)).collect()
+
+
+def sql(catalog: Catalog, query: str, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+    """Run SQL over the lake: every ``namespace.table`` the query names is mapped to its current snapshot."""
+    con = con or duckdb_connection()
+    known = {".".join(ident) for ns in catalog.list_namespaces() for ident in catalog.list_tables(ns)}
+    for schema, table in {(m.group(1), m.group(2)) for m in _TABLE_REF.finditer(query)}:
+        ident = f"{schema}.{table}"
+        if ident not in known:
+            continue
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        path = Path(metadata_path(catalog, ident)).as_posix().replace("'", "''")
+        con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{table}" AS SELECT * FROM iceberg_scan(\'{path}\')')
+    return con.execute(query).pl()
