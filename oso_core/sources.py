@@ -68,6 +68,7 @@ class Source:
     base_url: str | None = None
     windows: Windows | None = None
     tags: tuple[str, ...] = ()
+    namespace: str = ""
     module: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -77,8 +78,13 @@ class Source:
                 return spec
         raise KeyError(f"source {self.name} declares no table {name!r}; it has {[t.name for t in self.tables]}")
 
+    @property
+    def lake_namespace(self) -> str:
+        """Iceberg namespace of the tables: the source name unless two sources share one (``ossd``)."""
+        return self.namespace or self.name
+
     def qualified(self, table: str) -> str:
-        return f"{self.name}.{self.table(table).name}"
+        return f"{self.lake_namespace}.{self.table(table).name}"
 
     def resolve_base_url(self, override: str | None = None, resolver: SecretResolver | None = None) -> str:
         """The base URL to call: an explicit override (replay, tests), else the setting, else the default."""

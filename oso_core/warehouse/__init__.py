@@ -11,7 +11,7 @@ import polars as pl
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
-from oso_core.sources import TableSpec
+from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
 from oso_core.warehouse.reader import read_table, sql
 from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
@@ -46,15 +46,16 @@ class Warehouse:
             table, data, mode=mode, key=key, partition_by=partition_by, dedupe=dedupe, properties=props
         )
 
-    def write_table(self, source: str, spec: TableSpec, data: FrameLike, **kwargs) -> WriteResult:
-        """Write with a source's declared table spec (mode, key, partitioning)."""
+    def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
+        """Write ``<namespace>.<table>`` with the mode, key and partitioning the source declares for it."""
+        spec = source.table(table)
         return self.write(
-            f"{source}.{spec.name}",
+            source.qualified(table),
             data,
             mode=spec.mode,
             key=spec.key or None,
             partition_by=spec.partition_by,
-            source=source,
+            source=source.name,
             **kwargs,
         )
 
