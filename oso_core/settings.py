@@ -37,3 +37,9 @@ def env_file() -> Path:
 def gcp_project() -> str | None:
     """GCP project holding Secret Manager secrets (``OSO_GCP_PROJECT``)."""
     return os.environ.get("OSO_GCP_PROJECT") or None
+
+
+def gcp_credentials_block() -> str | None:
+    """Name of a saved prefect-gcp ``GcpCredentials`` block for Secret Manager (``OSO_GCP_CREDENTIALS_BLOCK``);
+    unset means Application Default Credentials."""
+    return os.environ.get("OSO_GCP_CREDENTIALS_BLOCK") or None
