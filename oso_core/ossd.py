@@ -1,0 +1,273 @@
+"""oss-directory: read, validate and shape the YAML files of OSO's project directory.
+
+The ``oss-directory`` package's own loader parses with PyYAML's pure-Python loader, builds a fresh validator
+per file and prints-and-skips files it cannot parse, which silently loses projects. We keep its schema (the
+JSON Schemas it ships) and replace the behaviour: libyaml's C loader, one compiled validator per schema, and
+every bad file reported with its path, field and problem before anything is committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+try:  # libyaml is ~8x faster; fall back only where PyYAML was built without it
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+PROJECTS_DIR = "data/projects"
+COLLECTIONS_DIR = "data/collections"
+URL_LIST_FIELDS = ("websites", "github", "npm", "crates", "pypi", "go", "open_collective", "defillama")
+SOCIAL_FIELDS = ("farcaster", "medium", "mirror", "telegram", "twitter")
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 1500
+
+_URL = pl.List(pl.Struct({"url": pl.String}))
+PROJECT_SCHEMA: dict[str, pl.DataType] = {
+    "version": pl.Int64(),
+    "name": pl.String(),
+    "display_name": pl.String(),
+    "description": pl.String(),
+    **{name: _URL for name in URL_LIST_FIELDS[:1]},
+    "social": pl.Struct({name: _URL for name in SOCIAL_FIELDS}),
+    **{name: _URL for name in URL_LIST_FIELDS[1:]},
+    "blockchain": pl.List(
+        pl.Struct({"address": pl.String, "tags": pl.List(pl.String), "networks": pl.List(pl.String), "name": pl.String})
+    ),
+    "comments": pl.List(pl.String),
+}
+COLLECTION_SCHEMA: dict[str, pl.DataType] = {
+    "version": pl.Int64(),
+    "name": pl.String(),
+    "display_name": pl.String(),
+    "description": pl.String(),
+    "projects": pl.List(pl.String),
+    "comments": pl.List(pl.String),
+}
+SOURCE_COLUMNS: dict[str, pl.DataType] = {"sha": pl.Binary(), "committed_time": pl.Datetime("us", "UTC")}
+REPOSITORY_SCHEMA: dict[str, pl.DataType] = {
+    "project_name": pl.String(),
+    "url": pl.String(),
+    "owner": pl.String(),
+    "repo_name": pl.String(),
+}
+_GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/([^/\s?#]+)(?:/([^/\s?#]+))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One bad file: where, which field, what is wrong. Never loses the file silently."""
+
+    path: str
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.problem}"
+
+
+class InvalidDirectoryError(Exception):
+    """The directory has bad files; nothing was written. One line per bad file."""
+
+    def __init__(self, problems: list[FileProblem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"oss-directory has {len(problems)} invalid file(s); nothing was loaded:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The commit the files come from (``None`` for a plain directory that is not a git checkout)."""
+
+    sha: str | None
+    committed_time: datetime | None
+
+
+@dataclass
+class Directory:
+    """Parsed and validated records, plus the files that were skipped with ``skip_invalid``."""
+
+    projects: list[dict[str, Any]]
+    collections: list[dict[str, Any]]
+    revision: Revision
+    skipped: list[FileProblem] = field(default_factory=list)
+
+
+def _schema_validators() -> dict[str, Draft202012Validator]:
+    from resources import get_schema_files  # the schema files shipped by the oss-directory package
+
+    schemas = dict(get_schema_files())
+    registry = Registry().with_resources(
+        (name, Resource(contents=body, specification=DRAFT202012)) for name, body in schemas.items()
+    )
+    return {
+        kind: Draft202012Validator(schemas[f"{kind}.json"], registry=registry) for kind in ("project", "collection")
+    }
+
+
+_VALIDATORS: dict[str, Draft202012Validator] | None = None
+
+
+def validators() -> dict[str, Draft202012Validator]:
+    global _VALIDATORS
+    if _VALIDATORS is None:
+        _VALIDATORS = _schema_validators()
+    return _VALIDATORS
+
+
+def _field_path(error: Any) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        if missing:
+            parts.append(missing.group(1))
+    return ".".join(parts) or "(document)"
+
+
+def parse_file(path: str, kind: str, relative_to: str) -> tuple[dict[str, Any] | None, list[FileProblem]]:
+    """Parse and validate one YAML file; returns the record or the problems that make it unusable."""
+    rel = os.path.relpath(path, relative_to)
+    try:
+        with open(path, "rb") as handle:
+            record = yaml.load(handle, Loader=_Loader)  # noqa: S506 - CSafeLoader is the safe C loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
+        return None, [FileProblem(rel, where, f"unparsable YAML: {getattr(exc, 'problem', None) or exc}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [FileProblem(rel, "(file)", f"unreadable: {exc}")]
+    if not isinstance(record, dict):
+        return None, [FileProblem(rel, "(document)", f"expected a mapping, got {type(record).__name__}")]
+    errors = sorted(validators()[kind].iter_errors(record), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        return None, [FileProblem(rel, _field_path(e), e.message) for e in errors]
+    version = record.get("version")
+    if isinstance(version, float) and not version.is_integer():
+        return None, [FileProblem(rel, "version", f"{version} is not a whole number")]
+    return record, []
+
+
+def _parse_many(args: tuple[list[str], str, str]) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
+    paths, kind, root = args
+    return [parse_file(p, kind, root) for p in paths]
+
+
+def yaml_files(root: Path, subdir: str) -> list[str]:
+    base = root / subdir
+    if not base.is_dir():
+        raise FileNotFoundError(f"{root} is not an oss-directory checkout: {subdir}/ is missing")
+    return sorted(str(p) for p in base.rglob("*.yaml"))
+
+
+def parse_all(paths: list[str], kind: str, root: Path, workers: int | None = None) -> list[tuple[Any, Any]]:
+    """Parse files, over several processes when there are enough of them to pay for the start-up."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
+        return _parse_many((paths, kind, str(root)))
+    chunks = [paths[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(_parse_many, [(chunk, kind, str(root)) for chunk in chunks]))
+    # restore the sorted file order so the tables are identical whatever the worker count
+    ordered: list[tuple[Any, Any]] = [None] * len(paths)  # type: ignore[list-item]
+    for offset, part in enumerate(parts):
+        ordered[offset::workers] = part
+    return ordered
+
+
+def read_directory(
+    root: Path, revision: Revision, *, skip_invalid: bool = False, workers: int | None = None
+) -> Directory:
+    """Every project and collection under ``root``; raise on any bad file unless ``skip_invalid``."""
+    parsed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    problems: list[FileProblem] = []
+    for kind, subdir in (("project", PROJECTS_DIR), ("collection", COLLECTIONS_DIR)):
+        paths = yaml_files(root, subdir)
+        good = []
+        for path, (record, errs) in zip(paths, parse_all(paths, kind, root, workers), strict=True):
+            if errs:
+                problems.extend(errs)
+            else:
+                good.append((os.path.relpath(path, root), record))
+        problems.extend(_duplicate_names(good, kind))
+        parsed[kind] = good
+    if problems and not skip_invalid:
+        raise InvalidDirectoryError(problems)
+    bad = {p.path for p in problems}
+    return Directory(
+        projects=[r for path, r in parsed["project"] if path not in bad],
+        collections=[r for path, r in parsed["collection"] if path not in bad],
+        revision=revision,
+        skipped=problems,
+    )
+
+
+def _duplicate_names(records: list[tuple[str, dict[str, Any]]], kind: str) -> list[FileProblem]:
+    """Two files with one name would make two rows for one project: report every file involved."""
+    by_name: dict[str, list[str]] = {}
+    for path, record in records:
+        by_name.setdefault(record["name"], []).append(path)
+    return [
+        FileProblem(
+            path, "name", f"{kind} name {name!r} is also declared by {', '.join(p for p in paths if p != path)}"
+        )
+        for name, paths in by_name.items()
+        if len(paths) > 1
+        for path in paths
+    ]
+
+
+def _with_revision(frame: pl.DataFrame, revision: Revision) -> pl.DataFrame:
+    sha = bytes.fromhex(revision.sha) if revision.sha else None
+    return frame.with_columns(
+        pl.lit(sha, dtype=pl.Binary).alias("sha"),
+        pl.lit(revision.committed_time, dtype=pl.Datetime("us", "UTC")).alias("committed_time"),
+    )
+
+
+def _frame(records: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    rows = [{k: record.get(k) for k in schema} for record in records]
+    return pl.DataFrame(rows, schema=schema, orient="row" if not rows else None, strict=False)
+
+
+def projects_frame(directory: Directory) -> pl.DataFrame:
+    return _with_revision(_frame(directory.projects, PROJECT_SCHEMA), directory.revision)
+
+
+def collections_frame(directory: Directory) -> pl.DataFrame:
+    return _with_revision(_frame(directory.collections, COLLECTION_SCHEMA), directory.revision)
+
+
+def parse_github_url(url: str) -> tuple[str | None, str | None]:
+    """``(owner, repo)`` of a GitHub URL; an org-level URL has no repo, a non-GitHub URL has neither."""
+    match = _GITHUB_URL.match(url.strip())
+    if not match:
+        return None, None
+    owner, repo = match.group(1), match.group(2)
+    if repo and repo.endswith(".git"):
+        repo = repo[:-4]
+    return owner, repo or None
+
+
+def repositories_frame(directory: Directory) -> pl.DataFrame:
+    rows = []
+    for project in directory.projects:
+        for entry in project.get("github") or []:
+            owner, repo = parse_github_url(entry["url"])
+            rows.append({"project_name": project["name"], "url": entry["url"], "owner": owner, "repo_name": repo})
+    frame = pl.DataFrame(rows, schema=REPOSITORY_SCHEMA)
+    return _with_revision(
+        frame.unique(subset=["project_name", "url"], keep="first", maintain_order=True), directory.revision
+    )
