@@ -1,0 +1,482 @@
+"""GraphQL extraction shared by every GraphQL source: one request, page retries, and the three paginations.
+
+OSO ran gql plus two retry loops (``utils.common.query_with_retry`` and ``factories.graphql``); both come down
+to the same rules, kept here once:
+
+* a page that fails with a server error, a transport error or a GraphQL ``errors`` array is retried with a
+  smaller page (×``shrink``, never below ``min_page_size``): big pages are what time out on these APIs;
+* a 429 waits long (``Retry-After`` when the server says, else ``rate_limit_wait``; OSO waits 65 s) and retries
+  the same page without shrinking it;
+* attempts are bounded; a page that keeps failing raises :class:`PageFailed`, which a windowed load records as
+  a faulty window instead of failing the other windows;
+* a response of the wrong shape (``data`` missing, the node list missing or not a list) is not retried: it
+  raises :class:`MalformedResponse` naming the source, the endpoint and the field;
+* secrets carried in the endpoint URL (The Graph puts its API key in the path) or headers are masked as
+  ``***`` in every message this module produces.
+
+Pagination styles (all yield pages, i.e. lists of node dicts, as dlt resources do):
+
+* :func:`paginate_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
+  at ``totalCount`` when the API gives it, else at an empty or short page;
+* :func:`paginate_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
+* :func:`paginate_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
+  does not shift when rows are added during the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from oso_core.http import SourceError, retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+Node = dict[str, Any]
+Page = list[Node]
+
+
+@dataclass(frozen=True)
+class PageRetry:
+    """How hard to try one page: bounded attempts, backoff, page shrinking and the long wait on 429.
+
+    Defaults follow OSO's ``RetryConfig`` (10 attempts, 1→5 s ×1.5 with jitter, page size ×0.6) and its
+    65 s rate-limit wait; tests pass ``rate_limit_wait=0`` and ``backoff_initial=0``.
+    """
+
+    attempts: int = 10
+    backoff_initial: float = 1.0
+    backoff_max: float = 5.0
+    backoff_multiplier: float = 1.5
+    jitter: float = 0.1
+    shrink: float = 0.6
+    min_page_size: int = 10
+    rate_limit_wait: float = 65.0
+    rate_limit_max_wait: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("PageRetry.attempts must be at least 1")
+        if not 0 < self.shrink < 1:
+            raise ValueError("PageRetry.shrink must be between 0 and 1 (OSO uses 0.5-0.6)")
+        if self.min_page_size < 1:
+            raise ValueError("PageRetry.min_page_size must be at least 1")
+
+    def backoff(self, attempt: int) -> float:
+        base = min(self.backoff_initial * self.backoff_multiplier ** (attempt - 1), self.backoff_max)
+        return base * (1 + random.uniform(0, self.jitter))
+
+    def smaller(self, size: int) -> int:
+        return max(self.min_page_size, int(size * self.shrink))
+
+
+class GraphQLRequestError(SourceError):
+    """One request failed; ``retryable`` says whether another attempt (with a smaller page) may succeed."""
+
+    def __init__(self, source: str, endpoint: str, problem: str, *, retryable: bool, status: int | None = None):
+        self.retryable, self.status = retryable, status
+        super().__init__(source, endpoint, problem)
+
+
+class GraphQLErrors(GraphQLRequestError):
+    """The response carried a GraphQL ``errors`` array; ``messages`` are the servers' words."""
+
+    def __init__(self, source: str, endpoint: str, operation: str, messages: list[str], *, retryable: bool = True):
+        self.messages = messages
+        super().__init__(source, endpoint, f"{operation}: GraphQL errors: {'; '.join(messages)}", retryable=retryable)
+
+
+class RateLimited(GraphQLRequestError):
+    def __init__(self, source: str, endpoint: str, wait: float | None):
+        self.wait = wait
+        super().__init__(source, endpoint, "HTTP 429 (rate limited)", retryable=True, status=429)
+
+
+class MalformedResponse(SourceError):
+    """The response is not shaped like the API's: retrying will not fix it."""
+
+
+class PageFailed(SourceError):
+    """A page kept failing after every retry; ``variables`` are the (masked-safe) paging variables tried last."""
+
+    def __init__(self, source: str, endpoint: str, problem: str, variables: Mapping[str, Any]):
+        self.variables = dict(variables)
+        super().__init__(source, endpoint, problem)
+
+
+def dig(data: Any, dotted: str) -> Any:
+    """``data["a"]["b"]`` for ``"a.b"``; raises ``KeyError(dotted)`` naming the first missing part."""
+    value = data
+    walked: list[str] = []
+    for part in dotted.split("."):
+        walked.append(part)
+        if not isinstance(value, Mapping) or part not in value:
+            raise KeyError(".".join(walked))
+        value = value[part]
+    return value
+
+
+def split_endpoint(endpoint: str) -> tuple[str, str]:
+    """``https://host/api/k/subgraphs/x`` → (``https://host``, ``/api/k/subgraphs/x``), so the path is posted as is."""
+    url = httpx.URL(endpoint)
+    base = f"{url.scheme}://{url.netloc.decode()}"
+    path = url.raw_path.decode() or "/"
+    return base, path
+
+
+class GraphQLClient:
+    """Posts GraphQL documents to one endpoint with retries; never lets ``mask`` values into a message.
+
+    Args:
+        source: source name, the first word of every error.
+        endpoint: full GraphQL URL (may contain a key, e.g. The Graph's ``/api/<key>/subgraphs/id/<id>``).
+        headers: extra headers (e.g. Open Collective's ``Personal-Token``).
+        mask: secret strings to replace by ``***`` in logs and errors (keys, tokens).
+        retry: per-page retry policy.
+        min_interval: seconds between requests (OSO waits 1–2 s between pages on public APIs).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        endpoint: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        mask: tuple[str, ...] = (),
+        retry: PageRetry | None = None,
+        timeout: float = 120.0,
+        min_interval: float = 0.0,
+    ):
+        self.source = source
+        self.endpoint = endpoint
+        self.mask = tuple(m for m in mask if m)
+        self.retry = retry or PageRetry()
+        self.min_interval = min_interval
+        self.requests = 0
+        self._last_request = 0.0
+        base, self._path = split_endpoint(endpoint)
+        self._client = httpx.Client(
+            base_url=base,
+            headers={"Content-Type": "application/json", **dict(headers or {})},
+            timeout=timeout,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> GraphQLClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def masked(self, text: str) -> str:
+        for secret in self.mask:
+            text = text.replace(secret, "***")
+        return text
+
+    @property
+    def masked_endpoint(self) -> str:
+        return self.masked(self.endpoint)
+
+    def _throttle(self) -> None:
+        if self.min_interval:
+            delay = self._last_request + self.min_interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        self._last_request = time.monotonic()
+
+    def _error(self, problem: str, **kwargs: Any) -> GraphQLRequestError:
+        return GraphQLRequestError(self.source, self.masked_endpoint, self.masked(problem), **kwargs)
+
+    def execute(self, query: str, variables: Mapping[str, Any] | None = None, *, operation: str = "query") -> Any:
+        """One attempt: POST ``{query, variables}``, return ``data``; raise a typed, masked error otherwise."""
+        self._throttle()
+        self.requests += 1
+        try:
+            response = self._client.post(self._path, json={"query": query, "variables": dict(variables or {})})
+        except httpx.TransportError as exc:
+            raise self._error(f"{operation}: {type(exc).__name__}: {exc}", retryable=True) from None
+        if response.status_code == 429:
+            raise RateLimited(self.source, self.masked_endpoint, retry_after_seconds(response))
+        if response.status_code >= 500:
+            raise self._error(f"{operation}: HTTP {response.status_code}", retryable=True, status=response.status_code)
+        try:
+            payload = response.json()
+        except ValueError:
+            if not response.is_success:
+                raise self._error(
+                    f"{operation}: HTTP {response.status_code}: {response.text[:200]}",
+                    retryable=False,
+                    status=response.status_code,
+                ) from None
+            raise self._error(f"{operation}: response is not JSON: {response.text[:120]!r}", retryable=True) from None
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if errors:
+            messages = [self.masked(str(e.get("message", e)) if isinstance(e, dict) else str(e)) for e in errors]
+            # 200 with errors: execution failed (timeouts, "too complex", indexer errors): a smaller page may pass.
+            # 4xx with errors: the query or the key is wrong (validation, auth): no retry fixes that.
+            raise GraphQLErrors(self.source, self.masked_endpoint, operation, messages, retryable=response.is_success)
+        if not response.is_success:
+            raise self._error(
+                f"{operation}: HTTP {response.status_code}: {self.masked(response.text[:200])}",
+                retryable=False,
+                status=response.status_code,
+            )
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise MalformedResponse(self.source, self.masked_endpoint, f"{operation}: response has no 'data' object")
+        return payload["data"]
+
+    def query(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation: str = "query",
+        page_size: int | None = None,
+        size_variable: str | None = None,
+    ) -> tuple[Any, int | None]:
+        """Execute with the page retry policy; returns ``(data, page size that worked)``.
+
+        When ``page_size``/``size_variable`` are given, each failed attempt (other than a 429) retries with a
+        smaller page; the size that finally worked is returned so paging continues with it.
+        """
+        policy = self.retry
+        size = page_size
+        attempt = 0
+        last: GraphQLRequestError | None = None
+        while attempt < policy.attempts:
+            attempt += 1
+            sent = dict(variables or {})
+            if size_variable is not None and size is not None:
+                sent[size_variable] = size
+            try:
+                return self.execute(query, sent, operation=operation), size
+            except RateLimited as exc:
+                last = exc
+                wait = exc.wait if exc.wait is not None else policy.rate_limit_wait
+                wait = min(max(wait, 0.0), policy.rate_limit_max_wait)
+                logger.warning(
+                    "%s: %s: rate limited; waiting %.0fs (attempt %d)", self.source, operation, wait, attempt
+                )
+                time.sleep(wait)
+            except GraphQLRequestError as exc:
+                if not exc.retryable:
+                    raise
+                last = exc
+                if size is not None:
+                    size = policy.smaller(size)
+                wait = policy.backoff(attempt)
+                logger.warning(
+                    "%s: %s failed (%s); retry %d/%d in %.1fs%s",
+                    self.source,
+                    operation,
+                    exc.problem,
+                    attempt,
+                    policy.attempts,
+                    wait,
+                    f" with page size {size}" if size is not None else "",
+                )
+                time.sleep(wait)
+        tried = {k: v for k, v in (variables or {}).items() if not isinstance(v, (dict, list))}
+        if size_variable is not None:
+            tried[size_variable] = size
+        raise PageFailed(
+            self.source,
+            self.masked_endpoint,
+            f"{operation} {tried} failed after {policy.attempts} attempts: {last.problem if last else 'no attempt'}",
+            tried,
+        )
+
+
+# Paginations -------------------------------------------------------------------------------------------------
+
+
+def _nodes(client: GraphQLClient, data: Any, path: str, operation: str) -> Page:
+    try:
+        nodes = dig(data, path)
+    except KeyError as exc:
+        raise MalformedResponse(
+            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
+        ) from None
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
+        raise MalformedResponse(
+            client.source, client.masked_endpoint, f"{operation}: data.{path} is not a list of objects"
+        )
+    return nodes
+
+
+def _count(client: GraphQLClient, data: Any, path: str, operation: str) -> int:
+    try:
+        value = dig(data, path)
+    except KeyError as exc:
+        raise MalformedResponse(
+            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
+        ) from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedResponse(
+            client.source, client.masked_endpoint, f"{operation}: data.{path} is not a count: {value!r}"
+        )
+    return value
+
+
+def fetch_count(
+    client: GraphQLClient, query: str, variables: Mapping[str, Any], *, count_path: str, operation: str = "count"
+) -> int:
+    """A count query (``transactions{totalCount}``, ``aggregateAttestation{_count{_all}}``) with retries."""
+    data, _ = client.query(query, variables, operation=operation)
+    return _count(client, data, count_path, operation)
+
+
+def paginate_offset(
+    client: GraphQLClient,
+    query: str,
+    variables: Mapping[str, Any],
+    *,
+    nodes_path: str,
+    page_size: int,
+    total_path: str | None = None,
+    total: int | None = None,
+    offset_variable: str = "offset",
+    limit_variable: str = "limit",
+    operation: str = "query",
+) -> Iterator[Page]:
+    """Offset/limit (or skip/take) pages until the known total, an empty page, or a short page.
+
+    ``total`` (from a separate count query) or ``total_path`` (``totalCount`` in each page) make the stop exact
+    even when the server caps the page below what was asked; without either a short page ends the load.
+    """
+    offset, size = 0, page_size
+    while True:
+        data, size = client.query(
+            query,
+            {**variables, offset_variable: offset},
+            operation=f"{operation} {offset_variable}={offset}",
+            page_size=size,
+            size_variable=limit_variable,
+        )
+        nodes = _nodes(client, data, nodes_path, operation)
+        if total_path is not None:
+            total = _count(client, data, total_path, operation)
+        if nodes:
+            yield nodes
+        offset += len(nodes)
+        if not nodes or (total is not None and offset >= total):
+            return
+        if total is None and len(nodes) < (size or 0):
+            return
+
+
+def paginate_relay(
+    client: GraphQLClient,
+    query: str,
+    variables: Mapping[str, Any],
+    *,
+    connection_path: str,
+    page_size: int,
+    first_variable: str = "first",
+    after_variable: str = "after",
+    operation: str = "query",
+) -> Iterator[Page]:
+    """Relay connection pages (``edges { node }`` or ``nodes``) following ``pageInfo.endCursor``."""
+    after: str | None = None
+    size = page_size
+    while True:
+        data, size = client.query(
+            query,
+            {**variables, after_variable: after},
+            operation=f"{operation} {after_variable}={after}",
+            page_size=size,
+            size_variable=first_variable,
+        )
+        try:
+            connection = dig(data, connection_path)
+            info = dig(connection, "pageInfo")
+            has_next = info["hasNextPage"]
+            end_cursor = info.get("endCursor")
+        except (KeyError, TypeError) as exc:
+            raise MalformedResponse(
+                client.source,
+                client.masked_endpoint,
+                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})",
+            ) from None
+        if isinstance(connection, Mapping) and "edges" in connection:
+            edges = _nodes(client, data, f"{connection_path}.edges", operation)
+            nodes = [edge.get("node") for edge in edges]
+            if not all(isinstance(n, dict) for n in nodes):
+                raise MalformedResponse(
+                    client.source, client.masked_endpoint, f"{operation}: an edge of {connection_path} has no node"
+                )
+        else:
+            nodes = _nodes(client, data, f"{connection_path}.nodes", operation)
+        if nodes:
+            yield nodes
+        if not has_next or not nodes:
+            return
+        if not end_cursor or end_cursor == after:
+            raise MalformedResponse(
+                client.source,
+                client.masked_endpoint,
+                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})",
+            )
+        after = end_cursor
+
+
+def paginate_keyset(
+    client: GraphQLClient,
+    query: str,
+    variables: Mapping[str, Any],
+    *,
+    nodes_path: str,
+    page_size: int,
+    key: str = "id",
+    start_after: str = "",
+    first_variable: str = "first",
+    where_variable: str = "where",
+    gt_filter: str | None = None,
+    operation: str = "query",
+    on_page: Callable[[str], None] | None = None,
+) -> Iterator[Page]:
+    """Keyset pages: ``first`` rows with ``key > last`` in ``key`` order, until an empty or short page.
+
+    The query must order by ``key`` ascending (``orderBy: id, orderDirection: asc``) and take
+    ``$where`` with ``<key>_gt``; ``on_page(last_key)`` lets a caller checkpoint.
+    """
+    gt_filter = gt_filter or f"{key}_gt"
+    last = start_after
+    size = page_size
+    base_where = dict(variables.get(where_variable) or {})
+    while True:
+        data, size = client.query(
+            query,
+            {**variables, where_variable: {**base_where, gt_filter: last}},
+            operation=f"{operation} {gt_filter}={last!r}",
+            page_size=size,
+            size_variable=first_variable,
+        )
+        nodes = _nodes(client, data, nodes_path, operation)
+        if not nodes:
+            return
+        keys = [n.get(key) for n in nodes]
+        if any(k is None for k in keys):
+            raise MalformedResponse(client.source, client.masked_endpoint, f"{operation}: a node has no {key!r}")
+        newest = max(keys)
+        if newest <= last:
+            raise MalformedResponse(
+                client.source,
+                client.masked_endpoint,
+                f"{operation}: keyset did not advance past {last!r} (is the query ordered by {key}?)",
+            )
+        yield nodes
+        last = newest
+        if on_page is not None:
+            on_page(last)
+        if len(nodes) < (size or 0):
+            return
