@@ -12,6 +12,7 @@ repeated, so nothing but the id reaches a log.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from oso_core import settings
@@ -36,11 +37,13 @@ def secret_id(ref: SecretReference, prefix: str) -> str:
     return "__".join((check_snake_case(prefix, "secret prefix"), ref.group_name, ref.key))
 
 
-def _load_credentials() -> GcpCredentials:
+@lru_cache(maxsize=4)
+def _default_credentials(block: str | None, project: str | None) -> GcpCredentials:
+    """The configured credentials, built once per process: ``default_resolver()`` is called per lookup and
+    ``GcpCredentials`` authenticates when constructed. Failures are not cached, so fixing ADC takes effect."""
     from prefect_gcp import GcpCredentials
 
-    block = settings.gcp_credentials_block()
-    return GcpCredentials.load(block, _sync=True) if block else GcpCredentials(project=settings.gcp_project())
+    return GcpCredentials.load(block, _sync=True) if block else GcpCredentials(project=project)
 
 
 class GcpSecretResolver(SecretResolver):
@@ -78,7 +81,7 @@ class GcpSecretResolver(SecretResolver):
     def _client_and_project(self) -> tuple[Any, str | None]:
         if self.client is None:
             if self.credentials is None:
-                self.credentials = _load_credentials()
+                self.credentials = _default_credentials(settings.gcp_credentials_block(), self.project)
             self.client = self.credentials.get_secret_manager_client()
         return self.client, self.project or getattr(self.credentials, "project", None)
 

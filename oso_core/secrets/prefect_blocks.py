@@ -16,6 +16,7 @@ JSON-decodes strings (a token ``"123"`` would come back as the int ``123``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +30,7 @@ from oso_core.secrets.base import (
 )
 
 BLOCK_SEPARATOR = "--"
+BLOCK_NAME = re.compile(r"[a-z0-9-]+")  # Prefect's rule for block document names
 
 
 def block_name(ref: SecretReference, prefix: str) -> str:
@@ -40,7 +42,7 @@ def block_name(ref: SecretReference, prefix: str) -> str:
 def parse_block_name(name: str) -> tuple[str, SecretReference]:
     """``(prefix, reference)`` for a block name made by ``block_name``; ``ValueError`` for any other name."""
     parts = name.split(BLOCK_SEPARATOR)
-    if len(parts) != 3:
+    if len(parts) != 3 or not BLOCK_NAME.fullmatch(name):
         raise ValueError(f"block name {name!r} is not prefix--group--key")
     prefix, group, key = (part.replace("-", "_") for part in parts)
     try:
