@@ -1,0 +1,178 @@
+"""Pagination of REST list endpoints: page number, offset/limit and next-link, yielding whole pages.
+
+Each paginator is a generator of pages (lists of records), like a dlt resource yields pages, so a caller can
+stream pages into a frame builder or stop early. Where the records sit in a payload is a dotted path
+(``"data.items"``; ``"$"`` for a payload that is itself the list) or a function. Every paginator ends on an
+empty page, on a page shorter than the page size, on a declared total, or at ``max_pages``; a next-link that
+points back at a page already read is an error rather than an endless loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from oso_core.http import HttpClient, StatusAction
+
+RecordsSelector = str | Callable[[Any], Any]
+NextLink = Callable[[httpx.Response, Any], str | None]
+
+
+def select(payload: Any, path: str) -> Any:
+    """The value at dotted ``path`` in ``payload`` (``"$"`` or ``""`` is the payload itself); ``KeyError`` if absent."""
+    if path in ("$", ""):
+        return payload
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise KeyError(path)
+    return value
+
+
+def _page_records(http: HttpClient, endpoint: str, payload: Any, records: RecordsSelector) -> list[Any]:
+    if callable(records):
+        page = records(payload)
+        where = getattr(records, "__name__", "records")
+    else:
+        where = records
+        try:
+            page = select(payload, records)
+        except KeyError:
+            raise http.error(endpoint, f"field {records!r} is missing from the response") from None
+    if page is None:
+        return []
+    if not isinstance(page, list):
+        raise http.error(endpoint, f"field {where!r} should be a list of records, got {type(page).__name__}")
+    return page
+
+
+def paginate_offset(
+    http: HttpClient,
+    path: str,
+    *,
+    limit: int,
+    records: RecordsSelector = "$",
+    offset_param: str = "offset",
+    limit_param: str = "limit",
+    start: int = 0,
+    total: str | Callable[[Any], int | None] | None = None,
+    params: Mapping[str, Any] | None = None,
+    max_pages: int | None = None,
+    on_status: Mapping[int, StatusAction] | None = None,
+) -> Iterator[list[Any]]:
+    """Pages of ``GET path?offset=N&limit=L`` until a short or empty page, the ``total`` count, or ``max_pages``."""
+    offset, pages = start, 0
+    while max_pages is None or pages < max_pages:
+        query = {**(params or {}), offset_param: offset, limit_param: limit}
+        payload = http.get_json(path, params=query, on_status=on_status)
+        page = _page_records(http, path, payload, records)
+        pages += 1
+        if page:
+            yield page
+        offset += len(page)
+        known_total = _total(http, path, payload, total)
+        if len(page) < limit or (known_total is not None and offset >= known_total):
+            return
+
+
+def paginate_pages(
+    http: HttpClient,
+    path: str,
+    *,
+    records: RecordsSelector = "$",
+    page_param: str = "page",
+    first_page: int = 1,
+    size: int | None = None,
+    size_param: str | None = None,
+    total_pages: str | Callable[[Any], int | None] | None = None,
+    params: Mapping[str, Any] | None = None,
+    max_pages: int | None = None,
+    on_status: Mapping[int, StatusAction] | None = None,
+) -> Iterator[list[Any]]:
+    """Pages of ``GET path?page=N`` until an empty page, a page shorter than ``size``, or ``total_pages``."""
+    number, pages = first_page, 0
+    while max_pages is None or pages < max_pages:
+        query = {**(params or {}), page_param: number}
+        if size is not None and size_param:
+            query[size_param] = size
+        payload = http.get_json(path, params=query, on_status=on_status)
+        page = _page_records(http, path, payload, records)
+        pages += 1
+        if not page:
+            return
+        yield page
+        known_pages = _total(http, path, payload, total_pages)
+        if (size is not None and len(page) < size) or (known_pages is not None and pages >= known_pages):
+            return
+        number += 1
+
+
+def link_header_next(response: httpx.Response, payload: Any) -> str | None:
+    """The ``rel="next"`` URL of an RFC 8288 ``Link`` header (GitHub, GitLab and most REST APIs)."""
+    return response.links.get("next", {}).get("url")
+
+
+def json_next(path: str) -> NextLink:
+    """A next-link read from the payload at dotted ``path`` (``"next"``, ``"links.next"``, ``"paging.next"``)."""
+
+    def next_from_payload(response: httpx.Response, payload: Any) -> str | None:
+        try:
+            value = select(payload, path)
+        except KeyError:
+            return None
+        return value or None
+
+    next_from_payload.__name__ = f"json_next({path})"
+    return next_from_payload
+
+
+def paginate_next_link(
+    http: HttpClient,
+    path: str,
+    *,
+    records: RecordsSelector = "$",
+    next_link: NextLink = link_header_next,
+    params: Mapping[str, Any] | None = None,
+    max_pages: int | None = None,
+    on_status: Mapping[int, StatusAction] | None = None,
+) -> Iterator[list[Any]]:
+    """Pages following each response's next link (absolute or relative to the base URL) until there is none."""
+    url: str | None = path
+    query: Mapping[str, Any] | None = params
+    seen: set[str] = set()
+    pages = 0
+    while url and (max_pages is None or pages < max_pages):
+        response = http.request("GET", url, params=query, on_status=on_status)
+        payload = http.decode_json(url, response)
+        page = _page_records(http, url, payload, records)
+        pages += 1
+        seen.add(str(response.request.url))
+        if page:
+            yield page
+        url, query = next_link(response, payload), None  # a next link carries its own query
+        if url and str(response.request.url.join(url)) in seen:
+            raise http.error(path, f"next link {url} points back at a page already read")
+
+
+def _total(
+    http: HttpClient, endpoint: str, payload: Any, total: str | Callable[[Any], int | None] | None
+) -> int | None:
+    if total is None:
+        return None
+    if callable(total):
+        return total(payload)
+    try:
+        value = select(payload, total)
+    except KeyError:
+        raise http.error(endpoint, f"field {total!r} is missing from the response") from None
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise http.error(endpoint, f"field {total!r} should be an integer, got {value!r}")
+    return value

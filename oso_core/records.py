@@ -1,0 +1,268 @@
+"""JSON payloads → validated Polars frames, with errors that name the source, endpoint, record and field.
+
+A source's payloads are checked where they are read: ``Where(source, endpoint).field(obj, "chainTvls", dict)``
+digs one field out and says exactly what was missing or mistyped; ``records_to_frame(rows, schema, where=...)``
+checks every value of every row against the declared Polars schema before building the frame, so bad input
+fails the load (nothing is committed) with a message such as::
+
+    defillama: /protocol/aave-v3: record aave-v3 #12: field 'tvl': expected a number, got str 'n/a'
+
+Nested values that OSO loads with ``max_table_nesting=0`` are kept as JSON text (``json_text``), and
+camelCase API names become snake_case column names the way dlt's naming convention does (``snake_case``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import polars as pl
+
+from oso_core.http import SourceError
+
+_MISSING = object()
+
+
+class RecordError(SourceError):
+    """A payload did not have the shape the source expects; names the record and the field."""
+
+    def __init__(
+        self, source: str, endpoint: str, problem: str, *, record: str | None = None, field: str | None = None
+    ):
+        self.record, self.field = record, field
+        where = []
+        if record is not None:
+            where.append(f"record {record}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(source, endpoint, ": ".join([*where, problem]))
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a value came from, so every error can say so: the source, the endpoint and (optionally) the record."""
+
+    source: str
+    endpoint: str
+    record: str | None = None
+
+    def at(self, record: object) -> Where:
+        return replace(self, record=str(record))
+
+    def error(self, field: str | None, problem: str) -> RecordError:
+        return RecordError(self.source, self.endpoint, problem, record=self.record, field=field)
+
+    def field(
+        self,
+        obj: Any,
+        name: str,
+        kind: type | tuple[type, ...] | None = None,
+        *,
+        required: bool = True,
+        default: Any = None,
+    ) -> Any:
+        """``obj[name]`` checked to be a ``kind``; a missing or null field is an error unless not ``required``."""
+        if not isinstance(obj, Mapping):
+            raise self.error(None, f"expected an object with field {name!r}, got {_describe(obj)}")
+        value = obj.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                raise self.error(name, "missing" if value is _MISSING else "is null")
+            return default
+        if kind is not None and (not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind))):
+            raise self.error(name, f"expected {_kind_name(kind)}, got {_describe(value)}")
+        return value
+
+    def expect(self, value: Any, kind: type | tuple[type, ...], what: str = "response") -> Any:
+        """``value`` checked to be a ``kind`` (e.g. the whole payload is a list)."""
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
+            raise self.error(None, f"{what}: expected {_kind_name(kind)}, got {_describe(value)}")
+        return value
+
+
+def records_to_frame(
+    rows: Iterable[Mapping[str, Any]],
+    schema: Mapping[str, pl.DataType],
+    *,
+    where: Where,
+    required: Iterable[str] = (),
+    record_id: str | Callable[[Mapping[str, Any]], object] | None = None,
+    extra: Literal["drop", "keep", "error"] = "drop",
+) -> pl.DataFrame:
+    """A frame with exactly ``schema``'s columns (plus, with ``extra="keep"``, any other fields the rows carry).
+
+    Every value is checked against its column's type; ``required`` columns must be present and non-null.
+    Dates and datetimes may come as ISO strings. Errors name the record by ``record_id`` (a field or a
+    function) and its position.
+    """
+    required = set(required)
+    unknown = required - set(schema)
+    if unknown:
+        raise ValueError(f"required columns {sorted(unknown)} are not in the schema")
+    columns: dict[str, list[Any]] = {name: [] for name in schema}
+    extras: dict[str, list[Any]] = {}
+    count = 0
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise where.at(f"#{index}").error(None, f"expected an object, got {_describe(row)}")
+        for name, dtype in schema.items():
+            value = row.get(name)
+            if value is None:
+                if name in required:
+                    problem = "missing" if name not in row else "is null"
+                    raise where.at(_label(row, index, record_id)).error(name, problem)
+                columns[name].append(None)
+                continue
+            try:
+                columns[name].append(_coerce(value, dtype))
+            except _Mismatch as exc:
+                raise where.at(_label(row, index, record_id)).error(name, str(exc)) from None
+        if extra != "drop":
+            for name in row.keys() - schema.keys():
+                if extra == "error":
+                    raise where.at(_label(row, index, record_id)).error(name, "is not an expected field")
+                extras.setdefault(name, [None] * count)
+            for name, values in extras.items():
+                value = row.get(name)
+                values.append(json_text(value) if isinstance(value, (dict, list)) else value)
+        count += 1
+    series = [pl.Series(name, values, dtype=schema[name], strict=True) for name, values in columns.items()]
+    for name, values in extras.items():
+        try:
+            series.append(pl.Series(name, values, strict=False))
+        except (TypeError, pl.exceptions.PolarsError):
+            series.append(pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String))
+    return pl.DataFrame(series)
+
+
+def json_text(value: Any) -> str | None:
+    """A nested value as compact, key-sorted JSON text (how OSO's ``max_table_nesting=0`` columns hold it)."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_case(name: str) -> str:
+    """dlt's column naming: ``hostChain`` → ``host_chain``, ``infoURL`` → ``info_url``."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", _CAMEL.sub("_", name)).strip("_").lower()
+
+
+def from_unix(seconds: Any) -> datetime:
+    """A UTC datetime from a Unix timestamp in seconds (an int, a float or a numeric string)."""
+    return datetime.fromtimestamp(float(seconds), tz=UTC)
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _coerce(value: Any, dtype: pl.DataType) -> Any:
+    """``value`` if it fits ``dtype`` (ISO strings become dates), else ``_Mismatch`` saying what was expected."""
+    if dtype == pl.String:
+        if isinstance(value, str):
+            return value
+        raise _Mismatch(f"expected a string, got {_describe(value)}")
+    if dtype.is_integer():
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _Mismatch(f"expected an integer, got {_describe(value)}")
+    if dtype.is_float():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _Mismatch(f"expected a number, got {_describe(value)}")
+    if dtype == pl.Boolean:
+        if isinstance(value, bool):
+            return value
+        raise _Mismatch(f"expected true/false, got {_describe(value)}")
+    if isinstance(dtype, pl.Datetime):
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise _Mismatch(f"expected an ISO timestamp, got {_describe(value)}") from None
+            if dtype.time_zone and parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed
+        raise _Mismatch(f"expected a timestamp, got {_describe(value)}")
+    if dtype == pl.Date:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value[:10])
+            except ValueError:
+                raise _Mismatch(f"expected an ISO date, got {_describe(value)}") from None
+        raise _Mismatch(f"expected a date, got {_describe(value)}")
+    if isinstance(dtype, pl.List):
+        if not isinstance(value, list):
+            raise _Mismatch(f"expected a list, got {_describe(value)}")
+        inner = dtype.inner
+        out = []
+        for position, item in enumerate(value):
+            if item is None:
+                out.append(None)
+                continue
+            try:
+                out.append(_coerce(item, inner))
+            except _Mismatch as exc:
+                raise _Mismatch(f"item {position}: {exc}") from None
+        return out
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, Mapping):
+            raise _Mismatch(f"expected an object, got {_describe(value)}")
+        out_struct = {}
+        for struct_field in dtype.fields:
+            item = value.get(struct_field.name)
+            try:
+                out_struct[struct_field.name] = None if item is None else _coerce(item, struct_field.dtype)
+            except _Mismatch as exc:
+                raise _Mismatch(f"{struct_field.name}: {exc}") from None
+        return out_struct
+    return value
+
+
+def _label(row: Mapping[str, Any], index: int, record_id: str | Callable[[Mapping[str, Any]], object] | None) -> str:
+    if record_id is None:
+        return f"#{index}"
+    ident = record_id(row) if callable(record_id) else row.get(record_id)
+    return f"{ident} #{index}" if ident is not None else f"#{index}"
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+_KIND_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+}
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in _kinds(kind))
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"

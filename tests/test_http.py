@@ -1,0 +1,206 @@
+"""HttpClient against real local servers: retries, Retry-After, the wait bounds, status actions, rate limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from oso_core.fanout import fan_out
+from oso_core.http import (
+    HttpClient,
+    RateLimiter,
+    RetryPolicy,
+    Skipped,
+    SourceError,
+    min_interval_setting,
+    retry_after_seconds,
+)
+from oso_core.replay import ReplayServer, Route
+from tests.support.ports import free_port
+
+FAST = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_wait=10, jitter=0)
+
+
+def client(url: str, **kwargs) -> HttpClient:
+    kwargs.setdefault("retry", FAST)
+    return HttpClient("demo", url, **kwargs)
+
+
+def test_429_with_retry_after_then_success_honours_the_hint() -> None:
+    routes = [
+        Route("/items", status=429, headers={"Retry-After": "1"}, times=1),
+        Route("/items", json=[{"id": 1}]),
+    ]
+    with ReplayServer(routes) as server, client(server.url) as http:
+        started = time.monotonic()
+        assert http.get_json("/items") == [{"id": 1}]
+        elapsed = time.monotonic() - started
+    assert len(server.requests) == 2
+    assert elapsed >= 0.95, "Retry-After: 1 must be waited out, not the 10 ms backoff"
+    assert http.stats.retries == 1 and http.stats.retry_wait_s == pytest.approx(1.0)
+    assert http.stats.statuses == {429: 1, 200: 1}
+
+
+def test_flaky_5xx_then_success() -> None:
+    routes = [Route("/items", status=503, times=1), Route("/items", status=502, times=1), Route("/items", json=[1])]
+    with ReplayServer(routes) as server, client(server.url) as http:
+        assert http.get_json("/items") == [1]
+    assert [r.path for r in server.requests] == ["/items"] * 3
+
+
+def test_persistent_5xx_fails_after_the_attempt_bound_naming_source_and_endpoint() -> None:
+    with (
+        ReplayServer([Route("/items", status=500)]) as server,
+        client(server.url) as http,
+        pytest.raises(SourceError) as caught,
+    ):
+        http.get_json("/items")
+    assert str(caught.value) == "demo: /items: HTTP 500 after 4 attempt(s)"
+    assert len(server.requests) == 4
+
+
+def test_retry_after_beyond_the_wait_budget_fails_at_once() -> None:
+    policy = RetryPolicy(attempts=5, backoff_initial=0.01, total_wait=5, jitter=0)
+    routes = [Route("/slow", status=429, headers={"Retry-After": "120"})]
+    with ReplayServer(routes) as server, client(server.url, retry=policy) as http:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="Retry-After 120s exceeds the 5s wait budget"):
+            http.get_json("/slow")
+        assert time.monotonic() - started < 2
+    assert len(server.requests) == 1
+
+
+def test_backoff_grows_exponentially_and_is_capped(httpserver: HTTPServer) -> None:
+    stamps: list[float] = []
+
+    def always_503(request: Request) -> Response:
+        stamps.append(time.monotonic())
+        return Response("busy", status=503)
+
+    httpserver.expect_request("/busy").respond_with_handler(always_503)
+    policy = RetryPolicy(attempts=6, backoff_initial=0.05, backoff_max=0.2, total_wait=10, jitter=0)
+    with client(httpserver.url_for(""), retry=policy) as http, pytest.raises(SourceError):
+        http.get_json("/busy")
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert len(gaps) == 5
+    # 0.05, 0.1, 0.2, then capped at 0.2
+    assert gaps[0] == pytest.approx(0.05, abs=0.04)
+    assert gaps[1] == pytest.approx(0.10, abs=0.04)
+    assert gaps[2] == pytest.approx(0.20, abs=0.05)
+    assert max(gaps) < 0.3
+    assert http.stats.retry_wait_s == pytest.approx(0.05 + 0.1 + 0.2 + 0.2 + 0.2)
+
+
+def test_total_wait_bounds_the_sum_of_backoffs(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/busy").respond_with_data("busy", status=503)
+    policy = RetryPolicy(attempts=50, backoff_initial=0.1, backoff_max=0.1, total_wait=0.35, jitter=0)
+    with client(httpserver.url_for(""), retry=policy) as http:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="HTTP 503 after 4 attempt"):
+            http.get_json("/busy")
+        assert time.monotonic() - started < 1.0
+    assert http.stats.retry_wait_s <= 0.35
+
+
+def test_status_actions_skip_ignore_after_retries_and_retry() -> None:
+    routes = [
+        Route("/gone", status=404),
+        Route("/limited", status=429, headers={"Retry-After": "0"}),
+        Route("/forbidden-once", status=403, times=1),
+        Route("/forbidden-once", json={"ok": True}),
+    ]
+    with ReplayServer(routes) as server, client(server.url) as http:
+        with pytest.raises(Skipped) as skipped:
+            http.get_json("/gone", on_status={404: "skip"})
+        assert skipped.value.status == 404
+        with pytest.raises(SourceError, match="demo: /gone: HTTP 404"):
+            http.get_json("/gone")
+        # l2beat: 429 is retried first, then ignored
+        with pytest.raises(Skipped):
+            http.get_json("/limited", on_status={429: "ignore"})
+        assert http.get_json("/forbidden-once", on_status={403: "retry"}) == {"ok": True}
+        with pytest.raises(ValueError, match="unknown status action"):
+            http.get_json("/gone", on_status={404: "shrug"})  # type: ignore[dict-item]
+    paths = [r.path for r in server.requests]
+    assert paths.count("/gone") == 2, "a 404 is final: never retried"
+    assert paths.count("/limited") == FAST.attempts
+    assert paths.count("/forbidden-once") == 2
+
+
+def test_malformed_json_and_masked_secrets() -> None:
+    routes = [Route("/k/*/data", text="<html>oops</html>")]
+    with (
+        ReplayServer(routes) as server,
+        client(server.url, mask=("s3cret",)) as http,
+        pytest.raises(SourceError) as caught,
+    ):
+        http.get_json("/k/s3cret/data")
+    assert "malformed JSON" in str(caught.value)
+    assert "s3cret" not in str(caught.value) and "/k/***/data" in str(caught.value)
+
+
+def test_connection_errors_are_retried_then_reported() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    policy = RetryPolicy(attempts=2, backoff_initial=0.01, jitter=0)
+    with client(url, retry=policy) as http, pytest.raises(SourceError, match="demo: /x: ConnectError"):
+        http.get_json("/x")
+    assert http.stats.requests == 2
+
+
+def test_retry_after_http_date_and_garbage() -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 < retry_after_seconds(httpx.Response(429, headers={"Retry-After": later})) <= 30
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after_seconds(httpx.Response(429)) is None
+
+
+def test_rate_limit_spaces_request_starts_across_threads(httpserver: HTTPServer) -> None:
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def record(request: Request) -> Response:
+        with lock:
+            stamps.append(time.monotonic())
+        return Response('{"ok": true}', content_type="application/json")
+
+    httpserver.expect_request("/ping").respond_with_handler(record)
+    with client(httpserver.url_for(""), min_interval=0.1) as http:
+        result = fan_out(range(6), lambda _: http.get_json("/ping"), max_workers=4)
+    assert len(result.results) == 6
+    stamps.sort()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) >= 0.08, gaps
+    assert http.stats.throttle_wait_s >= 0.4
+
+
+def test_rate_limiter_shared_by_two_clients_and_per_second() -> None:
+    limiter = RateLimiter.per_second(20)
+    assert limiter.min_interval == pytest.approx(0.05)
+    routes = [Route("/*", json=[])]
+    with (
+        ReplayServer(routes) as server,
+        client(server.url, rate_limiter=limiter) as a,
+        client(server.url, rate_limiter=limiter) as b,
+    ):
+        started = time.monotonic()
+        for http in (a, b, a, b, a):
+            http.get_json("/x")
+        assert time.monotonic() - started >= 0.19
+    with pytest.raises(ValueError):
+        RateLimiter(-1)
+
+
+def test_min_interval_setting(monkeypatch: pytest.MonkeyPatch, oso_home) -> None:
+    assert min_interval_setting("demo", 5.0) == 5.0
+    monkeypatch.setenv("DAGSTER__DEMO__MIN_INTERVAL", "0.25")
+    assert min_interval_setting("demo", 5.0) == 0.25
+    monkeypatch.setenv("DAGSTER__DEMO__MIN_INTERVAL", "fast")
+    with pytest.raises(ValueError, match="demo.min_interval"):
+        min_interval_setting("demo")
