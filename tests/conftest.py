@@ -9,35 +9,48 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, postgres_available, start_postgres
 from tests.support.prefect_server import PrefectServer, start_prefect_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    server = start_prefect_server(home)
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_HOME")}
+def pytest_configure(config: pytest.Config) -> None:
+    """Point Prefect at the session server before any test module imports Prefect.
+
+    Prefect reads its settings once, when it is first imported (test collection imports the flows), so the
+    API URL must be in the environment before that: the port is chosen here and the server started on it.
+    """
+    if "OSO_TEST_PREFECT_PORT" in os.environ:
+        return
+    home = Path(tempfile.mkdtemp(prefix="oso-test-prefect-"))
+    port = free_port()
     os.environ.update(
-        PREFECT_API_URL=server.api_url, PREFECT_UI_URL=server.ui_url, PREFECT_HOME=str(home / "client")
+        OSO_TEST_PREFECT_PORT=str(port),
+        OSO_TEST_PREFECT_HOME=str(home),
+        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
+        PREFECT_UI_URL=f"http://127.0.0.1:{port}",
+        PREFECT_HOME=str(home / "client"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
     )
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server() -> Iterator[PrefectServer]:
+    home = Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "server"
+    server = start_prefect_server(home, port=int(os.environ["OSO_TEST_PREFECT_PORT"]))
     try:
         yield server
     finally:
         server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture

@@ -38,9 +38,11 @@ class PrefectServer:
             self.process.kill()
 
 
-def start_prefect_server(home: Path, extra_env: dict[str, str] | None = None, timeout: float = 90) -> PrefectServer:
+def start_prefect_server(
+    home: Path, extra_env: dict[str, str] | None = None, timeout: float = 90, port: int | None = None
+) -> PrefectServer:
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
