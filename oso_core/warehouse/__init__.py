@@ -5,6 +5,7 @@ No flow touches pyiceberg: a flow hands frames to ``Warehouse.write`` with the m
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 import polars as pl
@@ -77,10 +78,12 @@ class Warehouse:
 
 
 def _current_flow_run_id() -> str:
-    """The Prefect flow run that writes, if any, so a reader can tell which run wrote a snapshot."""
-    try:
-        from prefect.runtime import flow_run
+    """The Prefect flow run that writes, if any, so a reader can tell which run wrote a snapshot.
 
-        return str(flow_run.id or "")
-    except Exception:  # noqa: BLE001 - outside Prefect there simply is no run id
+    Outside a flow run Prefect may not even be imported; importing it here would cost seconds for nothing.
+    """
+    if "prefect" not in sys.modules:
         return ""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or "")

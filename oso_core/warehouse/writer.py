@@ -1,10 +1,17 @@
 """IcebergWriter: the one place that turns Polars frames into Iceberg commits.
 
-Every call is exactly one Iceberg commit, so a load succeeds whole or leaves the previous snapshot.
+A write has two halves. *Staging* turns each incoming frame into data files as it arrives (so an iterator of
+frames is written in memory bounded by one frame) and stages any schema change. *Committing* then plans what the
+mode replaces in the current table (nothing for append; every file for replace; the files whose key statistics
+overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
+only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones.
+If anything fails before the commit the table is untouched; the staged files are deleted (best effort; a killed
+process leaves unreferenced files behind, which never become visible). A commit conflict re-plans and retries.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,16 +21,24 @@ import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.table import Table
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
+from pyiceberg.table import Table, Transaction
 
 from oso_core.sources import WRITE_MODES
-from oso_core.warehouse.types import to_arrow
+from oso_core.warehouse.commit import commit_with_retry
+from oso_core.warehouse.errors import WarehouseError
+from oso_core.warehouse.files import DataFileWriter
+from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
+from oso_core.warehouse.partitioning import PartitionBy, Windows
+from oso_core.warehouse.schema import assert_same_columns, changes_needed, evolve, iceberg_schema
+from oso_core.warehouse.types import normalize_frame, to_arrow
+
+__all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_frames"]
 
 FrameLike = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
-
-
-class WarehouseError(Exception):
-    """A write was refused or failed; the table is still at its previous snapshot."""
+DEDUPE = ("error", "last")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,9 @@ class WriteResult:
     snapshot_id: int | None
     duration_s: float
     properties: dict[str, str] = field(default_factory=dict)
+    rows_replaced: int = 0
+    files_added: int = 0
+    files_removed: int = 0
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -54,6 +72,8 @@ def iter_frames(data: FrameLike) -> Iterator[pl.DataFrame]:
         yield data.collect()
     else:
         for frame in data:
+            if isinstance(frame, pl.LazyFrame):
+                frame = frame.collect()
             if not isinstance(frame, pl.DataFrame):
                 raise TypeError(f"expected polars DataFrames, got {type(frame).__name__}")
             yield frame
@@ -65,13 +85,11 @@ class IcebergWriter:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
-    def load_or_create(self, identifier: str, schema: pa.Schema) -> Table:
-        namespace = identifier.rsplit(".", 1)[0]
-        self.catalog.create_namespace_if_not_exists(namespace)
+    def load(self, identifier: str) -> Table | None:
         try:
             return self.catalog.load_table(identifier)
         except NoSuchTableError:
-            return self.catalog.create_table_if_not_exists(identifier, schema=schema)
+            return None
 
     def write(
         self,
@@ -84,35 +102,285 @@ class IcebergWriter:
         dedupe: str = "error",
         properties: Mapping[str, str] | None = None,
     ) -> WriteResult:
+        started = time.perf_counter()
+        key = tuple(key or ())
         if mode not in WRITE_MODES:
             raise WarehouseError(f"{identifier}: unknown write mode {mode!r}; one of {', '.join(WRITE_MODES)}")
-        if mode not in ("append", "replace"):
-            raise WarehouseError(f"{identifier}: write mode {mode!r} is not available yet")
-        started = time.perf_counter()
-        frames = [to_arrow(f) for f in iter_frames(data)]
-        if not frames:
-            raise WarehouseError(f"{identifier}: no data given (an empty frame is fine, no frames is not)")
-        arrow = pa.concat_tables(frames, promote_options="permissive")
-        table = self.load_or_create(identifier, arrow.schema)
-        new_columns = set(arrow.schema.names) - {f.name for f in table.schema().fields}
+        if dedupe not in DEDUPE:
+            raise WarehouseError(f"{identifier}: dedupe must be one of {DEDUPE}, not {dedupe!r}")
+        if mode == "merge" and not key:
+            raise WarehouseError(f"{identifier}: mode 'merge' needs key columns")
+        if mode == "overwrite_partitions" and not partition_by:
+            raise WarehouseError(f"{identifier}: mode 'overwrite_partitions' needs partition_by")
+        try:
+            partition = PartitionBy.parse(partition_by) if partition_by else None
+        except ValueError as error:
+            raise WarehouseError(f"{identifier}: {error}") from None
+
+        staging = _Staging(self, identifier, mode, key, partition, dedupe)
+        try:
+            for frame in iter_frames(data):
+                staging.add(frame)
+            staging.finish()
+        except BaseException:
+            staging.discard()
+            raise
         snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
-        snapshot_props["oso.rows"] = str(arrow.num_rows)
-        snapshot_props["oso.mode"] = mode
-        with table.transaction() as txn:
-            if new_columns:
-                with txn.update_schema() as update:
-                    update.union_by_name(arrow.schema)
-            if mode == "replace":
-                txn.overwrite(arrow, snapshot_properties=snapshot_props)
-            else:
-                txn.append(arrow, snapshot_properties=snapshot_props)
-        table = self.catalog.load_table(identifier)
-        snapshot = table.current_snapshot()
+        outcome = commit_with_retry(
+            identifier, lambda: self.load(identifier), lambda table: staging.commit(table, snapshot_props)
+        )
         return WriteResult(
             table=identifier,
             mode=mode,
-            rows_written=arrow.num_rows,
-            snapshot_id=snapshot.snapshot_id if snapshot else None,
+            rows_written=staging.rows,
+            snapshot_id=outcome.snapshot_id,
             duration_s=time.perf_counter() - started,
-            properties=snapshot_props,
+            properties=outcome.properties,
+            rows_replaced=outcome.rows_replaced,
+            files_added=outcome.files_added,
+            files_removed=outcome.files_removed,
         )
+
+
+@dataclass
+class _Outcome:
+    snapshot_id: int | None
+    properties: dict[str, str]
+    rows_replaced: int
+    files_added: int
+    files_removed: int
+
+
+class _Staging:
+    """Data files and schema changes of one write, staged before its single commit."""
+
+    def __init__(
+        self,
+        writer: IcebergWriter,
+        identifier: str,
+        mode: str,
+        key: tuple[str, ...],
+        partition: PartitionBy | None,
+        dedupe: str,
+    ):
+        self.catalog = writer.catalog
+        self.identifier = identifier
+        self.mode = mode
+        self.key = key
+        self.partition = partition
+        self.dedupe = dedupe
+        self.table = writer.load(identifier)
+        self.txn: Transaction | None = None
+        self.created = False
+        self.files_writer: DataFileWriter | None = None
+        self.frames_files: list[list[Any]] = []  # data files per incoming frame
+        self.evolutions: list[pa.Schema] = []
+        self.keys: list[pl.DataFrame] = []
+        self.windows: Windows | None = None
+        self.rows = 0
+        self.frames = 0
+        self.committing = False
+
+    # -- staging -------------------------------------------------------------------------------------------------
+    def add(self, frame: pl.DataFrame) -> None:
+        frame = normalize_frame(frame)
+        if self.key and self.mode == "merge":
+            frame = self._check_keys(frame)
+        arrow = to_arrow(frame)
+        if self.txn is None:
+            self._begin(arrow.schema)
+        assert self.txn is not None and self.files_writer is not None
+        arrow = _typed_nulls(frame, arrow, self.txn.table_metadata.schema())
+        if changes_needed(self.identifier, self.txn.table_metadata.schema(), arrow.schema, self.key):
+            evolve(self.identifier, self.txn, arrow.schema)
+            self.evolutions.append(arrow.schema)
+            self.files_writer.metadata = self.txn.table_metadata
+        if self.mode == "overwrite_partitions":
+            assert self.partition is not None
+            try:
+                windows = self.partition.windows(frame)
+            except ValueError as error:
+                raise WarehouseError(f"{self.identifier}: {error}") from None
+            self.windows = windows if self.windows is None else self.windows.union(windows)
+        if self.mode == "merge":
+            self.keys.append(frame.select(self.key).with_columns(pl.lit(self.frames).alias("__frame")))
+        self.frames_files.append(self.files_writer.write(arrow))
+        self.rows += arrow.num_rows
+        self.frames += 1
+
+    def _check_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        for column in self.key:
+            if column not in frame.columns:
+                raise WarehouseError(f"{self.identifier}: key column {column!r} is missing from the data")
+            if frame.get_column(column).null_count():
+                raise WarehouseError(f"{self.identifier}: key column {column!r} has null values")
+        duplicated = frame.select(self.key).is_duplicated()
+        if duplicated.any():
+            if self.dedupe == "error":
+                raise _duplicate_error(self.identifier, frame.filter(duplicated).select(self.key))
+            frame = frame.unique(subset=list(self.key), keep="last", maintain_order=True)
+        return frame.sort(list(self.key))  # tight key ranges per file make later merges touch fewer files
+
+    def _begin(self, arrow_schema: pa.Schema) -> None:
+        if self.table is not None:
+            self.txn = self.table.transaction()
+        else:
+            namespace = self.identifier.rsplit(".", 1)[0]
+            self.catalog.create_namespace_if_not_exists(namespace)
+            schema = iceberg_schema(arrow_schema)
+            spec = _partition_spec(self.identifier, schema, self.partition)
+            self.txn = self.catalog.create_table_transaction(self.identifier, schema=schema, partition_spec=spec)
+            self.created = True
+        self.files_writer = DataFileWriter(self.txn.table_metadata, self.txn._table.io)
+
+    def finish(self) -> None:
+        if self.txn is None:
+            raise WarehouseError(f"{self.identifier}: no data given (an empty frame is fine, no frames is not)")
+        if self.mode != "merge" or len(self.keys) < 2:
+            return
+        keys = pl.concat(self.keys, how="vertical_relaxed")
+        repeated = keys.select(self.key).is_duplicated()
+        if not repeated.any():
+            return
+        if self.dedupe == "error":
+            raise _duplicate_error(self.identifier, keys.filter(repeated).select(self.key))
+        self._drop_superseded(keys)
+
+    def _drop_superseded(self, keys: pl.DataFrame) -> None:
+        """``dedupe="last"`` across frames: rewrite earlier frames' files without rows a later frame replaces."""
+        from oso_core.warehouse.files import read_data_files
+        from oso_core.warehouse.merge import anti_join, scan_tasks
+
+        assert self.txn is not None and self.files_writer is not None
+        last = keys.group_by(self.key).agg(pl.col("__frame").max().alias("__last"))
+        superseded = keys.join(last, on=list(self.key)).filter(pl.col("__frame") < pl.col("__last"))
+        for frame_no, drop in superseded.group_by("__frame"):
+            index = int(frame_no[0])
+            old = self.frames_files[index]
+            rows = read_data_files(self.txn.table_metadata, self.txn._table.io, scan_tasks(old))
+            kept, _ = anti_join(rows, drop.select(self.key), self.key)
+            self.frames_files[index] = self.files_writer.write(kept)
+            _delete_quietly(self.txn._table.io, old)
+        self.keys = [keys.unique(subset=list(self.key), keep="last")]
+
+    def discard(self) -> None:
+        if self.txn is not None:
+            _delete_quietly(self.txn._table.io, [f for files in self.frames_files for f in files])
+
+    # -- committing ----------------------------------------------------------------------------------------------
+    def _transaction_for(self, table: Table | None) -> Transaction:
+        """The staged transaction if the table is as staging saw it; else a fresh one with the schema re-staged."""
+        assert self.txn is not None and self.files_writer is not None
+        if not self.committing:
+            self.committing = True
+            unchanged = (
+                table is None
+                if self.created
+                else (
+                    table is not None
+                    and self.table is not None
+                    and table.metadata_location == self.table.metadata_location
+                )
+            )
+            if unchanged:
+                return self.txn
+        if table is None:
+            raise WarehouseError(f"{self.identifier}: the table was dropped during the write")
+        txn = table.transaction()
+        written = self.files_writer.metadata.schema()
+        if changes_needed(self.identifier, txn.table_metadata.schema(), schema_to_pyarrow(written), self.key):
+            evolve(self.identifier, txn, schema_to_pyarrow(written))
+        assert_same_columns(self.identifier, written, txn.table_metadata.schema())
+        if txn.table_metadata.spec() != self.files_writer.metadata.spec():
+            raise WarehouseError(f"{self.identifier}: the table's partitioning changed during the write; rerun it")
+        return txn
+
+    def commit(self, table: Table | None, properties: dict[str, str]) -> _Outcome:
+        txn = self._transaction_for(table)
+        io = txn._table.io
+        added = [f for files in self.frames_files for f in files]
+        props = dict(properties)
+        props.update({"oso.mode": self.mode, "oso.rows": str(self.rows)})
+        plan = MergePlan()
+        if self.mode == "replace":
+            plan = MergePlan(removed=[t.file for t in txn._scan().plan_files()])
+            plan.rows_replaced = sum(f.record_count for f in plan.removed)
+        elif self.mode == "merge" and txn.table_metadata.current_snapshot() is not None:
+            keys = pl.concat(self.keys, how="vertical_relaxed").select(self.key).unique()
+            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, io))
+            props["oso.rows_updated"] = str(plan.rows_replaced)
+            props["oso.rows_inserted"] = str(self.rows - plan.rows_replaced)
+        elif self.mode == "overwrite_partitions" and txn.table_metadata.current_snapshot() is not None:
+            assert self.windows is not None
+            plan = plan_partition_overwrite(txn, io, self.windows, DataFileWriter(txn.table_metadata, io))
+            props["oso.windows"] = self.windows.describe()[:500]
+        if self.mode != "merge":
+            props["oso.rows_replaced"] = str(plan.rows_replaced)
+        added = added + plan.rewritten
+        if plan.removed:
+            with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
+                for data_file in plan.removed:
+                    overwrite.delete_data_file(data_file)
+                for data_file in added:
+                    overwrite.append_data_file(data_file)
+        elif added or txn.table_metadata.current_snapshot() is None:
+            with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
+                for data_file in added:
+                    append.append_data_file(data_file)
+        committed = txn.commit_transaction()
+        snapshot = committed.current_snapshot()
+        return _Outcome(
+            snapshot_id=snapshot.snapshot_id if snapshot else None,
+            properties=props,
+            rows_replaced=plan.rows_replaced,
+            files_added=len(added),
+            files_removed=len(plan.removed),
+        )
+
+
+def _partition_spec(identifier: str, schema: Any, partition: PartitionBy | None) -> PartitionSpec:
+    if partition is None:
+        return UNPARTITIONED_PARTITION_SPEC
+    try:
+        source = schema.find_field(partition.column)
+    except ValueError:
+        raise WarehouseError(f"{identifier}: partition column {partition.column!r} is not in the data") from None
+    return PartitionSpec(
+        PartitionField(
+            source_id=source.field_id,
+            field_id=1000,
+            transform=partition.iceberg_transform(),
+            name=partition.field_name,
+        )
+    )
+
+
+def _typed_nulls(frame: pl.DataFrame, arrow: pa.Table, table_schema: Any) -> pa.Table:
+    """All-null columns (Polars' Null type, from empty JSON fields) take the table's type instead of string."""
+    for index, (name, dtype) in enumerate(frame.schema.items()):
+        if dtype == pl.Null:
+            try:
+                existing = table_schema.find_field(name)
+            except ValueError:
+                continue
+            arrow_type = schema_to_pyarrow(existing.field_type)
+            arrow = arrow.set_column(index, pa.field(name, arrow_type), pa.nulls(arrow.num_rows, arrow_type))
+    return arrow
+
+
+def _duplicate_error(identifier: str, duplicates: pl.DataFrame) -> WarehouseError:
+    first = duplicates.row(0, named=True)
+    shown = ", ".join(f"{k}={v!r}" for k, v in first.items())
+    count = duplicates.unique().height
+    return WarehouseError(
+        f"{identifier}: duplicate key ({shown}) in the data ({count} duplicated key(s)); "
+        "pass dedupe='last' to keep the last row of each key"
+    )
+
+
+def _delete_quietly(io: Any, files: list[Any]) -> None:
+    for data_file in files:
+        try:
+            io.delete(data_file.file_path)
+        except Exception:  # noqa: BLE001 - cleanup of never-committed files is best effort
+            logger.debug("could not delete staged file %s", data_file.file_path)

@@ -1,0 +1,58 @@
+"""Committing with retries: concurrent writers to one table retry on the catalog's conflict, re-planning each time.
+
+The catalog accepts a commit only if the table is still at the metadata the writer started from (optimistic
+concurrency). On a conflict the writer reloads the table, re-plans against the new state (which files a merge or
+partition overwrite must replace) and commits again, after a jittered exponential backoff so writers that collided
+do not collide again in lockstep. Data files already written are reused; only the plan is redone.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError, ValidationException
+from pyiceberg.table import Table
+
+from oso_core.warehouse.errors import WarehouseError
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BASE_DELAY_S = 0.05
+MAX_DELAY_S = 5.0
+MAX_TOTAL_S = 300.0
+
+
+def commit_with_retry(
+    identifier: str,
+    load: Callable[[], Table | None],
+    attempt: Callable[[Table | None], T],
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    base_delay_s: float = BASE_DELAY_S,
+    max_delay_s: float = MAX_DELAY_S,
+    max_total_s: float = MAX_TOTAL_S,
+) -> T:
+    """Run ``attempt(table)`` until it commits; on a conflict back off, reload and run it again (bounded)."""
+    started = time.monotonic()
+    table = load()
+    for number in range(1, max_attempts + 1):
+        try:
+            return attempt(table)
+        except (CommitFailedException, ValidationException, TableAlreadyExistsError) as conflict:
+            waited = time.monotonic() - started
+            if number == max_attempts or waited >= max_total_s:
+                raise WarehouseError(
+                    f"{identifier}: gave up after {number} conflicting commits in {waited:.1f} s ({conflict}); "
+                    "the table is unchanged"
+                ) from conflict
+            delay = random.uniform(0, min(max_delay_s, base_delay_s * 2**number))  # full jitter
+            logger.info("%s: commit conflict (%s), retry %d in %.2f s", identifier, conflict, number, delay)
+            time.sleep(delay)
+            table = load()
+    raise AssertionError("unreachable")
