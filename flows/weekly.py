@@ -1,0 +1,93 @@
+"""The weekly pipeline: every declared source, isolated, a few at a time (OSO's Sunday ``materialize`` job).
+
+``python flows/weekly.py --replay`` loads every source from its recorded fixtures, offline. Deployed, it runs on
+the ``0 0 * * 0`` cron of ``prefect.yaml``. It ends Failed when any source failed, with a state message naming
+how many and the first error (the failure alert reads it), and publishes a ``weekly-summary`` table artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+from prefect.states import Completed, Failed, State
+
+from oso_core.alerts import alert_on_failure, failure_state_message
+from oso_core.pipeline import (
+    TASK_RUNNERS,
+    build_task_runner,
+    configured_concurrency,
+    render_summary,
+    run_sources,
+    select_sources,
+)
+
+
+@flow(
+    name="oso-weekly",
+    task_runner=build_task_runner(),
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+    log_prints=True,
+)
+def weekly_flow(
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+    concurrency: int | None = None,
+    replay: bool = False,
+    package: str = "flows",
+) -> State:
+    """Load every source declared in ``package`` (``only`` / ``skip`` narrow it), ``concurrency`` at a time."""
+    sources = select_sources(package, only, skip)
+    outcomes = run_sources(sources, concurrency or configured_concurrency(), replay=replay)
+    print(render_summary(outcomes))
+    rows = [o.as_row() for o in outcomes]
+    failed = [o for o in outcomes if not o.ok]
+    create_table_artifact(
+        key="weekly-summary",
+        table=rows or [{"source": "", "state": "no sources"}],
+        description=f"{len(outcomes) - len(failed)} of {len(outcomes)} sources completed",
+    )
+    if failed:
+        first = failed[0]
+        return Failed(message=failure_state_message(len(failed), f"{first.source}: {first.error}"), data=rows)
+    return Completed(message=f"{len(outcomes)} sources completed", data=rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python flows/weekly.py",
+        description="Run every declared source once, a few at a time; one failing source does not stop the others.",
+    )
+    parser.add_argument("--replay", action="store_true", help="load every source from its recorded fixtures")
+    parser.add_argument("--only", nargs="+", metavar="SOURCE", help="run only these sources")
+    parser.add_argument("--skip", nargs="+", metavar="SOURCE", help="run every source but these")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="sources in flight at once (default: setting weekly.concurrency)"
+    )
+    parser.add_argument(
+        "--task-runner", choices=TASK_RUNNERS, default=None, help="where sources run (default: weekly.task_runner)"
+    )
+    parser.add_argument("--package", default="flows", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        select_sources(args.package, args.only, args.skip)
+    except ValueError as exc:
+        parser.error(str(exc))
+    concurrency = args.concurrency or configured_concurrency()
+    runner = build_task_runner(args.task_runner, concurrency)
+    state = weekly_flow.with_options(task_runner=runner)(
+        only=args.only,
+        skip=args.skip,
+        concurrency=concurrency,
+        replay=args.replay,
+        package=args.package,
+        return_state=True,
+    )
+    return 0 if state.is_completed() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Test source with its own replay hook (like ossd, which replays a sample directory, not an HTTP API)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import polars as pl
+from prefect import flow
+
+from oso_core.sources import Source, TableSpec
+from oso_core.summary import LoadSummary
+from oso_core.warehouse import Warehouse
+
+SOURCE = Source(name="beta", tables=(TableSpec("things", mode="replace"),), flow="beta_flow")
+
+
+@contextmanager
+def replay_parameters() -> Iterator[dict]:
+    yield {"sample": True}
+
+
+@flow(name="beta")
+def beta_flow(base_url: str | None = None, sample: bool = False) -> LoadSummary:
+    summary = LoadSummary(SOURCE.name)
+    time.sleep(float(os.environ.get("WEEKLY_TEST_SLEEP", "0")))
+    frame = pl.DataFrame({"id": [1, 2], "origin": ["sample" if sample else "live"] * 2})
+    summary.add(Warehouse().write_table(SOURCE, "things", frame))
+    return summary.finish()
