@@ -25,8 +25,10 @@ Pagination styles (all yield pages, i.e. lists of node dicts, as dlt resources d
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -122,6 +124,18 @@ def dig(data: Any, dotted: str) -> Any:
     return value
 
 
+_OPERATION_NAME = re.compile(r"^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def request_body(query: str, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The POST body; a named operation also goes as ``operationName``, as GraphQL clients send it."""
+    body: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
+    named = _OPERATION_NAME.match(query)
+    if named:
+        body["operationName"] = named.group(1)
+    return body
+
+
 def split_endpoint(endpoint: str) -> tuple[str, str]:
     """``https://host/api/k/subgraphs/x`` → (``https://host``, ``/api/k/subgraphs/x``), so the path is posted as is."""
     url = httpx.URL(endpoint)
@@ -201,7 +215,7 @@ class GraphQLClient:
         self._throttle()
         self.requests += 1
         try:
-            response = self._client.post(self._path, json={"query": query, "variables": dict(variables or {})})
+            response = self._client.post(self._path, json=request_body(query, variables))
         except httpx.TransportError as exc:
             raise self._error(f"{operation}: {type(exc).__name__}: {exc}", retryable=True) from None
         if response.status_code == 429:
@@ -480,3 +494,38 @@ def paginate_keyset(
             on_page(last)
         if len(nodes) < (size or 0):
             return
+
+
+# Settings ----------------------------------------------------------------------------------------------------
+
+
+def configured_retry(
+    source: str, default: PageRetry | None = None, page_interval: float = 0.0
+) -> tuple[PageRetry, float]:
+    """The page retry policy and the pause between pages, with per-deployment overrides as settings.
+
+    ``(source, rate_limit_wait)``, ``(source, retry_attempts)``, ``(source, retry_backoff)`` and
+    ``(source, page_interval)`` (env ``DAGSTER__<SOURCE>__RATE_LIMIT_WAIT`` …): production keeps OSO's long
+    waits, tests and replays set them to 0.
+    """
+    from oso_core.secrets import resolve_setting
+
+    policy = default or PageRetry()
+    changes: dict[str, Any] = {}
+    for setting, attribute, kind in (
+        ("rate_limit_wait", "rate_limit_wait", float),
+        ("retry_attempts", "attempts", int),
+        ("retry_backoff", "backoff_initial", float),
+    ):
+        raw = resolve_setting(source, setting, None)
+        if raw not in (None, ""):
+            try:
+                changes[attribute] = kind(raw)
+            except ValueError:
+                raise ValueError(f"setting {source}.{setting} must be a number, got {raw!r}") from None
+    interval = resolve_setting(source, "page_interval", None)
+    try:
+        pause = float(interval) if interval not in (None, "") else None
+    except ValueError:
+        raise ValueError(f"setting {source}.page_interval must be a number, got {interval!r}") from None
+    return dataclasses.replace(policy, **changes), pause if pause is not None else page_interval

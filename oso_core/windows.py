@@ -1,0 +1,287 @@
+"""Windowed loads: weekly windows from a source's start date, each loaded once, faulty ones retried.
+
+OSO gave open_collective and eas_optimism Dagster ``WeeklyPartitionsDefinition``s and a schedule that requested
+every partition not yet materialized; a window whose pages kept failing was only logged as a ``faulty_range``
+observation. Here the same bookkeeping lives in the lake (``oso_core.load_state``) and is acted on:
+
+* The grid: windows of ``Source.windows.days`` days. Weekly windows start on Sundays 00:00 UTC, as Dagster's
+  weekly partitions do, so window keys (the start date, ``2024-01-07``) are OSO's partition keys; the first
+  window is the week that *contains* the declared start date, so nothing before the first Sunday is lost.
+* A run loads either an explicit ``start``/``end`` (every window overlapping it, whatever its state: a forced
+  reload), or by default the windows not yet ``loaded`` up to now: faulty and partial ones first, then
+  missing ones oldest first, at most ``max_windows`` per run (the rest is reported as backlog for next runs).
+* Each window is extracted completely and validated, then written in one ``merge`` commit on the table's key,
+  so reloading a window never duplicates rows and rows changed at the source are updated.
+* Each window's outcome is recorded: ``loaded``; ``partial`` when the window had not ended yet (the current
+  week; reloaded next run so its later rows arrive); ``faulty`` with the error when extraction or the write
+  failed. A faulty window commits nothing, the other windows still load, the next run retries it.
+* Decision: when any window is faulty the run's summary lists them and the flow then raises
+  :class:`FaultyWindowsError`, so the Prefect run ends Failed and the failure alert fires (OSO's faulty ranges
+  were silent). Loaded windows stay committed and recorded; only the faulty ones are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
+from oso_core.sources import Source, Windows
+from oso_core.summary import LoadSummary
+from oso_core.warehouse import Warehouse
+
+logger = logging.getLogger(__name__)
+
+PARTIAL = "partial"
+DEFAULT_MAX_WINDOWS = 52
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """``[start, end)`` in UTC; ``key`` is the start date (the Dagster partition key)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        return self.start.date().isoformat()
+
+    def iso(self) -> tuple[str, str]:
+        """``YYYY-MM-DDTHH:MM:SSZ`` bounds, as OSO sent to Open Collective."""
+        return self.start.strftime("%Y-%m-%dT%H:%M:%SZ"), self.end.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def unix(self) -> tuple[int, int]:
+        """Unix-second bounds, as OSO sent to EAS."""
+        return int(self.start.timestamp()), int(self.end.timestamp())
+
+    def __str__(self) -> str:
+        return f"{self.key}..{self.end.date().isoformat()}"
+
+
+def as_utc(value: date | datetime | str) -> datetime:
+    """A date (midnight), naive datetime (taken as UTC), aware datetime or ISO string, as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def grid_origin(spec: Windows) -> datetime:
+    """First window start: the Sunday on or before ``spec.start`` for weekly windows, else ``spec.start``."""
+    origin = as_utc(spec.start)
+    if spec.days == 7:
+        origin -= timedelta(days=(origin.weekday() + 1) % 7)
+    return origin
+
+
+def windows_between(spec: Windows, start: date | datetime | str, end: date | datetime | str) -> list[Window]:
+    """Every grid window overlapping ``[start, end)`` (none before the source's first window)."""
+    origin, step = grid_origin(spec), timedelta(days=spec.days)
+    lo, hi = max(as_utc(start), origin), as_utc(end)
+    if hi <= lo:
+        return []
+    first = origin + step * ((lo - origin) // step)
+    out: list[Window] = []
+    cursor = first
+    while cursor < hi:
+        out.append(Window(cursor, cursor + step))
+        cursor += step
+    return out
+
+
+@dataclass
+class WindowPlan:
+    """Which windows of one table this run loads, why, and how many missing ones are left for later runs."""
+
+    table: str
+    windows: list[Window]
+    reasons: dict[str, str] = field(default_factory=dict)
+    backlog: int = 0
+
+
+def plan_windows(
+    spec: Windows,
+    table: str,
+    states: dict[str, UnitState],
+    *,
+    start: date | datetime | str | None = None,
+    end: date | datetime | str | None = None,
+    now: datetime | None = None,
+    max_windows: int | None = DEFAULT_MAX_WINDOWS,
+) -> WindowPlan:
+    """The windows to load: an explicit range as asked, else faulty/partial then missing ones, capped."""
+    now = as_utc(now or datetime.now(UTC))
+    if start is not None or end is not None:
+        chosen = windows_between(spec, start or spec.start, end or now)
+        return WindowPlan(table, chosen, {w.key: "requested" for w in chosen})
+    every = windows_between(spec, spec.start, now)
+    retry = [w for w in every if w.key in states and states[w.key].status in (FAULTY, PARTIAL)]
+    missing = [w for w in every if w.key not in states or states[w.key].status not in (LOADED, FAULTY, PARTIAL)]
+    reasons = {w.key: states[w.key].status for w in retry} | {w.key: "missing" for w in missing}
+    ordered = retry + missing
+    cap = len(ordered) if max_windows is None else max(0, max_windows)
+    chosen = sorted(ordered[:cap])
+    return WindowPlan(table, chosen, {w.key: reasons[w.key] for w in chosen}, backlog=len(ordered) - len(chosen))
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    table: str
+    window: Window
+    status: str
+    rows: int = 0
+    error: str | None = None
+
+
+class FaultyWindowsError(Exception):
+    """Raised at the end of a run in which some windows stayed faulty; the run's summary is attached."""
+
+    def __init__(self, source: str, faulty: list[WindowOutcome], summary: LoadSummary):
+        self.source, self.faulty, self.summary = source, faulty, summary
+        listed = ", ".join(f"{o.table} {o.window.key}" for o in faulty)
+        super().__init__(
+            f"{source}: {len(faulty)} faulty window(s), retried next run: {listed}; first error: {faulty[0].error}"
+        )
+
+
+def _flow_run_id() -> str | None:
+    try:
+        from prefect.runtime import flow_run
+
+        return str(flow_run.id) if flow_run.id else None
+    except Exception:  # noqa: BLE001 - outside a flow run there is no id
+        return None
+
+
+class WindowedLoad:
+    """Loads one source's windowed tables window by window and records every outcome in the lake."""
+
+    def __init__(self, source: Source, warehouse: Warehouse | None = None, summary: LoadSummary | None = None):
+        if source.windows is None:
+            raise ValueError(f"source {source.name} declares no windows")
+        self.source = source
+        self.warehouse = warehouse or Warehouse()
+        self.state = LoadState(self.warehouse)
+        self.summary = summary or LoadSummary(source.name)
+        self.outcomes: list[WindowOutcome] = []
+
+    def plan(
+        self,
+        table: str,
+        *,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+        max_windows: int | None = DEFAULT_MAX_WINDOWS,
+        now: datetime | None = None,
+    ) -> WindowPlan:
+        assert self.source.windows is not None
+        states = self.state.latest(self.source.name, table)
+        plan = plan_windows(self.source.windows, table, states, start=start, end=end, now=now, max_windows=max_windows)
+        if plan.backlog:
+            self.summary.notes.append(
+                f"{table}: {plan.backlog} older window(s) still missing; later runs load them "
+                f"(max_windows={max_windows} per run)"
+            )
+        return plan
+
+    def load(
+        self,
+        plan: WindowPlan,
+        extract: Callable[[Window], pl.DataFrame],
+        *,
+        now: datetime | None = None,
+    ) -> list[WindowOutcome]:
+        """Extract, validate and merge each planned window; a failure marks that window faulty and moves on."""
+        spec = self.source.table(plan.table)
+        qualified = self.source.qualified(plan.table)
+        run_id = _flow_run_id()
+        outcomes: list[WindowOutcome] = []
+        for window in plan.windows:
+            try:
+                frame = extract(window)
+                if frame.height:
+                    self.summary.add(
+                        self.warehouse.write(
+                            qualified,
+                            frame,
+                            mode=spec.mode,
+                            key=spec.key or None,
+                            partition_by=spec.partition_by,
+                            source=self.source.name,
+                            properties={"oso.window": window.key},
+                        )
+                    )
+                still_open = window.end > as_utc(now or datetime.now(UTC))
+                outcome = WindowOutcome(plan.table, window, PARTIAL if still_open else LOADED, frame.height)
+            except Exception as exc:  # noqa: BLE001 - any failure of one window is that window's outcome
+                logger.error("%s %s window %s faulty: %s", self.source.name, plan.table, window.key, exc)
+                outcome = WindowOutcome(plan.table, window, FAULTY, 0, f"{type(exc).__name__}: {exc}")
+            self.state.record(
+                self.source.name,
+                plan.table,
+                window.key,
+                outcome.status,
+                cursor=window.end.isoformat(),
+                error=outcome.error,
+                flow_run_id=run_id,
+            )
+            print(
+                f"{self.source.name}.{plan.table} window {window}: {outcome.status}, {outcome.rows} rows"
+                + (f" ({outcome.error})" if outcome.error else "")
+            )
+            outcomes.append(outcome)
+        self.outcomes.extend(outcomes)
+        return outcomes
+
+    def faulty(self) -> list[WindowOutcome]:
+        return [o for o in self.outcomes if o.status == FAULTY]
+
+    def finish(self) -> LoadSummary:
+        """Add the per-table window tallies and faulty windows to the summary, publish it, fail if any faulty."""
+        for table in dict.fromkeys(o.table for o in self.outcomes):
+            mine = [o for o in self.outcomes if o.table == table]
+            counts = {s: sum(1 for o in mine if o.status == s) for s in (LOADED, PARTIAL, FAULTY)}
+            self.summary.notes.append(
+                f"{table}: {len(mine)} window(s): {counts[LOADED]} loaded, {counts[PARTIAL]} partial "
+                f"(still open, reloaded next run), {counts[FAULTY]} faulty; {sum(o.rows for o in mine)} rows"
+            )
+        for o in self.faulty():
+            self.summary.notes.append(f"FAULTY {o.table} window {o.window}: {o.error}")
+        if not self.outcomes:
+            self.summary.notes.append("no windows to load: every window up to now is loaded")
+        self.summary.publish()
+        faulty = self.faulty()
+        if faulty:
+            raise FaultyWindowsError(self.source.name, faulty, self.summary)
+        return self.summary
+
+
+def window_range_arguments(parser) -> None:  # type: ignore[no-untyped-def]
+    """``--start/--end/--max-windows`` for a windowed source's command line."""
+    parser.add_argument("--start", default=None, help="load windows from this date (YYYY-MM-DD), whatever state")
+    parser.add_argument("--end", default=None, help="load windows up to this date (exclusive; default now)")
+    parser.add_argument(
+        "--max-windows",
+        type=int,
+        default=None,
+        help=f"without --start/--end: at most this many missing/faulty windows per run (default {DEFAULT_MAX_WINDOWS})",
+    )
+
+
+def window_range_parameters(args) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    params: dict[str, object] = {}
+    for name in ("start", "end", "max_windows"):
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def keys(windows: Iterable[Window]) -> list[str]:
+    return [w.key for w in windows]
