@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.discord_proxy import DiscordProxy, start_discord_proxy
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, postgres_available, start_postgres
 from tests.support.prefect_server import PrefectServer, start_prefect_server
@@ -43,10 +44,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def discord_proxy() -> Iterator[DiscordProxy]:
+    """The local stand-in for discord.com; the session server sends its notifications through it."""
+    proxy = start_discord_proxy(Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "discord")
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[PrefectServer]:
+def prefect_server(discord_proxy: DiscordProxy) -> Iterator[PrefectServer]:
+    """The session's server; it runs automation actions, so it gets the proxy and its CA (tests only)."""
     home = Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "server"
-    server = start_prefect_server(home, port=int(os.environ["OSO_TEST_PREFECT_PORT"]))
+    server = start_prefect_server(home, port=int(os.environ["OSO_TEST_PREFECT_PORT"]), extra_env=discord_proxy.env)
     try:
         yield server
     finally:

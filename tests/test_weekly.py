@@ -1,0 +1,154 @@
+"""The weekly pipeline on the session's real Prefect server, over a test-only package of tiny sources.
+
+``tests.support.weekly_sources`` holds ``alpha`` (HTTP, replayed by ``oso_core.replay``), ``beta`` (its own replay
+hook) and ``broken`` (a task fails on bad input). The real sources in ``flows/`` are not used here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.weekly import weekly_flow
+from oso_core.pipeline import build_task_runner, select_sources
+
+PKG = "tests.support.weekly_sources"
+ROOT = Path(__file__).resolve().parent.parent
+REPLAY_DIR = ROOT / "tests" / "support" / "weekly_sources" / "fixtures"
+
+
+@pytest.fixture
+def weekly_env(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OSO_REPLAY_DIR", str(REPLAY_DIR))
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "1")
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    return oso_home
+
+
+def _max_overlap(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env: Path, warehouse) -> None:
+    state = weekly_flow(package=PKG, replay=True, concurrency=2, return_state=True)
+
+    # the weekly run fails because one source failed, and says how many and why, in one line
+    assert state.is_failed()
+    assert state.message == (
+        "1 failed task runs; first error: broken: ValueError: broken: record 3 of /things has no field 'id'"
+    )
+    # the other sources loaded anyway; read back independently through DuckDB
+    assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
+    assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+    flow_run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key={"any_": ["weekly-summary"]}),
+            flow_run_filter=FlowRunFilter(id={"any_": [flow_run_id]}),
+        )
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [flow_run_id]}))
+    assert len(artifacts) == 1
+    rows = artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
+    by_source = {row["source"]: row for row in rows}
+    assert set(by_source) == {"alpha", "beta", "broken"}
+    assert by_source["alpha"]["state"] == "Completed" and by_source["alpha"]["rows"] == "alpha.items: 3"
+    assert by_source["beta"]["rows"] == "beta.things: 2" and by_source["beta"]["first_error"] == ""
+    assert by_source["broken"]["state"] == "Failed"
+    assert by_source["broken"]["first_error"] == "ValueError: broken: record 3 of /things has no field 'id'"
+    assert all(row["seconds"] >= 1 for row in rows)  # each source sleeps 1 s: durations are the sources'
+    assert artifacts[0].description == "2 of 3 sources completed"
+
+    # one task per source; at most two ran at once, and two did run at once
+    loads = {t.name: t for t in task_runs if t.name.startswith("load-")}
+    assert {name: t.state.type.value for name, t in loads.items()} == {
+        "load-alpha": "COMPLETED",
+        "load-beta": "COMPLETED",
+        "load-broken": "FAILED",
+    }
+    intervals = [(t.start_time.timestamp(), t.end_time.timestamp()) for t in loads.values()]
+    assert _max_overlap(intervals) == 2
+
+
+def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0.3")
+    state = weekly_flow(package=PKG, only=["alpha", "beta"], replay=True, concurrency=1, return_state=True)
+    assert state.is_completed()
+    assert state.message == "2 sources completed"
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [state.state_details.flow_run_id]}))
+    intervals = [(t.start_time.timestamp(), t.end_time.timestamp()) for t in task_runs if t.name.startswith("load-")]
+    assert len(intervals) == 2 and _max_overlap(intervals) == 1
+
+
+def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
+    runner = build_task_runner("dask", 2, processes=False)
+    assert type(runner).__name__ == "DaskTaskRunner"
+    state = weekly_flow.with_options(task_runner=runner)(
+        package=PKG, only=["alpha", "broken"], replay=True, concurrency=2, return_state=True
+    )
+    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert warehouse.read("alpha.items").height == 3
+
+
+def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAGSTER__WEEKLY__TASK_RUNNER", raising=False)
+    monkeypatch.setenv("OSO_ENV_FILE", "/nonexistent.env")
+    threads = build_task_runner(max_workers=3)
+    assert isinstance(threads, ThreadPoolTaskRunner) and threads._max_workers == 3
+    monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "dask")
+    assert type(build_task_runner()).__name__ == "DaskTaskRunner"
+    monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "ray")
+    with pytest.raises(RuntimeError, match="pip install prefect-ray"):
+        build_task_runner()
+    with pytest.raises(ValueError, match="unknown task runner 'spark'"):
+        build_task_runner("spark")
+
+
+def test_sources_come_from_the_declarations_and_only_skip_narrow_them() -> None:
+    assert [s.name for s in select_sources(PKG)] == ["alpha", "beta", "broken"]
+    assert [s.name for s in select_sources(PKG, only=["beta"])] == ["beta"]
+    assert [s.name for s in select_sources(PKG, skip=["broken"])] == ["alpha", "beta"]
+    with pytest.raises(ValueError, match="unknown source.*nope; known: alpha, beta, broken"):
+        select_sources(PKG, only=["nope"])
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "flows/weekly.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_command_line_replay_help_and_bad_names(weekly_env: Path) -> None:
+    env = {"OSO_HOME": str(weekly_env), "OSO_REPLAY_DIR": str(REPLAY_DIR), "WEEKLY_TEST_SLEEP": "0"}
+    helped = _cli("--help", env=env)
+    assert helped.returncode == 0
+    for option in ("--replay", "--only", "--skip", "--concurrency", "--task-runner"):
+        assert option in helped.stdout
+
+    bad = _cli("--package", PKG, "--only", "nope", env=env)
+    assert bad.returncode == 2 and "unknown source(s) nope" in bad.stderr
+
+    ran = _cli("--replay", "--package", PKG, "--skip", "broken", "--concurrency", "2", env=env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    output = ran.stdout + ran.stderr
+    assert "weekly: 2 of 2 sources completed" in output
+    assert "alpha.items=3" in output and "beta.things=2" in output
