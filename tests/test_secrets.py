@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,9 @@ from oso_core.secrets import (
     resolve_setting,
     resolve_source_secrets,
 )
-from oso_core.secrets.env import parse_env_name
+from oso_core.secrets.env import env_name, parse_env_name
 from oso_core.secrets.runtime import secret_like_parameters
-from oso_core.sources import Source, TableSpec
+from oso_core.sources import Source, TableSpec, discover_sources
 
 PASSWORD = SecretReference("clickhouse", "password")
 
@@ -334,3 +335,21 @@ def test_secret_like_parameters_flags_values_not_references():
     source = _source(SecretReference("demo", "personal_token"))
     assert secret_like_parameters(good, source) == []
     assert secret_like_parameters(bad, source) == ["api_token", "personal_token"]
+
+
+# --- .env.example -----------------------------------------------------------------------------------------
+
+
+def test_env_example_lists_every_declared_secret_once_without_a_value():
+    lines = (Path(__file__).resolve().parent.parent / ".env.example").read_text().splitlines()
+    entries = [line.lstrip("# ").split("=", 1) for line in lines if re.fullmatch(r"(# )?[A-Z][A-Z0-9_]*=.*", line)]
+    names = [name for name, _ in entries]
+    assert len(names) == len(set(names)), f"listed twice: {sorted({n for n in names if names.count(n) > 1})}"
+
+    declared = {
+        env_name(ref, "dagster"): source.name for source in discover_sources("flows").values() for ref in source.secrets
+    }
+    missing = sorted(f"{name} ({source})" for name, source in declared.items() if name not in names)
+    assert not missing, f".env.example lacks declared secrets: {missing}"
+    valued = [name for name, value in entries if name in declared and value.strip()]
+    assert not valued, f".env.example must not hold secret values: {valued}"
