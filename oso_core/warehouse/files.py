@@ -23,10 +23,10 @@ from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 from pyiceberg.table import FileScanTask, WriteTask
 from pyiceberg.table.metadata import TableMetadata
 
-# In-memory Arrow bytes per data file (~4-8 MB of zstd Parquet for event-like rows). Smaller files than
+# In-memory Arrow bytes per data file (~3-5 MB of zstd Parquet for event-like rows). Smaller files than
 # pyiceberg's 512 MiB default let merges rewrite only the few files their keys touch. A table property
 # ``write.target-file-size-bytes`` overrides it.
-DEFAULT_TARGET_FILE_BYTES = 32 * 1024 * 1024
+DEFAULT_TARGET_FILE_BYTES = 16 * 1024 * 1024
 
 
 class DataFileWriter:

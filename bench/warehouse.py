@@ -1,0 +1,338 @@
+"""Benchmark of ``oso_core.warehouse`` against the floor (a plain Parquet write) and pyiceberg's own upsert.
+
+    .venv/bin/python bench/warehouse.py            # 5M rows, the issue's numbers (a few minutes)
+    .venv/bin/python bench/warehouse.py --rows 500000   # quick run, same cases scaled down
+
+Prints one ``name: value`` line per comparison. Every case runs in its own subprocess (so peak RSS is that
+case's), checks its result (row counts, unique keys, changed values present) before reporting, and all ratios
+use times measured in this same run. The data is events-like: unique increasing ``event_id``, ``created_at``
+sorted over 90 days, ~200k distinct repos, 500k actors, 10 event types.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+DAYS = 90
+BATCH = 100_000
+
+
+# -- data ---------------------------------------------------------------------------------------------------------
+def events(rows: int, first_id: int = 0, total: int | None = None, seed: int = 0):
+    """Rows ``first_id .. first_id+rows`` of an events table of ``total`` rows (time increases with the id)."""
+    import polars as pl
+
+    total = total or rows
+    span_us = DAYS * 86_400 * 1_000_000
+    ids = pl.int_range(first_id, first_id + rows, dtype=pl.Int64, eager=True).alias("event_id")
+    frame = pl.DataFrame({"event_id": ids})
+    h = pl.col("event_id").hash(seed)
+    return frame.select(
+        "event_id",
+        repo_id=(h % 200_000).cast(pl.Int64),
+        actor=((h // 7) % 500_000).cast(pl.String).str.zfill(12),
+        type=((h // 13) % 10).cast(pl.String).str.pad_start(10, "E"),
+        created_at=pl.lit(START)
+        + pl.duration(microseconds=(pl.col("event_id").cast(pl.Float64) * (span_us / max(total, 1))).cast(pl.Int64)),
+        payload_size=((h // 17) % 100_000).cast(pl.Int32),
+    )
+
+
+def merge_batch(total: int, recent: bool, changed: int, seed: int = 1):
+    """``changed`` existing keys (newest 10% of rows, or uniform) with payload_size+1, plus as many new keys."""
+    import polars as pl
+
+    low = int(total * 0.9) if recent else 0
+    keys = pl.int_range(low, total, dtype=pl.Int64, eager=True).sample(changed, seed=seed).sort()
+    old = events(total - low, first_id=low, total=total).filter(pl.col("event_id").is_in(keys.implode()))
+    old = old.with_columns(pl.col("payload_size") + 1)
+    new = events(changed, first_id=total, total=total)
+    new = new.with_columns(created_at=pl.lit(START + timedelta(days=DAYS - 1), dtype=pl.Datetime("us", "UTC")))
+    return pl.concat([old, new]), keys.to_list()
+
+
+# -- measuring ------------------------------------------------------------------------------------------------------
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_warehouse(work: Path):
+    os.environ["OSO_HOME"] = str(work / "lake")
+    from oso_core.warehouse import Warehouse
+
+    return Warehouse()
+
+
+def pyiceberg_catalog(work: Path):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    (work / "raw").mkdir(parents=True, exist_ok=True)
+    cat = SqlCatalog("raw", uri=f"sqlite:///{work}/raw/catalog.db", warehouse=f"file://{work}/raw/wh")
+    cat.create_namespace("ns")
+    return cat
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise SystemExit(f"check failed: {what}")
+
+
+def count_and_unique(warehouse, table: str) -> tuple[int, int]:
+    got = warehouse.sql(f"SELECT count(*) AS n, count(DISTINCT event_id) AS u FROM {table}")
+    return int(got["n"][0]), int(got["u"][0])
+
+
+# -- cases (each runs in its own process) -----------------------------------------------------------------------
+def case_parquet(rows: int, work: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    from oso_core.warehouse.types import to_arrow
+
+    table = to_arrow(events(rows))
+    best = min(timed(lambda i=i: pq.write_table(table, work / f"f{i}.parquet", compression="zstd")) for i in range(3))
+    check(pq.read_metadata(work / "f0.parquet").num_rows == rows, "parquet rows")
+    return {"seconds": best}
+
+
+def case_parquet_week(rows: int, work: Path) -> dict:
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from oso_core.warehouse.types import to_arrow
+
+    week = week_rows(events(rows))
+    table = to_arrow(week)
+    best = min(timed(lambda i=i: pq.write_table(table, work / f"w{i}.parquet", compression="zstd")) for i in range(3))
+    written = pq.read_metadata(work / "w0.parquet").num_rows
+    check(written == week.height > 0, f"parquet week rows {written} != {week.height}")
+    del pl
+    return {"seconds": best, "rows": week.height}
+
+
+def week_rows(frame):
+    import polars as pl
+
+    lo = START + timedelta(days=7 * 6)
+    return frame.filter(pl.col("created_at").is_between(lo, lo + timedelta(days=7), closed="left")).with_columns(
+        pl.col("payload_size") + 7
+    )
+
+
+def case_append(rows: int, work: Path, partition_by: str | None = None) -> dict:
+    warehouse = fresh_warehouse(work)
+    frame = events(rows)
+    seconds = timed(lambda: warehouse.write("bench.events", frame, mode="append", partition_by=partition_by))
+    check(count_and_unique(warehouse, "bench.events") == (rows, rows), "append rows")
+    return {"seconds": seconds}
+
+
+def case_partitioned_append(rows: int, work: Path) -> dict:
+    return case_append(rows, work, partition_by="day(created_at)")
+
+
+def _check_merge(warehouse_or_sql, table: str, total: int, batch, keys) -> None:
+    import polars as pl
+
+    n, unique = count_and_unique(warehouse_or_sql, table)
+    check((n, unique) == (total + len(keys), total + len(keys)), f"merged rows {n}/{unique}")
+    changed = batch.filter(pl.col("event_id").is_in(keys))
+    expected = int(changed["payload_size"].cast(pl.Int64).sum())
+    got = warehouse_or_sql.sql(
+        f"SELECT sum(payload_size) AS s FROM {table} WHERE event_id IN (SELECT unnest({list(map(int, keys))}))"
+    )
+    check(int(got["s"][0]) == expected, "changed values present")
+
+
+def _merge(rows: int, work: Path, recent: bool, partition_by: str | None) -> dict:
+    warehouse = fresh_warehouse(work)
+    warehouse.write("bench.events", events(rows), mode="append", partition_by=partition_by)
+    batch, keys = merge_batch(rows, recent, changed=min(100_000, rows // 10))
+    result = None
+
+    def run():
+        nonlocal result
+        result = warehouse.write("bench.events", batch, mode="merge", key=["event_id"], partition_by=partition_by)
+
+    seconds = timed(run)
+    _check_merge(warehouse, "bench.events", rows, batch, keys)
+    return {"seconds": seconds, "files_removed": result.files_removed, "files_added": result.files_added}
+
+
+class _RawSql:
+    """DuckDB over a plain pyiceberg table, so upsert results are checked by the same independent reader."""
+
+    def __init__(self, table):
+        from oso_core.warehouse.reader import duckdb_connection
+
+        self.con = duckdb_connection()
+        self.con.execute(f"CREATE VIEW t AS SELECT * FROM iceberg_scan('{table.metadata_location[7:]}')")
+
+    def sql(self, query: str):
+        return self.con.execute(query.replace("bench.raw", "t")).pl()
+
+
+def _upsert(rows: int, work: Path, recent: bool, partitioned: bool) -> dict:
+    from pyiceberg.transforms import DayTransform
+
+    from oso_core.warehouse.types import to_arrow
+
+    fresh_warehouse(work)  # OSO_HOME for the DuckDB extension folder
+    cat = pyiceberg_catalog(work)
+    base = to_arrow(events(rows))
+    table = cat.create_table("ns.raw", schema=base.schema)
+    if partitioned:
+        with table.update_spec() as spec:
+            spec.add_field("created_at", DayTransform(), "created_at_day")
+    table.append(base)
+    del base
+    batch, keys = merge_batch(rows, recent, changed=min(100_000, rows // 10))
+    arrow_batch = to_arrow(batch)
+    seconds = timed(lambda: table.upsert(arrow_batch, join_cols=["event_id"]))
+    _check_merge(_RawSql(cat.load_table("ns.raw")), "bench.raw", rows, batch, keys)
+    return {"seconds": seconds}
+
+
+def case_merge_recent(rows, work):
+    return _merge(rows, work, recent=True, partition_by=None)
+
+
+def case_upsert_recent(rows, work):
+    return _upsert(rows, work, recent=True, partitioned=False)
+
+
+def case_merge_uniform(rows, work):
+    return _merge(rows, work, recent=False, partition_by=None)
+
+
+def case_upsert_uniform(rows, work):
+    return _upsert(rows, work, recent=False, partitioned=False)
+
+
+def case_partitioned_merge(rows, work):
+    return _merge(rows, work, recent=True, partition_by="day(created_at)")
+
+
+def case_partitioned_upsert(rows, work):
+    return _upsert(rows, work, recent=True, partitioned=True)
+
+
+def case_window_overwrite(rows: int, work: Path) -> dict:
+    import polars as pl
+
+    warehouse = fresh_warehouse(work)
+    warehouse.write("bench.events", events(rows), mode="append", partition_by="week(created_at)")
+    week = week_rows(events(rows))
+    seconds = timed(
+        lambda: warehouse.write("bench.events", week, mode="overwrite_partitions", partition_by="week(created_at)")
+    )
+    check(count_and_unique(warehouse, "bench.events") == (rows, rows), "rows after window overwrite")
+    got = warehouse.sql("SELECT sum(payload_size) AS s FROM bench.events")
+    expected = int(events(rows)["payload_size"].cast(pl.Int64).sum()) + 7 * week.height
+    check(int(got["s"][0]) == expected, "window values replaced")
+    del pl
+    return {"seconds": seconds, "rows": week.height}
+
+
+def _stream(total: int, work: Path) -> dict:
+    warehouse = fresh_warehouse(work)
+
+    def batches() -> Iterator:
+        for first in range(0, total, BATCH):
+            yield events(min(BATCH, total - first), first_id=first, total=total)
+
+    seconds = timed(lambda: warehouse.write("bench.events", batches(), mode="append", partition_by="day(created_at)"))
+    check(count_and_unique(warehouse, "bench.events") == (total, total), "streamed rows")
+    return {"seconds": seconds}
+
+
+def case_stream_all(rows, work):
+    return _stream(rows, work)
+
+
+def case_stream_one(rows, work):
+    return _stream(BATCH, work)
+
+
+CASES = {name.removeprefix("case_"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def run_case(name: str, rows: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as work:
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", name, "--rows", str(rows), "--work", work],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    if out.returncode:
+        raise SystemExit(f"case {name} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"# {name}: {result['seconds']:.3f} s, peak RSS {result['rss_mib']:.0f} MiB {result.get('extra', '')}",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=5_000_000, help="rows of the big table (default 5M)")
+    parser.add_argument("--case")
+    parser.add_argument("--work")
+    args = parser.parse_args()
+    if args.case:
+        result = CASES[args.case](args.rows, Path(args.work))
+        seconds = result.pop("seconds")
+        print(json.dumps({"seconds": seconds, "rss_mib": peak_rss_mib(), "extra": result}))
+        return
+
+    rows, small = args.rows, max(args.rows // 5, 10_000)
+    print(f"# cores: {os.cpu_count()}, rows: {rows:,} (partitioned merge: {small:,}), batch {BATCH:,}")
+    r = {}
+    for name in ("parquet", "append", "partitioned_append", "parquet_week", "window_overwrite"):
+        r[name] = run_case(name, rows)
+    for name in ("merge_recent", "upsert_recent", "merge_uniform", "upsert_uniform"):
+        r[name] = run_case(name, rows)
+    for name in ("partitioned_merge", "partitioned_upsert"):
+        r[name] = run_case(name, small)
+    for name in ("stream_all", "stream_one"):
+        r[name] = run_case(name, rows)
+
+    def s(name: str) -> float:
+        return r[name]["seconds"]
+
+    print(f"cores: {os.cpu_count()}")
+    print(f"append_vs_parquet: {s('append') / s('parquet'):.2f}")
+    print(f"partitioned_append_vs_parquet: {s('partitioned_append') / s('parquet'):.2f}")
+    print(f"merge_vs_pyiceberg_upsert: {s('upsert_recent') / s('merge_recent'):.1f}")
+    print(f"merge_uniform_vs_pyiceberg_upsert: {s('upsert_uniform') / s('merge_uniform'):.1f}")
+    print(f"partitioned_merge_vs_pyiceberg_upsert: {s('partitioned_upsert') / s('partitioned_merge'):.1f}")
+    print(f"window_overwrite_vs_parquet: {s('window_overwrite') / s('parquet_week'):.2f}")
+    print(f"streaming_rss_ratio: {r['stream_all']['rss_mib'] / r['stream_one']['rss_mib']:.2f}")
+    for name, result in r.items():
+        print(f"{name}_seconds: {result['seconds']:.3f}")
+        print(f"{name}_peak_rss_mib: {result['rss_mib']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
