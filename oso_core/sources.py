@@ -56,6 +56,8 @@ class Source:
     """A source of the lake: its namespace, tables, secrets and the setting that holds its base URL.
 
     ``flow`` names the flow function in the declaring module; ``module`` is filled in by discovery.
+    ``depends_on`` names sources whose tables this one reads (defillama reads ``ossd.projects``): the weekly
+    pipeline runs those first.
     The base URL is a setting resolved like a secret, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``,
     so the same code hits the real API in production and a local replay server in tests.
     """
@@ -68,6 +70,7 @@ class Source:
     base_url: str | None = None
     windows: Windows | None = None
     tags: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
     namespace: str = ""
     module: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
