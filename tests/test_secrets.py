@@ -7,6 +7,7 @@ The Prefect-block resolver, ``push``, the command line and the canary run agains
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import re
 from pathlib import Path
@@ -353,3 +354,11 @@ def test_env_example_lists_every_declared_secret_once_without_a_value():
     assert not missing, f".env.example lacks declared secrets: {missing}"
     valued = [name for name, value in entries if name in declared and value.strip()]
     assert not valued, f".env.example must not hold secret values: {valued}"
+
+
+def test_errors_survive_pickling_as_prefect_stores_failed_states():
+    error = SecretInaccessibleError(PASSWORD, ["env var DAGSTER__CLICKHOUSE__PASSWORD", "Prefect Secret block x"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.ref, copy.tried, str(copy)) == (error.ref, error.tried, str(error))
+    decode = pickle.loads(pickle.dumps(SecretDecodeError(PASSWORD, "env var X")))
+    assert str(decode) == "secret clickhouse.password from env var X is not valid UTF-8"
