@@ -36,9 +36,14 @@ class FanOutResult(Generic[T, R]):
         return [f"{label(item)} ({reason})" for item, reason in self.skipped]
 
     def raise_for_errors(self, source: str, endpoint: str, label: Callable[[T], str] = str, show: int = 5) -> None:
-        """Fail with a ``SourceError`` naming the first failed items and their problems, if any failed."""
+        """Fail with a ``SourceError`` naming the first failed items and their problems, if any failed.
+
+        A single failure that already is a ``SourceError`` (it names its own endpoint) is raised as it is.
+        """
         if not self.errors:
             return
+        if len(self.errors) == 1 and isinstance(self.errors[0][1], SourceError):
+            raise self.errors[0][1]
         shown = "; ".join(f"{label(item)}: {exc}" for item, exc in self.errors[:show])
         more = f" (and {len(self.errors) - show} more)" if len(self.errors) > show else ""
         raise SourceError(source, endpoint, f"{len(self.errors)} item(s) failed: {shown}{more}")
