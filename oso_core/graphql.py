@@ -75,7 +75,8 @@ class PageRetry:
         return base * (1 + random.uniform(0, self.jitter))
 
     def smaller(self, size: int) -> int:
-        return max(self.min_page_size, int(size * self.shrink))
+        """The next page size: ×shrink, never below the floor, and never larger than the page that failed."""
+        return max(min(self.min_page_size, size), int(size * self.shrink))
 
 
 class GraphQLRequestError(SourceError):
