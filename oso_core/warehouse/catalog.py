@@ -1,12 +1,30 @@
 """Which Iceberg catalog the lake is: embedded SQLite by default, Postgres-backed SQL or REST by settings.
 
-Settings are resolved like secrets under group ``iceberg`` (``DAGSTER__ICEBERG__CATALOG_URI`` …) because a
-shared catalog URI usually carries a password.
+Settings are resolved like secrets under group ``iceberg`` because a shared catalog URI usually carries a password:
+
+=====================================  =====================================================================
+``DAGSTER__ICEBERG__CATALOG_TYPE``      ``sql`` (default) or ``rest``
+``DAGSTER__ICEBERG__CATALOG_URI``       ``sqlite:///…/catalog.db`` (default), ``postgresql+psycopg2://u:p@h/db``
+                                        (shared SqlCatalog; its tables are created on first use) or the REST
+                                        catalog's ``https://…`` endpoint
+``DAGSTER__ICEBERG__WAREHOUSE``         ``file://$OSO_HOME/warehouse`` (default), ``gs://bucket/path``, or the
+                                        REST catalog's warehouse name
+``DAGSTER__ICEBERG__CATALOG_NAME``      ``oso``
+``DAGSTER__ICEBERG__CREDENTIAL`` /
+``DAGSTER__ICEBERG__TOKEN``             REST catalog OAuth client credential (``id:secret``) or bearer token
+``DAGSTER__ICEBERG__GCP_CREDENTIALS_BLOCK``  name of a prefect-gcp ``GcpCredentials`` block; its credentials are
+                                        turned into a short-lived OAuth token for a ``gs://`` warehouse (without
+                                        it, pyiceberg falls back to Application Default Credentials)
+=====================================  =====================================================================
+
+The SQLite and Postgres catalogs are covered by the tests. REST and ``gs://`` are configuration only: nothing to
+test them against offline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyiceberg.catalog import Catalog, load_catalog
 
@@ -22,6 +40,7 @@ class CatalogConfig:
     type: str
     uri: str
     warehouse: str
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def embedded(cls) -> CatalogConfig:
@@ -34,32 +53,63 @@ class CatalogConfig:
     def from_settings(cls, resolver: SecretResolver | None = None) -> CatalogConfig:
         default = cls.embedded()
 
-        def setting(key: str, fallback: str) -> str:
+        def setting(key: str, fallback: str = "") -> str:
             return resolve_setting("iceberg", key, fallback, resolver) or fallback
 
+        extra = {}
+        for key, prop in (("credential", "credential"), ("token", "token"), ("scope", "scope")):
+            if value := setting(key):
+                extra[prop] = value
+        if block := setting("gcp_credentials_block"):
+            extra["oso.gcp_credentials_block"] = block
+        if project := setting("gcp_project"):
+            extra["gcs.project-id"] = project
         return cls(
             name=setting("catalog_name", default.name),
             type=setting("catalog_type", default.type),
             uri=setting("catalog_uri", default.uri),
             warehouse=setting("warehouse", default.warehouse),
+            extra=extra,
         )
+
+    def redacted_uri(self) -> str:
+        """The URI without a password, for messages."""
+        if "@" in self.uri and "://" in self.uri:
+            scheme, rest = self.uri.split("://", 1)
+            return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        return self.uri
 
     def properties(self) -> dict[str, str]:
         props = {"type": self.type, "uri": self.uri, "warehouse": self.warehouse}
-        if self.type == "sql" and self.uri.startswith("sqlite"):
-            props["init_catalog_tables"] = "true"
+        if self.type == "sql":
+            props["init_catalog_tables"] = "true"  # SQLite and Postgres alike: create the catalog tables on first use
+        props.update({k: v for k, v in self.extra.items() if not k.startswith("oso.")})
+        if self.warehouse.startswith("gs://") and (block := self.extra.get("oso.gcp_credentials_block")):
+            props.update(gcs_token_properties(block))
         return props
+
+
+def gcs_token_properties(block_name: str) -> dict[str, str]:
+    """pyiceberg GCS properties from a prefect-gcp ``GcpCredentials`` block (an OAuth token valid ~1 hour)."""
+    from google.auth.transport.requests import Request
+    from prefect_gcp import GcpCredentials
+
+    gcp = GcpCredentials.load(block_name)
+    credentials = gcp.get_credentials_from_service_account()
+    credentials.refresh(Request())
+    props = {"gcs.oauth2.token": credentials.token}
+    if credentials.expiry is not None:
+        props["gcs.oauth2.token-expires-at"] = str(int(credentials.expiry.timestamp() * 1000))
+    if gcp.project:
+        props["gcs.project-id"] = gcp.project
+    return props
 
 
 def open_catalog(config: CatalogConfig | None = None) -> Catalog:
     """Open (and on first use create) the catalog; the embedded lake's folder is made on demand."""
     config = config or CatalogConfig.from_settings()
     if config.uri.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(config.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if config.warehouse.startswith("file://"):
-        from pathlib import Path
-
         Path(config.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     return load_catalog(config.name, **config.properties())

@@ -183,6 +183,7 @@ class _Staging:
 
     # -- staging -------------------------------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> None:
+        null_columns = [name for name, dtype in frame.schema.items() if dtype == pl.Null]
         frame = normalize_frame(frame)
         if self.key and self.mode == "merge":
             frame = self._check_keys(frame)
@@ -190,7 +191,7 @@ class _Staging:
         if self.txn is None:
             self._begin(arrow.schema)
         assert self.txn is not None and self.files_writer is not None
-        arrow = _typed_nulls(frame, arrow, self.txn.table_metadata.schema())
+        arrow = _typed_nulls(null_columns, arrow, self.txn.table_metadata.schema())
         if changes_needed(self.identifier, self.txn.table_metadata.schema(), arrow.schema, self.key):
             evolve(self.identifier, self.txn, arrow.schema)
             self.evolutions.append(arrow.schema)
@@ -355,16 +356,16 @@ def _partition_spec(identifier: str, schema: Any, partition: PartitionBy | None)
     )
 
 
-def _typed_nulls(frame: pl.DataFrame, arrow: pa.Table, table_schema: Any) -> pa.Table:
+def _typed_nulls(null_columns: list[str], arrow: pa.Table, table_schema: Any) -> pa.Table:
     """All-null columns (Polars' Null type, from empty JSON fields) take the table's type instead of string."""
-    for index, (name, dtype) in enumerate(frame.schema.items()):
-        if dtype == pl.Null:
-            try:
-                existing = table_schema.find_field(name)
-            except ValueError:
-                continue
-            arrow_type = schema_to_pyarrow(existing.field_type)
-            arrow = arrow.set_column(index, pa.field(name, arrow_type), pa.nulls(arrow.num_rows, arrow_type))
+    for name in null_columns:
+        try:
+            existing = table_schema.find_field(name)
+        except ValueError:
+            continue
+        arrow_type = schema_to_pyarrow(existing.field_type)
+        index = arrow.schema.get_field_index(name)
+        arrow = arrow.set_column(index, pa.field(name, arrow_type), pa.nulls(arrow.num_rows, arrow_type))
     return arrow
 
 
