@@ -1,0 +1,87 @@
+"""crates: the crates.io database dump (``db-dump.tar.gz``), every CSV into ``crates.<csv name>``.
+
+As OSO's archive2bq asset ``rust/crates``: every ``*.csv`` at most three folders deep (the dump keeps them in
+``<timestamp>/data/``) replaces the table named after it. Quoted values may span lines. OSO overrides one column,
+``crates.id`` → INTEGER; BigQuery then takes every other column of that table from the header as STRING. We keep
+strings for every other column of every table: types are decided downstream, and a string never fails to load
+when upstream changes a column's content. The archive is streamed from disk, never unpacked or held in memory;
+all CSVs are parsed and validated (staged) before the first table is committed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import polars as pl
+from prefect import flow
+
+from oso_core.cli import run_source_cli
+from oso_core.download import downloaded
+from oso_core.sources import Source, TableSpec
+from oso_core.staging import stage_archive_csvs
+from oso_core.summary import LoadSummary
+from oso_core.warehouse import Warehouse
+
+ARCHIVE_PATH = "/db-dump.tar.gz"
+# The CSVs of the dump as crates.io exports them (crates_io_database_dump's export.sql); a new CSV is loaded too.
+DUMP_TABLES = (
+    "categories",
+    "crate_downloads",
+    "crate_owners",
+    "crates",
+    "crates_categories",
+    "crates_keywords",
+    "default_versions",
+    "dependencies",
+    "keywords",
+    "metadata",
+    "reserved_crate_names",
+    "teams",
+    "users",
+    "version_downloads",
+    "versions",
+)
+COLUMN_TYPES: dict[str, dict[str, pl.DataType]] = {"crates": {"id": pl.Int64()}}
+
+SOURCE = Source(
+    name="crates",
+    description="crates.io database dump: every CSV of db-dump.tar.gz",
+    base_url="https://static.crates.io",
+    tables=tuple(TableSpec(name, mode="replace") for name in DUMP_TABLES),
+    flow="crates_flow",
+    tags=("archive",),
+)
+
+
+@flow(name="crates", log_prints=True)
+def crates_flow(base_url: str | None = None) -> LoadSummary:
+    """Load every CSV of the crates.io database dump, each into its own table (replaced)."""
+    summary = LoadSummary(SOURCE.name)
+    url = SOURCE.resolve_base_url(base_url) + ARCHIVE_PATH
+    warehouse = Warehouse()
+    with downloaded(SOURCE.name, url) as archive, tempfile.TemporaryDirectory(prefix="oso-crates-stage-") as stage:
+        summary.notes.extend(archive.notes)
+        staged = stage_archive_csvs(SOURCE.name, archive.path, Path(stage), column_types=COLUMN_TYPES)
+        declared = {spec.name for spec in SOURCE.tables}
+        for table in staged:
+            if table.name in declared:
+                result = warehouse.write_table(SOURCE, table.name, table.batches(SOURCE.name))
+            else:
+                summary.notes.append(f"{table.member}: not in the known dump tables; loaded as crates.{table.name}")
+                result = warehouse.write(
+                    f"{SOURCE.lake_namespace}.{table.name}",
+                    table.batches(SOURCE.name),
+                    mode="replace",
+                    source=SOURCE.name,
+                )
+            summary.add(result)
+        missing = sorted(declared - {table.name for table in staged})
+        if missing:
+            summary.notes.append(f"dump has no CSV for: {', '.join(missing)} (tables left as they were)")
+    summary.publish()
+    return summary
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_source_cli(SOURCE, crates_flow))

@@ -1,0 +1,177 @@
+"""Streaming downloads of bulk files (archives, parquet exports) to a temporary file, in bounded chunks.
+
+OSO's ``archive2bq`` read the whole response into memory (``response.read()``); the crates.io dump is over a
+gigabyte, so here the body goes to disk chunk by chunk and memory stays at one chunk. Connection errors, 429 and
+5xx are retried with the same bounds as ``HttpClient`` (tenacity, backoff with jitter, ``Retry-After``); a body
+cut short is resumed with an HTTP ``Range`` request when the server supports it (guarded by ``If-Range`` so a
+file that changed in between is fetched again whole), else the download restarts from zero.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from oso_core.http import RETRYABLE_STATUS, RetryPolicy, SourceError, retry_after_seconds
+
+DEFAULT_CHUNK = 1 << 20
+
+
+class _RetryableDownload(Exception):
+    """An attempt that may succeed when repeated: a retryable status or a body cut short."""
+
+    def __init__(self, problem: str, response: httpx.Response | None = None):
+        self.problem, self.response = problem, response
+        super().__init__(problem)
+
+
+@dataclass
+class Download:
+    """A file fetched to local disk: where it is, how big, and how much retrying it took."""
+
+    url: str
+    path: Path
+    bytes: int = 0
+    attempts: int = 0
+    resumed: int = 0
+    restarted: int = 0
+    etag: str | None = None
+    content_type: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def file_name_of(url: str) -> str:
+    """The last path segment of ``url`` (``db-dump.tar.gz``), which is also how archive2bq named its temp file."""
+    name = Path(urlsplit(url).path).name
+    return name or "download"
+
+
+def download_file(
+    source: str,
+    url: str,
+    dest: Path,
+    *,
+    headers: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float = 60.0,
+    chunk_size: int = DEFAULT_CHUNK,
+    client: httpx.Client | None = None,
+) -> Download:
+    """Stream ``url`` into ``dest`` with retries and resume; raise ``SourceError`` naming the source and URL."""
+    policy = retry or RetryPolicy()
+    result = Download(url=url, path=dest)
+    own_client = client is None
+    http = client or httpx.Client(timeout=timeout, follow_redirects=True, headers=dict(headers or {}))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(b"")
+    state = {"validator": None, "ranges": False}
+
+    def attempt() -> None:
+        result.attempts += 1
+        have = dest.stat().st_size
+        request_headers = {"Accept-Encoding": "identity"}
+        resuming = have > 0 and state["ranges"]
+        if resuming:
+            request_headers["Range"] = f"bytes={have}-"
+            if state["validator"]:
+                request_headers["If-Range"] = state["validator"]
+        with http.stream("GET", url, headers=request_headers) as response:
+            status = response.status_code
+            if status in RETRYABLE_STATUS:
+                raise _RetryableDownload(f"HTTP {status}", response)
+            if status == 416 and resuming:
+                dest.write_bytes(b"")
+                result.restarted += 1
+                raise _RetryableDownload("HTTP 416 for a resume; starting over")
+            if not response.is_success:
+                body = response.read()[:200].decode("utf-8", "replace")
+                raise SourceError(source, url, f"HTTP {status}: {body}")
+            if status == 206 and resuming:
+                start = _content_range_start(response)
+                if start != have:
+                    raise SourceError(source, url, f"server resumed at byte {start}, expected {have}")
+                mode, offset = "ab", have
+                result.resumed += 1
+            else:
+                if have:
+                    result.restarted += 1
+                mode, offset = "wb", 0
+            state["validator"] = response.headers.get("ETag") or response.headers.get("Last-Modified")
+            encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+            ranges_ok = response.headers.get("Accept-Ranges", "").lower() == "bytes" or status == 206
+            state["ranges"] = ranges_ok and not encoded
+            result.etag = response.headers.get("ETag")
+            result.content_type = response.headers.get("Content-Type")
+            length = response.headers.get("Content-Length")
+            expected = offset + int(length) if length and length.isdigit() and not encoded else None
+            with dest.open(mode) as handle:
+                for chunk in response.iter_bytes(chunk_size):
+                    handle.write(chunk)
+            received = offset + response.num_bytes_downloaded
+            if expected is not None and received < expected:
+                raise _RetryableDownload(f"body cut short at {received} of {expected} bytes")
+            result.bytes = dest.stat().st_size
+
+    def wait(retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _RetryableDownload) and exc.response is not None:
+            hinted = retry_after_seconds(exc.response)
+            if hinted is not None:
+                return min(hinted, policy.backoff_max)
+        base = min(policy.backoff_initial * 2 ** (retry_state.attempt_number - 1), policy.backoff_max)
+        return base * (1 + random.uniform(0, policy.jitter))
+
+    retrying = Retrying(
+        retry=retry_if_exception(lambda e: isinstance(e, (_RetryableDownload, httpx.TransportError))),
+        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_wait),
+        wait=wait,
+        reraise=True,
+    )
+    try:
+        retrying(attempt)
+    except _RetryableDownload as exc:
+        raise SourceError(source, url, f"{exc.problem} after {result.attempts} attempts") from None
+    except httpx.TransportError as exc:
+        raise SourceError(source, url, f"{type(exc).__name__}: {exc} after {result.attempts} attempts") from None
+    finally:
+        if own_client:
+            http.close()
+    if result.resumed:
+        result.notes.append(f"{file_name_of(url)}: resumed {result.resumed} time(s)")
+    if result.restarted:
+        result.notes.append(f"{file_name_of(url)}: restarted {result.restarted} time(s)")
+    return result
+
+
+def _content_range_start(response: httpx.Response) -> int:
+    """Start byte of ``Content-Range: bytes 100-199/200``."""
+    value = response.headers.get("Content-Range", "")
+    try:
+        return int(value.split(" ", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return -1
+
+
+@contextmanager
+def downloaded(
+    source: str,
+    url: str,
+    *,
+    directory: Path | None = None,
+    **kwargs: object,
+) -> Iterator[Download]:
+    """Download ``url`` into a fresh temporary directory and remove it when the block ends (even on failure)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"oso-{source}-", dir=directory))
+    try:
+        yield download_file(source, url, workdir / file_name_of(url), **kwargs)  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

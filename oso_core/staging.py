@@ -1,0 +1,83 @@
+"""Staging: parse every table of a multi-table archive to local parquet before the first commit.
+
+A tar.gz can only be read front to back, and the crates.io dump holds some fifteen CSVs. Writing each table
+to Iceberg as its member streams past would leave the first tables committed when a later member turns out
+malformed. Instead every member is parsed and validated into a parquet file on local disk (what OSO's
+archive2bq did with its GCS staging folder), and only when all of them are good does the flow commit them,
+one ``Warehouse.write`` per table, reading each staged file back in bounded batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from oso_core.archive import BadFileError, csv_batches, iter_members, parquet_batches
+from oso_core.warehouse.types import to_arrow
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """One table parsed and validated to a local parquet file."""
+
+    name: str
+    member: str
+    path: Path
+    rows: int
+
+    def batches(self, source: str) -> Iterator[pl.DataFrame]:
+        return parquet_batches(source, self.path, file=self.member)
+
+
+def stage_frames(frames: Iterable[pl.DataFrame], path: Path) -> int:
+    """Write frames to one parquet file as they come (one row group per frame); return the row count."""
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for frame in frames:
+            table = to_arrow(frame)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def stage_archive_csvs(
+    source: str,
+    archive: Path,
+    directory: Path,
+    *,
+    pattern: str = "*.csv",
+    max_depth: int = 3,
+    column_types: Mapping[str, Mapping[str, pl.DataType]] | None = None,
+) -> list[StagedTable]:
+    """Every CSV member of ``archive`` → ``directory/<table>.parquet``, table named after the member's base name.
+
+    ``column_types`` maps table → column → type (archive2bq's schema overrides); other columns stay strings.
+    Raises ``BadFileError`` for a corrupt archive, a malformed CSV, two members with one table name, or an
+    archive without any matching file (archive2bq's "No valid files found in the archive").
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, StagedTable] = {}
+    for member in iter_members(source, archive, pattern=pattern, max_depth=max_depth):
+        table = member.stem
+        if table in staged:
+            raise BadFileError(
+                source, archive.name, f"two files map to table {table!r}: {staged[table].member}", member=member.name
+            )
+        path = directory / f"{table}.parquet"
+        frames = csv_batches(
+            source, archive.name, member.stream, member=member.name, column_types=(column_types or {}).get(table)
+        )
+        staged[table] = StagedTable(table, member.name, path, stage_frames(frames, path))
+    if not staged:
+        raise BadFileError(source, archive.name, f"no files matching {pattern!r} within {max_depth} folders")
+    return list(staged.values())
