@@ -58,17 +58,27 @@ class LoadState:
         flow_run_id: str | None = None,
     ) -> None:
         """Record ``(unit, status, cursor, error)`` outcomes in one commit."""
+        self.record_tables(source, [(table, *o) for o in outcomes], flow_run_id=flow_run_id)
+
+    def record_tables(
+        self,
+        source: str,
+        outcomes: list[tuple[str, str, str, str | None, str | None]],
+        *,
+        flow_run_id: str | None = None,
+    ) -> None:
+        """Record ``(table, unit, status, cursor, error)`` outcomes of several tables in one commit."""
         if not outcomes:
             return
         now = datetime.now(UTC)
         frame = pl.DataFrame(
             {
                 "source": [source] * len(outcomes),
-                "table": [table] * len(outcomes),
-                "unit": [o[0] for o in outcomes],
-                "status": [o[1] for o in outcomes],
-                "cursor": [o[2] for o in outcomes],
-                "error": [(o[3] or None) and o[3][:2000] for o in outcomes],
+                "table": [o[0] for o in outcomes],
+                "unit": [o[1] for o in outcomes],
+                "status": [o[2] for o in outcomes],
+                "cursor": [o[3] for o in outcomes],
+                "error": [(o[4] or None) and o[4][:2000] for o in outcomes],
                 "flow_run_id": [flow_run_id] * len(outcomes),
                 "recorded_at": [now] * len(outcomes),
             },

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -279,8 +281,11 @@ class PostgresReader:
     def query(self, sql: str, table: str) -> pl.DataFrame:
         try:
             return pl.read_database_uri(sql, self._uri, engine="connectorx")
-        except Exception as exc:  # noqa: BLE001 - ConnectorX raises bare RuntimeErrors; re-raise masked
-            raise self.error(table, f"{type(exc).__name__}: {exc}") from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - ConnectorX raises RuntimeErrors and Rust panics (BaseException)
+            problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise self.error(table, f"{type(exc).__name__}: {problem}") from None
 
     def columns(self, table: SqlTable) -> list[Column]:
         found = self.query(
@@ -352,6 +357,33 @@ class PostgresReader:
 # --- extraction ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where an incremental table's last committed load stopped: the highest cursor value it read, and a
+    fingerprint of each row it read *at* that value.
+
+    The next load reads ``cursor >= value`` (so a row written in the same millisecond but committed after the
+    last read is not lost) and drops the boundary rows it has already seen unchanged, so an idle table reads
+    nothing new and commits nothing. Stored as JSON in the load state's ``cursor`` column.
+    """
+
+    value: str
+    seen: tuple[str, ...] = ()
+
+    def dump(self) -> str:
+        return json.dumps({"value": self.value, "seen": list(self.seen)})
+
+    @classmethod
+    def load(cls, text: str) -> Cursor:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            return cls(text)  # a bare value, as written by hand or by an older version
+        if isinstance(raw, dict) and "value" in raw:
+            return cls(str(raw["value"]), tuple(raw.get("seen") or ()))
+        return cls(text)
+
+
 @dataclass
 class TableExtract:
     """What was read for one table, ready to commit: lake-named rows, key, and the cursor to record after."""
@@ -359,22 +391,56 @@ class TableExtract:
     table: SqlTable
     frame: pl.DataFrame
     key: tuple[str, ...]
-    since: str | None
-    cursor_value: str | None
+    since: Cursor | None
+    cursor: Cursor | None
     batches: int = 0
+    read_rows: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return self.frame.height
 
+    @property
+    def advanced(self) -> bool:
+        return self.cursor is not None and self.cursor != self.since
+
 
 def _cursor_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, (dt.datetime, dt.date)) else str(value)
 
 
-def extract_table(reader: PostgresReader, table: SqlTable, since: str | None) -> TableExtract:
-    """Read ``table`` (rows changed since ``since`` for incremental tables) in keyset batches."""
+def _fingerprint(row: tuple[Any, ...]) -> str:
+    """A stable digest of one row's values (unlike ``hash_rows``, the same across Polars versions)."""
+    return hashlib.sha256(json.dumps(row, default=str).encode()).hexdigest()[:20]
+
+
+def _boundary(frame: pl.DataFrame, column: str, value: Any) -> pl.DataFrame:
+    return frame.filter(pl.col(column) == value)
+
+
+def _advance(frame: pl.DataFrame, column: str, since: Cursor | None) -> tuple[pl.DataFrame, Cursor | None]:
+    """Drop the rows ``since`` already saw unchanged at its value; fingerprint the rows at the new highest value."""
+    if frame.is_empty():
+        return frame, since
+    if since is not None:
+        first = frame.get_column(column)[0]
+        if _cursor_text(first) == since.value and since.seen:
+            seen = set(since.seen)
+            indexed = frame.with_row_index("__row")
+            dropped = [row[0] for row in _boundary(indexed, column, first).iter_rows() if _fingerprint(row[1:]) in seen]
+            frame = indexed.filter(~pl.col("__row").is_in(dropped)).drop("__row")
+    top = frame.get_column(column).max() if not frame.is_empty() else None
+    if top is None:
+        return frame, since
+    at_top = [_fingerprint(row) for row in _boundary(frame, column, top).iter_rows()]
+    if since is not None and _cursor_text(top) == since.value:
+        at_top = sorted(set(at_top) | set(since.seen))
+    return frame, Cursor(_cursor_text(top), tuple(sorted(at_top)))
+
+
+def extract_table(reader: PostgresReader, table: SqlTable, since: Cursor | None) -> TableExtract:
+    """Read ``table`` (for incremental tables: the rows changed since ``since``) in keyset batches."""
     columns = reader.columns(table)
     names = [c.name for c in columns]
     key = table.key or reader.primary_key(table)
@@ -404,37 +470,37 @@ def extract_table(reader: PostgresReader, table: SqlTable, since: str | None) ->
             table.name,
             f"columns {sorted(n for n, v in lake_names.items() if v in clashes)} map to the same lake column name",
         )
-    frames: list[pl.DataFrame] = []
-    for batch in reader.batches(table, columns, order_by, since):
-        frames.append(batch)
+    frames = list(reader.batches(table, columns, order_by, since.value if since else None))
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-    cursor_value = None
+    read_rows = frame.height
+    cursor = None
     if table.incremental:
-        cursor_value = _cursor_text(frame.get_column(table.cursor).max()) if frame.height else since
+        frame, cursor = _advance(frame, table.cursor, since)
     extract = TableExtract(
         table=table,
         frame=frame.rename(lake_names),
         key=tuple(lake_names[k] for k in key),
         since=since,
-        cursor_value=cursor_value,
+        cursor=cursor,
         batches=len(frames),
+        read_rows=read_rows,
     )
-    if table.incremental and since is not None:
-        extract.notes.append(f"{table.name}: {frame.height} row(s) with {table.cursor} >= {since}")
+    if since is not None:
+        extract.notes.append(f"{table.name}: {frame.height} changed row(s) with {table.cursor} >= {since.value}")
     return extract
 
 
 # --- the load -----------------------------------------------------------------------------------------------
 
 
-def committed_cursor(warehouse: Warehouse, state: LoadState, source: Source, table: SqlTable) -> str | None:
+def committed_cursor(warehouse: Warehouse, state: LoadState, source: Source, table: SqlTable) -> Cursor | None:
     """The cursor of the last committed load, or None when the lake copy is missing (so it is re-read whole)."""
     if not table.incremental or not warehouse.exists(f"{source.lake_namespace}.{table.lake_name}"):
         return None
     unit = state.latest(source.name, table.lake_name).get(table.state_unit)
-    if unit is None or unit.status != LOADED:
+    if unit is None or unit.status != LOADED or not unit.cursor:
         return None
-    return unit.cursor
+    return Cursor.load(unit.cursor)
 
 
 def replicate(
@@ -451,8 +517,9 @@ def replicate(
     """Copy ``tables`` from the database into ``<namespace>.<lake table>``; one Iceberg commit per table.
 
     Every table is read before the first commit, so a database error commits nothing. Incremental tables merge
-    the changed rows and then record their new cursor; ``full_refresh`` re-reads them whole and replaces them
-    (the way to pick up rows deleted at the source, which an incremental load cannot see).
+    the changed rows; their new cursors are recorded together after the last data commit (a cursor that lags
+    its data only re-reads rows, which the merge absorbs). ``full_refresh`` re-reads incremental tables whole
+    and replaces them: the way to pick up rows deleted at the source, which an incremental load cannot see.
     """
     warehouse = warehouse or Warehouse()
     state = LoadState(warehouse)
@@ -465,17 +532,17 @@ def replicate(
         since = None if full_refresh else committed_cursor(warehouse, state, source, table)
         extracts.append(extract_table(reader, table, since))
 
+    advanced: list[tuple[str, str, str, str | None, str | None]] = []
     for extract in extracts:
         table = extract.table
-        identifier = f"{source.lake_namespace}.{table.lake_name}"
         summary.notes.extend(extract.notes)
-        if table.incremental and not full_refresh and extract.since is not None and extract.rows == 0:
+        if extract.since is not None and extract.rows == 0:
             summary.notes.append(f"{table.name}: no changes")
             continue
-        mode = "merge" if table.incremental and extract.since is not None else "replace"
-        properties = {"oso.cursor": extract.cursor_value} if extract.cursor_value else {}
+        mode = "merge" if extract.since is not None else "replace"
+        properties = {"oso.cursor": extract.cursor.value} if extract.cursor else {}
         result = warehouse.write(
-            identifier,
+            f"{source.lake_namespace}.{table.lake_name}",
             extract.frame,
             mode=mode,
             key=extract.key if mode == "merge" else None,
@@ -483,8 +550,9 @@ def replicate(
             properties=properties,
         )
         summary.add(result)
-        if table.incremental and extract.cursor_value is not None and extract.cursor_value != extract.since:
-            state.record(source.name, table.lake_name, table.state_unit, LOADED, cursor=extract.cursor_value)
+        if extract.advanced:
+            advanced.append((table.lake_name, table.state_unit, LOADED, extract.cursor.dump(), None))
+    state.record_tables(source.name, advanced)
     return summary
 
 
