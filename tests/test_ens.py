@@ -1,0 +1,81 @@
+"""ens against recorded subgraph pages: keyset paging to the end, the key in the URL path masked, replace."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from flows.ens import SUBGRAPH_PATH, ens_flow
+from oso_core.graphql import MalformedResponse, PageFailed
+from oso_core.replay import ReplayServer, Route
+
+KEY = "4f9a1c2b3d4e5f60718293a4b5c6d7e8"
+
+
+@pytest.fixture(autouse=True)
+def settings(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGSTER__ENS__API_KEY", KEY)
+    monkeypatch.setenv("DAGSTER__ENS__RETRY_BACKOFF", "0")
+    monkeypatch.setenv("DAGSTER__ENS__RETRY_ATTEMPTS", "3")
+    monkeypatch.setenv("DAGSTER__ENS__RATE_LIMIT_WAIT", "0")
+
+
+def server(*extra: Route) -> ReplayServer:
+    replay = ReplayServer.for_source("ens")
+    replay.routes[:0] = list(extra)
+    return replay
+
+
+def run(replay: ReplayServer, **params):
+    return ens_flow(base_url=replay.url + SUBGRAPH_PATH, page_size=2, page_interval=0.0, **params)
+
+
+def test_keyset_pages_to_the_end_with_the_key_in_the_path(warehouse) -> None:
+    with server() as replay:
+        summary = run(replay)
+    assert summary.rows == {"ens.domains": 3, "ens.text_changeds": 3}
+    assert warehouse.sql("select name from ens.domains order by id").to_series().to_list() == [
+        "vitalik.eth", "opensource.eth", "observer.eth"]  # fmt: skip
+    row = warehouse.sql("select key, value, block_number from ens.text_changeds where key = 'url'").row(0)
+    assert row == ("url", "https://www.opensource.observer", 19000007)
+    assert all(
+        r.path == f"/api/{KEY}/subgraphs/id/5XqPmWe6gjyrJtFn9cLy237i4cWw2j9HcUJEXsP5qGtH" for r in replay.requests
+    )
+    assert [r.body["variables"]["where"]["id_gt"] == "" for r in replay.requests].count(True) == 2
+    assert {r.body["variables"]["first"] for r in replay.requests} == {2}
+
+
+def test_a_failing_page_names_the_masked_endpoint_and_leaves_the_tables(warehouse, caplog) -> None:
+    with server() as replay:
+        run(replay)
+    before = warehouse.snapshot_id("ens.domains"), warehouse.snapshot_id("ens.text_changeds")
+    down = Route("/api/*/subgraphs/id/*", method="POST", body={"operationName": "TextChangeds"}, status=502)
+    caplog.set_level(logging.WARNING)
+    with server(down) as replay, pytest.raises(PageFailed) as caught:
+        run(replay)
+    message = str(caught.value)
+    assert message.startswith("ens: http://127.0.0.1") and "/api/***/subgraphs/id/" in message and "HTTP 502" in message
+    assert KEY not in message and KEY not in caplog.text
+    assert (warehouse.snapshot_id("ens.domains"), warehouse.snapshot_id("ens.text_changeds")) == before
+
+
+def test_rerun_gives_the_same_tables_and_429_then_success(warehouse) -> None:
+    limited = Route("/api/*/subgraphs/id/*", method="POST", status=429, headers={"Retry-After": "0"}, json={}, times=1)
+    with server(limited) as replay:
+        run(replay)
+        first = warehouse.sql("select * from ens.domains order by id")
+        run(replay)
+    assert warehouse.sql("select * from ens.domains order by id").equals(first)
+    assert warehouse.sql("select count(*) from ens.text_changeds").item() == 3
+
+
+def test_malformed_node_fails_clearly(warehouse) -> None:
+    bad = {"data": {"textChangeds": [{"id": "0xabc-1", "blockNumber": "not a number", "transactionID": "0x1",
+                                      "key": "url", "value": None}]}}  # fmt: skip
+    route = Route("/api/*/subgraphs/id/*", method="POST", body={"operationName": "TextChangeds"}, json=bad)
+    with server(route) as replay, pytest.raises(MalformedResponse, match="field 'blockNumber' is not Int64") as caught:
+        run(replay)
+    assert KEY not in str(caught.value)
+    assert not warehouse.exists("ens.domains")  # nothing committed: both tables are extracted first
