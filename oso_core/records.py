@@ -139,6 +139,11 @@ def records_to_frame(
     return pl.DataFrame(series)
 
 
+def concat_frames(frames: Iterable[pl.DataFrame], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Frames of one schema stacked; with no frames at all, an empty frame that still has the schema's columns."""
+    return pl.concat([pl.DataFrame(schema=dict(schema)), *frames], how="vertical")
+
+
 def json_text(value: Any) -> str | None:
     """A nested value as compact, key-sorted JSON text (how OSO's ``max_table_nesting=0`` columns hold it)."""
     if value is None:
@@ -256,7 +261,10 @@ _KIND_NAMES = {
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in _kinds(kind))
+    kinds = _kinds(kind)
+    if float in kinds:  # "an integer or a number" says less than "a number"
+        kinds = tuple(k for k in kinds if k is not int)
+    return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
 
 
 def _describe(value: Any) -> str:
