@@ -81,7 +81,8 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _comparable(v) for k, v in value.items() if k not in {"id", "created", "updated"}}
     if isinstance(value, list):
-        return [_comparable(v) for v in value]
+        items = [_comparable(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items  # sets dump in any order
     return value
 
 

@@ -68,12 +68,14 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _first_line(message: str | None) -> str:
+    lines = (message or "").strip().splitlines()
+    return lines[0].strip().replace(_EXCEPTION_PREFIX, "") if lines else "no error message"
+
+
 def first_error_line(message: str | None) -> str:
-    """The first non-empty line of a state message, without Prefect's generic prefix, capped."""
-    for line in (message or "").strip().splitlines():
-        if line.strip():
-            return _cap(line.strip().replace(_EXCEPTION_PREFIX, ""), ERROR_CHARS)
-    return "no error message"
+    """The first line of a state message, without Prefect's generic exception prefix, capped."""
+    return _cap(_first_line(message), ERROR_CHARS)
 
 
 def failure_state_message(failed_task_runs: int, first_error: str) -> str:
@@ -97,7 +99,7 @@ class FailureReport:
         subject = f"OSO {self.state}: {_cap(self.flow, NAME_CHARS)}"
         if self.deployment:
             subject += f" / {_cap(self.deployment, NAME_CHARS)}"
-        error = self.first_error
+        error = _first_line(self.first_error)
         failed: str = "not reported" if self.failed_task_runs is None else str(self.failed_task_runs)
         if _MARKER in error:  # a flow that already carried the count in its state message
             failed, error = error.split(_MARKER, 1)
@@ -124,7 +126,8 @@ def fit_discord(subject: str, body: str) -> tuple[str, str]:
 _FIRST_LINE = (
     "{%- set message = ((flow_run.state.message if flow_run.state else '') or '') -%}"
     "{%- set lines = message.strip().splitlines() -%}"
-    "{%- set first = ((lines[0] if lines else 'no error message') | replace('" + _EXCEPTION_PREFIX + "', '')) -%}"
+    "{%- set first = (lines[0].strip() if lines else 'no error message') -%}"
+    "{%- set first = first | replace('" + _EXCEPTION_PREFIX + "', '') -%}"
     "{%- set failed = 'not reported' -%}"
     "{%- if '" + _MARKER + "' in first -%}"
     "{%- set parts = first.split('" + _MARKER + "', 1) -%}{%- set failed = parts[0] -%}{%- set first = parts[1] -%}"
@@ -214,7 +217,7 @@ def build_report(client: Any, flow: Any, flow_run: Any, state: Any) -> FailureRe
         url=url_for("flow-run", obj_id=flow_run.id),
         deployment=deployment,
         failed_task_runs=_count_failed_task_runs(client, flow_run.id),
-        first_error=first_error_line(state.message),
+        first_error=state.message or "",
     )
 
 

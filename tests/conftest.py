@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -62,7 +63,22 @@ def prefect_server(discord_proxy: DiscordProxy) -> Iterator[PrefectServer]:
     try:
         yield server
     finally:
+        _drain_prefect_workers()
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send buffered run logs and events while the server is still up.
+
+    Otherwise Prefect's background workers flush them at interpreter exit, against a stopped server, and retry
+    with back-off for over a minute before giving up ("Error logging to API").
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # best effort at teardown
+            worker.drain_all(timeout=10)
 
 
 @pytest.fixture

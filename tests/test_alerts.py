@@ -1,0 +1,184 @@
+"""Failure alerts, end to end: ``python -m blocks.setup`` → server automation → DiscordWebhook → (proxied) Discord.
+
+The session's Prefect server runs with HTTPS_PROXY pointing at ``tests/support/discord_proxy.py``, which
+terminates TLS for discord.com with a test CA, records each webhook request and, like Discord, answers 400 above
+2,000 characters. Nothing in Prefect or Apprise is patched: the stock ``DiscordWebhook`` block posts to
+``https://discord.com/api/webhooks/<id>/<token>`` from the server process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect import flow
+from prefect.blocks.notifications import DiscordWebhook
+from prefect.client.orchestration import get_client
+
+from blocks import setup as alert_setup
+from flows.weekly import weekly_flow
+from oso_core import alerts
+from tests.support.alerting import contents, let_triggers_load, remove_alerting, use_webhook
+from tests.support.discord_proxy import DiscordProxy
+
+PKG = "tests.support.weekly_sources"
+REPLAY_DIR = Path(__file__).resolve().parent / "support" / "weekly_sources" / "fixtures"
+
+
+@pytest.fixture
+def clean_alerting(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("OSO_REPLAY_DIR", str(REPLAY_DIR))
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    remove_alerting()
+    yield
+    remove_alerting()  # other tests' failing flows must not post alerts
+
+
+def _expected(flow_name: str, run_name: str, run_id, state_message: str, deployment: str | None = None) -> str:
+    subject, body = alerts.FailureReport(
+        flow=flow_name,
+        state="Failed",
+        flow_run=run_name,
+        url=f"{_ui_url()}/runs/flow-run/{run_id}",
+        deployment=deployment,
+        first_error=state_message,
+    ).render()
+    return f"{subject}\r\n{body}"
+
+
+def _ui_url() -> str:
+    import os
+
+    return os.environ["PREFECT_UI_URL"]
+
+
+def test_message_fits_discord_and_keeps_only_the_first_error_line() -> None:
+    subject, body = alerts.FailureReport(
+        flow="f" * 500,
+        state="Failed",
+        flow_run="r" * 500,
+        url="http://127.0.0.1:4200/runs/flow-run/x",
+        deployment="d" * 500,
+        failed_task_runs=3,
+        first_error="Flow run encountered an exception: ValueError: " + "boom " * 2000 + "\nTraceback line",
+    ).render()
+    assert len(subject) + 2 + len(body) <= alerts.DISCORD_LIMIT
+    assert "Failed task runs: 3" in body and "Traceback" not in body
+    assert body.splitlines()[2].startswith("First error: ValueError: boom boom")
+    assert alerts.first_error_line("\n\n  RuntimeError: x\nmore") == "RuntimeError: x"
+    assert alerts.first_error_line(None) == "no error message"
+
+
+def test_webhook_url_splits_into_id_and_token_and_errors_never_echo_it() -> None:
+    assert alerts.parse_webhook_url("https://discord.com/api/webhooks/123/abc-DEF_9") == ("123", "abc-DEF_9")
+    assert alerts.parse_webhook_url("https://discordapp.com/api/webhooks/1/t/") == ("1", "t")
+    with pytest.raises(ValueError) as error:
+        alerts.parse_webhook_url("https://example.com/hooks/123/sup3r-secret")
+    assert "sup3r-secret" not in str(error.value)
+
+
+def test_setup_without_a_webhook_says_so_and_creates_nothing(clean_alerting, capsys) -> None:
+    assert alert_setup.main([]) == 0
+    out = capsys.readouterr().out
+    assert "no Discord webhook configured" in out and "DAGSTER__DISCORD__WEBHOOK_URL" in out
+    with get_client(sync_client=True) as client:
+        assert client.read_automations_by_name(alerts.FAILURE_AUTOMATION) == []
+
+
+def test_setup_is_idempotent_and_reports_what_it_did(clean_alerting, monkeypatch, capsys) -> None:
+    path = use_webhook(monkeypatch)
+    webhook_id = path.split("/")[3]
+    assert alert_setup.main([]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"block discord-webhook/{alerts.BLOCK_NAME}: created",
+        f"automation {alerts.FAILURE_AUTOMATION}: created",
+        f"automation {alerts.RECOVERY_AUTOMATION}: created",
+    ]
+    assert alert_setup.main([]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"block discord-webhook/{alerts.BLOCK_NAME}: unchanged",
+        f"automation {alerts.FAILURE_AUTOMATION}: unchanged",
+        f"automation {alerts.RECOVERY_AUTOMATION}: unchanged",
+    ]
+    assert DiscordWebhook.load(alerts.BLOCK_NAME).webhook_id.get_secret_value() == webhook_id
+
+    use_webhook(monkeypatch)  # the webhook was rotated: only the block changes
+    assert alert_setup.main([]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"block discord-webhook/{alerts.BLOCK_NAME}: updated"
+    with get_client(sync_client=True) as client:
+        (failure,) = client.read_automations_by_name(alerts.FAILURE_AUTOMATION)
+    assert failure.trigger.expect == {f"prefect.flow-run.{state}" for state in ("Failed", "Crashed", "TimedOut")}
+    assert failure.actions[0].block_document_id == DiscordWebhook.load(alerts.BLOCK_NAME)._block_document_id
+
+
+def test_failed_runs_alert_discord_through_the_server_automation(
+    clean_alerting, monkeypatch, discord_proxy: DiscordProxy
+) -> None:
+    path = use_webhook(monkeypatch)
+    alert_setup.setup_alerts()
+    let_triggers_load()
+
+    state = weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True)
+    assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+
+    weekly_messages = discord_proxy.wait_for(lambda r: r["path"] == path and str(run_id) in r["json"]["content"])
+    # exactly the text the Python builder makes, rendered by the server from the run's state
+    assert contents(weekly_messages) == [_expected("oso-weekly", run.name, run_id, state.message)]
+    assert weekly_messages[0]["status"] == 204
+    text = weekly_messages[0]["json"]["content"]
+    assert text.startswith("OSO Failed: oso-weekly\r\nRun: ")
+    assert "Failed task runs: 1\n" in text
+    assert "First error: broken: ValueError: broken: record 3 of /things has no field 'id'\n" in text
+    # the failed source's own flow run alerts too (its count is not reported: it raised)
+    broken = discord_proxy.wait_for(
+        lambda r: r["path"] == path and r["json"]["content"].startswith("OSO Failed: broken")
+    )
+    assert len(broken) == 1 and "Failed task runs: not reported" in broken[0]["json"]["content"]
+
+    @flow(name="noisy-failure")
+    def noisy() -> None:
+        raise RuntimeError("far too long " * 1000)
+
+    noisy_state = noisy(return_state=True)
+    noisy_id = str(noisy_state.state_details.flow_run_id)
+    (long_one,) = discord_proxy.wait_for(lambda r: r["path"] == path and noisy_id in r["json"]["content"])
+    assert long_one["status"] == 204 and len(long_one["json"]["content"]) <= 2000
+    # the hook saw the server automation and did not send a second message for the weekly run
+    assert len([r for r in discord_proxy.requests() if str(run_id) in r["json"]["content"]]) == 1
+
+
+def test_hook_alerts_once_for_a_local_run_without_automation(
+    clean_alerting, monkeypatch, discord_proxy: DiscordProxy, caplog
+) -> None:
+    for key, value in discord_proxy.env.items():  # this process, not the server, sends now
+        monkeypatch.setenv(key, value)
+    path = use_webhook(monkeypatch)
+
+    state = weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True)
+    assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+    sent = [r for r in discord_proxy.requests() if r["path"] == path]
+    assert contents(sent) == [_expected("oso-weekly", run.name, run_id, state.message)]
+    assert alerts.ALERTED_TAG in run.tags
+
+    # a second hook call for the same run (e.g. on_crashed after on_failure, another process) sends nothing
+    alerts._sent_runs.clear()
+    from prefect.flows import Flow
+
+    alerts.alert_on_failure(Flow(fn=lambda: None, name="oso-weekly"), run, run.state)
+    assert len([r for r in discord_proxy.requests() if r["path"] == path]) == 1
+
+    # with no webhook configured the alert goes to the log only
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL")
+    before = len(discord_proxy.requests())
+    with caplog.at_level("WARNING", logger="oso.alerts"):
+        assert weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True).is_failed()
+    assert "alert logged only" in caplog.text
+    assert len(discord_proxy.requests()) == before
