@@ -79,7 +79,20 @@ class PageRetry:
         return max(min(self.min_page_size, size), int(size * self.shrink))
 
 
-class GraphQLRequestError(SourceError):
+def restore_exception(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    """Rebuild an exception whose ``__init__`` takes more than its message (Prefect pickles failed states)."""
+    exc = Exception.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class _Picklable:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_exception, (type(self), self.args, dict(self.__dict__)))  # type: ignore[attr-defined]
+
+
+class GraphQLRequestError(_Picklable, SourceError):
     """One request failed; ``retryable`` says whether another attempt (with a smaller page) may succeed."""
 
     def __init__(self, source: str, endpoint: str, problem: str, *, retryable: bool, status: int | None = None):
@@ -101,11 +114,11 @@ class RateLimited(GraphQLRequestError):
         super().__init__(source, endpoint, "HTTP 429 (rate limited)", retryable=True, status=429)
 
 
-class MalformedResponse(SourceError):
+class MalformedResponse(_Picklable, SourceError):
     """The response is not shaped like the API's: retrying will not fix it."""
 
 
-class PageFailed(SourceError):
+class PageFailed(_Picklable, SourceError):
     """A page kept failing after every retry; ``variables`` are the (masked-safe) paging variables tried last."""
 
     def __init__(self, source: str, endpoint: str, problem: str, variables: Mapping[str, Any]):

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
+from oso_core.graphql import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
 from oso_core.sources import Source, Windows
 from oso_core.summary import LoadSummary
@@ -148,6 +149,10 @@ class FaultyWindowsError(Exception):
         super().__init__(
             f"{source}: {len(faulty)} faulty window(s), retried next run: {listed}; first error: {faulty[0].error}"
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Prefect pickles a failed run's exception; the default would call __init__ with the message only
+        return (restore_exception, (type(self), self.args, dict(self.__dict__)))
 
 
 def _flow_run_id() -> str | None:

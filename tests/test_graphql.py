@@ -237,3 +237,15 @@ def test_keyset_that_does_not_advance_is_an_error_not_a_loop() -> None:
     ):
         list(paginate_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
     assert len(server.requests) == 2
+
+
+def test_errors_survive_pickling_as_prefect_stores_failed_states() -> None:
+    import pickle
+
+    for error in (
+        PageFailed("ens", "https://gateway/api/***/x", "failed after 3 attempts", {"first": 2}),
+        GraphQLErrors("giveth", "/graphql", "allProjects", ["Internal server error"]),
+        MalformedResponse("eas_optimism", "/graphql", "no field data.attestations"),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), str(copy), copy.__dict__) == (type(error), str(error), error.__dict__)
