@@ -113,8 +113,10 @@ def download_file(
             result.content_type = response.headers.get("Content-Type")
             length = response.headers.get("Content-Length")
             expected = offset + int(length) if length and length.isdigit() and not encoded else None
-            with dest.open(mode) as handle:
-                for chunk in response.iter_bytes(chunk_size):
+            # Write each network read as it arrives (buffered to ``chunk_size``): asking httpx for fixed-size
+            # chunks would hold back a partial chunk and lose it when the connection drops, defeating resume.
+            with dest.open(mode, buffering=chunk_size) as handle:
+                for chunk in response.iter_bytes():
                     handle.write(chunk)
             received = offset + response.num_bytes_downloaded
             if expected is not None and received < expected:
