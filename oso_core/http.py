@@ -201,10 +201,19 @@ class HttpClient:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
 
+    def wait_hint(self, response: httpx.Response) -> float | None:
+        """Seconds the server asks us to wait before retrying ``response`` (``Retry-After``); APIs with their
+        own rate-limit headers (GitHub's ``x-ratelimit-reset``) override this."""
+        return retry_after_seconds(response)
+
+    def should_retry(self, response: httpx.Response) -> bool:
+        """Whether a response outside the retryable statuses is still a retry (e.g. GitHub's rate-limit 403)."""
+        return False
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableStatus):
-            hinted = retry_after_seconds(exc.response)
+            hinted = self.wait_hint(exc.response)
             if hinted is not None:
                 return hinted
         return self.retry.backoff(state.attempt_number)
@@ -247,7 +256,7 @@ class HttpClient:
             response = self._client.request(method, path, **kwargs)
             with self._stats_lock:
                 self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
-            if response.status_code in retryable:
+            if response.status_code in retryable or self.should_retry(response):
                 raise RetryableStatus(response)
             return response
 
@@ -265,7 +274,7 @@ class HttpClient:
             status = response.status_code
             if actions.get(status) in ("skip", "ignore"):
                 raise Skipped(path, status) from None
-            hinted = retry_after_seconds(response)
+            hinted = self.wait_hint(response)
             detail = f"HTTP {status} after {attempts} attempt(s)"
             if hinted is not None and hinted > self.retry.total_wait:
                 detail += f"; Retry-After {hinted:g}s exceeds the {self.retry.total_wait:g}s wait budget"
