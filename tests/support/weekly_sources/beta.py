@@ -6,15 +6,21 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import polars as pl
 from prefect import flow
 
-from oso_core.sources import Source, TableSpec
+from oso_core.sources import Source, TableSpec, Windows
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
-SOURCE = Source(name="beta", tables=(TableSpec("things", mode="replace"),), flow="beta_flow")
+SOURCE = Source(
+    name="beta",
+    tables=(TableSpec("things", mode="replace"),),
+    flow="beta_flow",
+    windows=Windows(start=date(2024, 1, 7)),  # declared windowed: prefect.yaml gets a beta-windows schedule
+)
 
 
 @contextmanager

@@ -1,0 +1,204 @@
+"""``prefect.yaml`` and ``prefect deploy --all`` against the session's real Prefect server, plus a real worker.
+
+The committed ``prefect.yaml`` must equal what ``python -m blocks.deployments`` generates from the declarations
+(nothing listed twice). The server-side tests deploy a file generated for the test-only sources
+(``tests.support.weekly_sources``) on their own process work pool, so they do not depend on other sources.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
+
+from blocks import setup as alert_setup
+from blocks.deployments import project_config, render
+from oso_core.replay import ReplayServer, Route
+from oso_core.sources import discover_sources
+from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
+from tests.support.discord_proxy import DiscordProxy
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = "tests.support.weekly_sources"
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _prefect(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PREFECT, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
+    committed = (ROOT / "prefect.yaml").read_text()
+    assert committed == render(timezone="UTC"), (
+        "stale prefect.yaml: run python -m blocks.deployments --write prefect.yaml"
+    )
+    config = yaml.safe_load(committed)
+    by_name = {d["name"]: d for d in config["deployments"]}
+    sources = discover_sources("flows")
+    assert set(sources) <= set(by_name)
+    weekly = by_name["weekly"]
+    assert weekly["entrypoint"] == "flows/weekly.py:weekly_flow"
+    assert weekly["schedules"] == [{"cron": "0 0 * * 0", "timezone": "UTC", "day_or": True, "active": True}]
+    for name, source in sources.items():
+        assert by_name[name]["entrypoint"] == source.entrypoint and by_name[name]["schedules"] == []
+        assert by_name[name]["work_pool"]["name"] == "oso-process"
+        assert by_name[name]["concurrency_limit"]["limit"] == 1
+        assert (f"{name}-windows" in by_name) == (source.windows is not None)
+
+
+def test_windowed_sources_get_a_weekly_window_schedule() -> None:
+    config = project_config(discover_sources(PKG), "Europe/Berlin", "pool", PKG)
+    by_name = {d["name"]: d for d in config["deployments"]}
+    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "weekly"]
+    windows = by_name["beta-windows"]
+    assert windows["entrypoint"] == "tests/support/weekly_sources/beta.py:beta_flow"
+    assert windows["schedules"][0]["cron"] == "0 0 * * 0" and windows["schedules"][0]["active"] is False
+    assert by_name["weekly"]["parameters"] == {"concurrency": 4, "package": PKG}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The test sources deployed with ``prefect deploy --all`` on a fresh process pool, weekly in Europe/Berlin."""
+    pool = f"oso-test-{uuid.uuid4().hex[:8]}"
+    created = _prefect("work-pool", "create", pool, "--type", "process")
+    assert created.returncode == 0, created.stderr
+    prefect_file = tmp_path_factory.mktemp("deploy") / "prefect.yaml"
+    prefect_file.write_text(render(timezone="Europe/Berlin", work_pool=pool, package=PKG))
+    result = _prefect("deploy", "--all", "--no-prompt", "--prefect-file", str(prefect_file))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {"pool": pool, "output": result.stdout}
+
+
+def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
+    with get_client(sync_client=True) as client:
+        weekly = client.read_deployment_by_name("oso-weekly/weekly")
+        sources = {name: client.read_deployment_by_name(f"{name}/{name}") for name in ("alpha", "beta", "broken")}
+        windows = client.read_deployment_by_name("beta/beta-windows")
+    assert weekly.work_pool_name == deployed["pool"] and weekly.tags == ["oso", "weekly"]
+    assert weekly.parameters == {"concurrency": 4, "package": PKG}
+    assert weekly.global_concurrency_limit.limit == 1
+    (schedule,) = weekly.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 0 * * 0", "Europe/Berlin", True)
+    for name, deployment in sources.items():
+        assert deployment.schedules == [] and f"source:{name}" in deployment.tags
+        assert deployment.work_pool_name == deployed["pool"]
+    assert windows.schedules[0].active is False
+
+
+def test_weekly_runs_fall_on_sundays_at_midnight_across_daylight_saving(deployed: dict) -> None:
+    with get_client(sync_client=True) as client:
+        weekly = client.read_deployment_by_name("oso-weekly/weekly")
+    api = os.environ["PREFECT_API_URL"]
+    # the server itself schedules the runs around the 2027-03-28 change from CET (+1) to CEST (+2)
+    start, end = datetime(2027, 3, 10, tzinfo=UTC), datetime(2027, 4, 12, tzinfo=UTC)
+    response = httpx.post(
+        f"{api}/deployments/{weekly.id}/schedule",
+        json={"start_time": start.isoformat(), "end_time": end.isoformat(), "min_runs": 5, "max_runs": 10},
+    )
+    response.raise_for_status()
+    # what the scheduler service does every loop: the next runs from now (3 by default)
+    httpx.post(f"{api}/deployments/{weekly.id}/schedule", json={}).raise_for_status()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id={"any_": [weekly.id]}),
+            flow_run_filter=FlowRunFilter(
+                expected_start_time={"after_": start - timedelta(days=1), "before_": end + timedelta(days=1)}
+            ),
+        )
+        upcoming = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id={"any_": [weekly.id]}),
+            flow_run_filter=FlowRunFilter(
+                expected_start_time={"after_": datetime.now(UTC), "before_": datetime.now(UTC) + timedelta(days=60)}
+            ),
+        )
+    local = sorted(run.expected_start_time.astimezone(BERLIN) for run in runs)
+    assert [t.date().isoformat() for t in local] == [
+        "2027-03-14",
+        "2027-03-21",
+        "2027-03-28",
+        "2027-04-04",
+        "2027-04-11",
+    ]
+    assert all(t.weekday() == 6 and (t.hour, t.minute) == (0, 0) for t in local)
+    assert sorted({t.utcoffset() for t in local}) == [timedelta(hours=1), timedelta(hours=2)]
+    # and the scheduler's own upcoming runs are Sunday midnights in Berlin as well
+    assert len(upcoming) >= 3, "the server scheduled no upcoming runs"
+    for run in upcoming:
+        when = run.expected_start_time.astimezone(BERLIN)
+        assert when.weekday() == 6 and (when.hour, when.minute) == (0, 0)
+
+
+def _run_deployment_with_worker(name: str, pool: str, env: dict[str, str], parameters: dict | None = None):
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(name)
+        flow_run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters or {})
+    worker = _prefect("worker", "start", "--pool", pool, "--run-once", env=env, timeout=180)
+    assert worker.returncode == 0, worker.stderr[-3000:]  # --run-once exits 0 even when the run failed
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run.id)
+
+
+def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
+    deployed: dict, oso_home: Path, monkeypatch: pytest.MonkeyPatch, discord_proxy: DiscordProxy
+) -> None:
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    path = use_webhook(monkeypatch)
+    remove_alerting()
+    alert_setup.setup_alerts()
+    let_triggers_load()
+    env = {"OSO_HOME": str(oso_home), "WEEKLY_TEST_SLEEP": "0"}
+    try:
+        failed = _run_deployment_with_worker("broken/broken", deployed["pool"], env)
+        assert failed.state.type.value == "FAILED"
+        (message,) = discord_proxy.wait_for(lambda r: r["path"] == path and str(failed.id) in r["json"]["content"])
+        text = message["json"]["content"]
+        assert text.startswith("OSO Failed: broken / broken\r\nRun: ")
+        assert "First error: ValueError: broken: record 3 of /things has no field 'id'\n" in text
+        assert text.endswith(f"/runs/flow-run/{failed.id}") and len(text) <= 2000
+
+        # recovery: the alpha deployment fails while its API answers 404, then completes once it is back
+        items = ROOT / "tests" / "support" / "weekly_sources" / "fixtures" / "alpha"
+        with ReplayServer([Route(path="/elsewhere")]) as down, ReplayServer.for_source("alpha", items.parent) as up:
+            assert items.is_dir()
+            first = _run_deployment_with_worker("alpha/alpha", deployed["pool"], env, {"base_url": down.url})
+            assert first.state.type.value == "FAILED"
+            second = _run_deployment_with_worker("alpha/alpha", deployed["pool"], env, {"base_url": up.url})
+            assert second.state.type.value == "COMPLETED"
+        (recovered,) = discord_proxy.wait_for(
+            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO recovered")
+        )
+        assert recovered["json"]["content"] == (
+            f"OSO recovered: alpha / alpha\r\nRun: {second.name}\nCompleted again after a failed run.\n"
+            f"{os.environ['PREFECT_UI_URL']}/runs/flow-run/{second.id}"
+        )
+    finally:
+        remove_alerting()
+
+
+def test_committed_prefect_yaml_deploys(tmp_path: Path) -> None:
+    """``prefect deploy --all`` with the project's own file: every declared source becomes a deployment."""
+    _prefect("work-pool", "create", "oso-process", "--type", "process", "--overwrite")
+    result = _prefect("deploy", "--all", "--no-prompt")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with get_client(sync_client=True) as client:
+        deployments = client.read_deployments()
+    names = {d.name for d in deployments if d.work_pool_name == "oso-process"}
+    assert {"weekly", *discover_sources("flows")} <= names
