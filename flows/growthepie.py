@@ -14,7 +14,7 @@ from prefect import flow
 
 from oso_core.cli import run_source_cli
 from oso_core.fanout import fan_out
-from oso_core.http import HttpClient
+from oso_core.http import HttpClient, min_interval_setting
 from oso_core.records import Where, records_to_frame
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
@@ -61,7 +61,8 @@ def export_frame(metric: str, payload: object) -> pl.DataFrame:
 def growthepie_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSummary:
     """Load growthepie's eleven metric exports into growthepie.fundamentals_full (replaced)."""
     summary = LoadSummary(SOURCE.name)
-    with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url)) as http:
+    interval = min_interval_setting(SOURCE.name)
+    with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url), min_interval=interval) as http:
         fetched = fan_out(
             METRICS,
             lambda metric: export_frame(metric, http.get_json(f"/export/{metric}.json")),
