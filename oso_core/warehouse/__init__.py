@@ -1,6 +1,13 @@
 """The lake: ``Warehouse.write`` for every source, ``Warehouse.read``/``sql`` for everyone else.
 
 No flow touches pyiceberg: a flow hands frames to ``Warehouse.write`` with the mode its source declares.
+
+Modes: ``append``; ``replace`` (the table becomes exactly the data); ``merge`` on ``key`` (duplicate keys are an
+error naming the key unless ``dedupe="last"``); ``overwrite_partitions`` with ``partition_by`` ``"day(col)"``,
+``"week(col)"`` (stored as day partitions, overwritten in whole ISO weeks), ``"month(col)"`` or ``"col"``.
+Every call is one Iceberg commit: ``data`` (a frame, a LazyFrame or an iterator of frames, streamed) is staged
+as data files first, then committed at once; on failure the table stays at its previous snapshot. Note that
+``append`` is the one mode where rerunning a call adds the rows again: use ``merge`` for idempotent reloads.
 """
 
 from __future__ import annotations

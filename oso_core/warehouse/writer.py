@@ -174,7 +174,6 @@ class _Staging:
         self.created = False
         self.files_writer: DataFileWriter | None = None
         self.frames_files: list[list[Any]] = []  # data files per incoming frame
-        self.evolutions: list[pa.Schema] = []
         self.keys: list[pl.DataFrame] = []
         self.windows: Windows | None = None
         self.rows = 0
@@ -194,7 +193,6 @@ class _Staging:
         arrow = _typed_nulls(null_columns, arrow, self.txn.table_metadata.schema())
         if changes_needed(self.identifier, self.txn.table_metadata.schema(), arrow.schema, self.key):
             evolve(self.identifier, self.txn, arrow.schema)
-            self.evolutions.append(arrow.schema)
             self.files_writer.metadata = self.txn.table_metadata
         if self.mode == "overwrite_partitions":
             assert self.partition is not None
