@@ -8,10 +8,12 @@ iteration: Polars + ConnectorX fetch Arrow batches of ``batch_rows`` rows, keyse
 large the table.
 
 Incremental tables read ``cursor >= last committed cursor`` (``>=`` so rows written in the same millisecond as
-the last load, but committed after it, are not lost) and merge on the primary key, which makes re-reading the
-boundary rows harmless. The cursor lives in the lake (``oso_core.load_state``) and advances only after the
-table's data commit succeeded; a failed run leaves both the table and the cursor where they were. A table whose
-lake copy is missing is read in full again, whatever its cursor says.
+the last load, but committed after it, are not lost), drop the boundary rows the last load already saw unchanged
+(``Cursor.seen``: row fingerprints, as dlt keeps hashes of its boundary rows), and merge on the primary key. The
+cursor lives in the lake (``oso_core.load_state``) and is recorded only after the data commits succeeded; a
+failed run leaves both the tables and the cursors where they were. A table whose lake copy is missing is read in
+full again, whatever its cursor says. Deletions at the source are invisible to an incremental load (as in OSO);
+``full_refresh`` re-reads and replaces.
 
 The connection string is a secret: it never reaches a log line, an error or a flow parameter; every error names
 the source, the table and a masked URL (``postgresql://user:***@host/db``).
@@ -39,7 +41,9 @@ from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
-DEFAULT_BATCH_ROWS = 50_000
+# Without an index on the cursor column every batch re-sorts what is left: 1M rows took 8.5 s in 50k batches,
+# 4.2 s in 250k ones (local PostgreSQL, 2 cores). Prisma's tables are small, so most are one batch.
+DEFAULT_BATCH_ROWS = 200_000
 
 # information_schema.columns.data_type values ConnectorX reads natively; anything else (enums, inet, interval,
 # money, xml, ...) is cast to text in the SELECT so one odd column does not fail the table.
@@ -485,7 +489,7 @@ def extract_table(reader: PostgresReader, table: SqlTable, since: Cursor | None)
         batches=len(frames),
         read_rows=read_rows,
     )
-    if since is not None:
+    if since is not None and frame.height:
         extract.notes.append(f"{table.name}: {frame.height} changed row(s) with {table.cursor} >= {since.value}")
     return extract
 
