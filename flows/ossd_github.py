@@ -34,6 +34,7 @@ SOURCE = Source(
     tables=(TableSpec("github_repositories", mode="merge", key=("id",), description="one row per GitHub repo"),),
     flow="ossd_github_flow",
     secrets=(GITHUB_TOKEN,),
+    depends_on=("ossd",),
 )
 
 

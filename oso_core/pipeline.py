@@ -162,18 +162,31 @@ def _outcome_of(source: Source, future: PrefectFuture) -> SourceOutcome:
     return SourceOutcome(source.name, state.name or "Failed", error=first_error_line(state.message))
 
 
+def _ready(source: Source, selected: set[str], finished: set[str]) -> bool:
+    """A source may start once every selected source it reads from has finished (whatever its outcome:
+    a dependent then reads the lake as the last successful load left it)."""
+    return all(dep in finished or dep not in selected for dep in source.depends_on)
+
+
 def run_sources(sources: list[Source], concurrency: int, replay: bool = False) -> list[SourceOutcome]:
-    """Submit one ``load-<source>`` task per source, never more than ``concurrency`` at once; wait for all."""
+    """Submit one ``load-<source>`` task per source, never more than ``concurrency`` at once, each only after
+    the sources it ``depends_on``; wait for all."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    selected = {s.name for s in sources}
     pending = list(sources)
     running: dict[PrefectFuture, Source] = {}
     outcomes: dict[str, SourceOutcome] = {}
     while pending or running:
-        while pending and len(running) < concurrency:
-            source = pending.pop(0)
+        for source in [s for s in pending if _ready(s, selected, set(outcomes))]:
+            if len(running) >= concurrency:
+                break
+            pending.remove(source)
             future = load_source.with_options(task_run_name=f"load-{source.name}").submit(source, replay)
             running[future] = source
+        if not running:
+            cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
+            raise ValueError(f"sources depend on each other in a cycle: {cycle}")
         done = next(iter(as_completed(list(running))))
         source = running.pop(done)
         outcomes[source.name] = _outcome_of(source, done)

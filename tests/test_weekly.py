@@ -152,3 +152,43 @@ def test_command_line_replay_help_and_bad_names(weekly_env: Path) -> None:
     output = ran.stdout + ran.stderr
     assert "weekly: 2 of 2 sources completed" in output
     assert "alpha.items=3" in output and "beta.things=2" in output
+
+
+def test_a_source_starts_only_after_the_sources_it_reads(weekly_env: Path, warehouse) -> None:
+    """defillama and npm read ossd.projects: a dependent starts after its dependency, even with room to spare."""
+    from dataclasses import replace
+
+    from prefect import flow
+
+    from oso_core.pipeline import run_sources
+
+    alpha, beta = select_sources(PKG, only=["alpha", "beta"])
+    alpha_after_beta = replace(alpha, depends_on=("beta",))
+
+    @flow(name="weekly-ordering-test")
+    def ordered() -> list:
+        return run_sources([alpha_after_beta, beta], concurrency=2, replay=True)
+
+    outcomes = ordered()
+    assert [o.state for o in outcomes] == ["Completed", "Completed"]
+    with get_client(sync_client=True) as client:
+        runs = {o.source: client.read_flow_run(o.flow_run_id) for o in outcomes}
+    assert runs["alpha"].start_time >= runs["beta"].end_time
+    assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
+
+
+def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
+    from dataclasses import replace
+
+    from prefect import flow
+
+    from oso_core.pipeline import run_sources
+
+    alpha, beta = select_sources(PKG, only=["alpha", "beta"])
+
+    @flow(name="weekly-cycle-test")
+    def cyclic() -> list:
+        return run_sources([replace(alpha, depends_on=("beta",)), replace(beta, depends_on=("alpha",))], 2)
+
+    with pytest.raises(ValueError, match="cycle: alpha -> beta, beta -> alpha"):
+        cyclic()
