@@ -61,6 +61,7 @@ TVL_SCHEMA = {
     "tvl": pl.Float64(),
     "event_type": pl.String(),
 }
+TVL_POINT = {"date": pl.Int64(), "totalLiquidityUSD": pl.Float64()}
 EVENT_SCHEMA = {
     "time": TIME,
     "slug": pl.String(),
@@ -134,26 +135,26 @@ def tvl_frame(slug: str, payload: Any) -> pl.DataFrame:
     where.expect(payload, dict)
     parent = where.field(payload, "parentProtocol", str, required=False, default="")
     category = where.field(payload, "category", str, required=False, default="")
-    rows = []
+    frames = []
     for chain, series in where.field(payload, "chainTvls", dict, required=False, default={}).items():
         if not isinstance(series, dict) or not series.get("tvl"):
             continue  # e.g. a bare number, or a chain with no history: OSO skips these too
-        for index, point in enumerate(where.field(series, "tvl", list)):
-            at = where.at(f"chainTvls.{chain}.tvl[{index}]")
-            rows.append(
-                {
-                    "time": _unix(at, point, "date"),
-                    "slug": slug,
-                    "protocol": slug,
-                    "parent_protocol": parent,
-                    "category": category,
-                    "chain": chain,
-                    "token": "USD",
-                    "tvl": at.field(point, "totalLiquidityUSD", NUMBER),
-                    "event_type": "TVL",
-                }
+        at = where.at(f"chainTvls.{chain}.tvl")
+        points = records_to_frame(at.field(series, "tvl", list), TVL_POINT, where=at, required=tuple(TVL_POINT))
+        frames.append(
+            points.select(
+                pl.from_epoch("date", "s").dt.replace_time_zone("UTC").cast(TIME).alias("time"),
+                pl.lit(slug).alias("slug"),
+                pl.lit(slug).alias("protocol"),
+                pl.lit(parent).alias("parent_protocol"),
+                pl.lit(category).alias("category"),
+                pl.lit(chain).alias("chain"),
+                pl.lit("USD").alias("token"),
+                pl.col("totalLiquidityUSD").alias("tvl"),
+                pl.lit("TVL").alias("event_type"),
             )
-    return records_to_frame(rows, TVL_SCHEMA, where=where)
+        )
+    return concat_frames(frames, TVL_SCHEMA)
 
 
 def chart_frame(slug: str, endpoint: str, payload: Any, event_type: str) -> pl.DataFrame:

@@ -51,7 +51,8 @@ class Where:
     record: str | None = None
 
     def at(self, record: object) -> Where:
-        return replace(self, record=str(record))
+        """The same place, one record further in (``chainTvls.Ethereum.tvl`` then ``#3``)."""
+        return replace(self, record=f"{self.record} {record}" if self.record else str(record))
 
     def error(self, field: str | None, problem: str) -> RecordError:
         return RecordError(self.source, self.endpoint, problem, record=self.record, field=field)
@@ -103,40 +104,68 @@ def records_to_frame(
     unknown = required - set(schema)
     if unknown:
         raise ValueError(f"required columns {sorted(unknown)} are not in the schema")
+    rows = list(rows)
     columns: dict[str, list[Any]] = {name: [] for name in schema}
     extras: dict[str, list[Any]] = {}
-    count = 0
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise where.at(f"#{index}").error(None, f"expected an object, got {_describe(row)}")
-        for name, dtype in schema.items():
-            value = row.get(name)
-            if value is None:
-                if name in required:
-                    problem = "missing" if name not in row else "is null"
-                    raise where.at(_label(row, index, record_id)).error(name, problem)
-                columns[name].append(None)
-                continue
-            try:
-                columns[name].append(_coerce(value, dtype))
-            except _Mismatch as exc:
-                raise where.at(_label(row, index, record_id)).error(name, str(exc)) from None
+        for name, values in columns.items():
+            values.append(row.get(name))
         if extra != "drop":
             for name in row.keys() - schema.keys():
                 if extra == "error":
                     raise where.at(_label(row, index, record_id)).error(name, "is not an expected field")
-                extras.setdefault(name, [None] * count)
+                extras.setdefault(name, [None] * index)
             for name, values in extras.items():
                 value = row.get(name)
                 values.append(json_text(value) if isinstance(value, (dict, list)) else value)
-        count += 1
-    series = [pl.Series(name, values, dtype=schema[name], strict=True) for name, values in columns.items()]
+    series = []
+    for name, values in columns.items():
+        column = _fast_series(name, values, schema[name])
+        if column is None:
+            column = _checked_series(name, values, schema[name], rows, where, record_id)
+        if name in required and column.null_count():
+            index = column.is_null().arg_true()[0]
+            problem = "missing" if name not in rows[index] else "is null"
+            raise where.at(_label(rows[index], index, record_id)).error(name, problem)
+        series.append(column)
     for name, values in extras.items():
         try:
             series.append(pl.Series(name, values, strict=False))
         except (TypeError, pl.exceptions.PolarsError):
             series.append(pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String))
     return pl.DataFrame(series)
+
+
+def _fast_series(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series | None:
+    """The column built by Polars in one go when every value already fits; ``None`` sends it the slow way."""
+    if dtype.is_nested():
+        return None  # Polars casts inside lists and structs ("a" → ["a"], "18" → 18): check value by value
+    if dtype.is_numeric() and any(value.__class__ is bool for value in values):
+        return None  # Polars would take True as 1: let the value check refuse it
+    try:
+        return pl.Series(name, values, dtype=dtype, strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return None
+
+
+def _checked_series(
+    name: str,
+    values: list[Any],
+    dtype: pl.DataType,
+    rows: list[Mapping[str, Any]],
+    where: Where,
+    record_id: str | Callable[[Mapping[str, Any]], object] | None,
+) -> pl.Series:
+    """Value by value: converts what may be converted (ISO dates, whole floats) and names the first misfit."""
+    converted = []
+    for index, value in enumerate(values):
+        try:
+            converted.append(None if value is None else _coerce(value, dtype))
+        except _Mismatch as exc:
+            raise where.at(_label(rows[index], index, record_id)).error(name, str(exc)) from None
+    return pl.Series(name, converted, dtype=dtype, strict=True)
 
 
 def concat_frames(frames: Iterable[pl.DataFrame], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:

@@ -154,7 +154,7 @@ def test_malformed_slug_payload_fails_naming_field_and_commits_nothing(warehouse
     ):
         defillama_flow(base_url=server.url)
     assert str(caught.value) == (
-        "defillama: /protocol/uniswap-v3: record chainTvls.Ethereum.tvl[1]: field 'totalLiquidityUSD': "
+        "defillama: /protocol/uniswap-v3: record chainTvls.Ethereum.tvl #1: field 'totalLiquidityUSD': "
         "expected a number, got str 'lots'"
     )
     assert {table: warehouse.snapshot_id(table) for table in EXPECTED_ROWS} == snapshots
