@@ -168,11 +168,13 @@ def window_downloads(http: HttpClient, package: str, window: Window) -> dict[str
     return {"date": first, "artifact_name": package, "downloads": total} if total > 0 else None
 
 
-def downloads_in_window(http: HttpClient, packages: list[str], window: Window, max_workers: int) -> pl.DataFrame:
+def downloads_in_window(
+    http: HttpClient, packages: list[str], window: Window, max_workers: int, summary: LoadSummary
+) -> pl.DataFrame:
+    """Every package's total for one window; a 404 package is skipped (listed), any other failure fails it."""
     fetched = fan_out(packages, lambda p: window_downloads(http, p, window), max_workers=max_workers)
     fetched.raise_for_errors(SOURCE.name, f"/downloads/range/{window}/{{package}}")
-    if fetched.skipped:
-        print(f"npm downloads {window}: skipped {', '.join(fetched.skipped_labels())}")
+    summary.skipped.extend(f"downloads {window.key}: {label}" for label in fetched.skipped_labels())
     rows = [row for row in fetched.values() if row is not None]
     return records_to_frame(rows, DOWNLOADS_SCHEMA, where=Where(SOURCE.name, f"/downloads/range/{window}"))
 
@@ -214,7 +216,7 @@ def npm_flow(
             plan.windows = [w for w in plan.windows if w.end <= today]
             load.summary.notes.append(f"downloads: window(s) {', '.join(map(str, still_open))} not over yet")
         with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url), headers=HEADERS, min_interval=interval) as api:
-            load.load(plan, lambda window: downloads_in_window(api, packages, window, max_workers))
+            load.load(plan, lambda window: downloads_in_window(api, packages, window, max_workers, load.summary))
     return load.finish()
 
 

@@ -59,7 +59,7 @@ def test_happy_path_manifests_and_one_window_of_downloads(warehouse) -> None:
     with ReplayServer.for_source("npm") as server:
         summary = run(server)
     assert summary.rows == {"npm.manifests": 3, "npm.downloads": 2}
-    assert summary.skipped == ["manifests: ghost-pkg (HTTP 404)"]
+    assert summary.skipped == ["manifests: ghost-pkg (HTTP 404)", "downloads 2024-12-29: ghost-pkg (HTTP 404)"]
     assert any("1 npm URL(s) name no package: https://github.com/not/npm" in n for n in summary.notes)
     headers = server.requests[0].headers
     assert headers["X-URL"] == "https://github.com/opensource-observer/oso"
