@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
-from oso_core.archive import BadFileError, iter_members, jsonl_batches
+from oso_core.archive import BadFileError, coalesce, iter_members, jsonl_batches
 from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
 from oso_core.sources import Source, TableSpec
@@ -66,7 +66,8 @@ def crypto_ecosystems_flow(base_url: str | None = None) -> LoadSummary:
     files: list[str] = []
     with downloaded(SOURCE.name, url) as archive:
         summary.notes.extend(archive.notes)
-        result = Warehouse().write_table(SOURCE, "taxonomy", taxonomy_frames(archive.path, extra_fields, files))
+        frames = coalesce(taxonomy_frames(archive.path, extra_fields, files))
+        result = Warehouse().write_table(SOURCE, "taxonomy", frames)
     summary.add(result)
     summary.notes.append(f"combined {len(files)} JSONL file(s): {', '.join(files)}")
     if extra_fields:

@@ -2,7 +2,7 @@
 
 As OSO's archive2bq asset ``openlabelsinitiative/labels_decoded``: growthepie's ``labels_decoded.parquet``,
 not an archive (``skip_uncompression``), loaded as is with its parquet column types, table replaced. The file is
-streamed to disk and read row group by row group straight into the writer.
+streamed to disk and read row group by row group (bounded batches) straight into the writer.
 """
 
 from __future__ import annotations

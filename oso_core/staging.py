@@ -30,6 +30,7 @@ class StagedTable:
     rows: int
 
     def batches(self, source: str) -> Iterator[pl.DataFrame]:
+        """The staged rows in frames sized for the writer (staged row groups joined up to the writer's batch)."""
         return parquet_batches(source, self.path, file=self.member)
 
 

@@ -43,10 +43,17 @@ def test_labels_load_with_their_parquet_types(warehouse):
     assert revoked["n"][0] == 2
 
 
-def test_reads_one_row_group_at_a_time():
-    groups = pq.ParquetFile(FIXTURE / "labels_decoded.parquet").num_row_groups
-    frames = list(parquet_batches("openlabelsinitiative", FIXTURE / "labels_decoded.parquet", batch_rows=100))
-    assert groups == 3 and [f.height for f in frames] == [4, 4, 1]
+def test_row_groups_are_joined_or_sliced_to_the_batch_target():
+    path = FIXTURE / "labels_decoded.parquet"
+    assert pq.ParquetFile(path).num_row_groups == 3
+    joined = list(parquet_batches("openlabelsinitiative", path, target_bytes=1 << 20))
+    assert [f.height for f in joined] == [len(ROWS)]  # three small row groups, one writer batch
+    meta = pq.ParquetFile(path).metadata
+    largest = max(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    per_group = list(parquet_batches("openlabelsinitiative", path, target_bytes=largest // 2 + 1))
+    assert [f.height for f in per_group] == [4, 4, 1]
+    sliced = list(parquet_batches("openlabelsinitiative", path, target_bytes=1))  # row groups above 2x the target
+    assert [f.height for f in sliced] == [1] * len(ROWS)
 
 
 def test_rerun_and_flaky_server(warehouse, tmp_path):
