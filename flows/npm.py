@@ -7,7 +7,7 @@ As OSO's ``assets/npm.py``. The packages are those of ossd projects' ``npm`` URL
   (a string ``bugs``/``license``/``author``/``repository``/... becomes the object form), OSO's model's fields
   with dlt's snake_case names; nested values are JSON text. Replaced each run; a 404 package is skipped.
 * ``downloads`` ← ``GET /downloads/range/{first}:{last}/{package}`` (setting ``npm.base_url``) per weekly
-  window (OSO's weekly partitions from 2015-01-10). OSO's check holds: every day of the window must be in the
+  window (OSO's weekly partitions, Sundays from 2015-01-11). OSO's check holds: every day of the window must be in the
   answer, exactly once, for the package asked, else the window is faulty (recorded, retried next run). One
   row ``{date: window start, artifact_name, downloads: sum}`` per package with downloads; merged on
   ``(artifact_name, date)`` so reloading a window never duplicates. Only windows that have ended are loaded.
@@ -51,7 +51,9 @@ SOURCE = Source(
         ),
     ),
     flow="npm_flow",
-    windows=Windows(start=date(2015, 1, 10), days=7),  # npm keeps download counts from 2015-01-10
+    # npm counts downloads from 2015-01-10; OSO's weekly partitions from that date begin on Sunday 2015-01-11,
+    # the first whole week with data (a window from Sunday 2015-01-04 would always miss days).
+    windows=Windows(start=date(2015, 1, 11), days=7),
 )
 REGISTRY_URL = "https://registry.npmjs.org"
 HEADERS = {  # OSO identified itself to npm this way

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from flows.npm import npm_flow, package_of, replay_parameters
+from flows.npm import SOURCE, npm_flow, package_of, replay_parameters
 from oso_core.http import SourceError
 from oso_core.load_state import LoadState
 from oso_core.replay import ReplayServer, Route
@@ -166,3 +166,10 @@ def test_rerun_merges_to_the_same_table(warehouse) -> None:
         npm_flow(**params)
     for table, frame in first.items():
         assert warehouse.sql(f"SELECT * FROM {table} ORDER BY ALL").equals(frame), table
+
+
+def test_first_window_is_the_first_whole_week_npm_counts() -> None:
+    from oso_core.windows import windows_between
+
+    first = windows_between(SOURCE.windows, SOURCE.windows.start, "2015-01-20")[0]
+    assert (first.key, first.end.date()) == ("2015-01-11", date(2015, 1, 18))
