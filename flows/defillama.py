@@ -44,6 +44,7 @@ SOURCE = Source(
         TableSpec("raises", mode="replace", key=("name", "date"), description="fundraising rounds"),
     ),
     flow="defillama_flow",
+    depends_on=("ossd", "op_atlas"),  # reads their tables for its list of slugs
 )
 SLUG_TABLES = ("tvl_events", "trading_volume_events", "lp_fee_events")
 # OSO's chains for historical TVL when no defillama.chains table exists yet.

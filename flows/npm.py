@@ -51,6 +51,7 @@ SOURCE = Source(
         ),
     ),
     flow="npm_flow",
+    depends_on=("ossd",),  # reads their tables for its list of packages
     # npm counts downloads from 2015-01-10; OSO's weekly partitions from that date begin on Sunday 2015-01-11,
     # the first whole week with data (a window from Sunday 2015-01-04 would always miss days).
     windows=Windows(start=date(2015, 1, 11), days=7),
