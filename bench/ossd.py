@@ -19,7 +19,7 @@ import yaml
 
 NETWORKS = ["mainnet", "optimism", "base", "arbitrum_one", "matic", "zora", "mode", "linea", "scroll", "any_evm"]
 TAGS = ["contract", "eoa", "safe", "wallet", "deployer", "factory", "proxy", "bridge"]
-WORDS = ["open", "source", "observer", "ethereum", "protocol", "library", "toolkit", "wallet", "bridge", "index", "data", "graph", "chain", "sdk"]
+WORDS = "open source observer ethereum protocol library toolkit wallet bridge index data graph chain sdk".split()  # noqa: SIM905
 
 
 def _urls(rng: random.Random, prefix: str, n: int) -> list[dict[str, str]]:
