@@ -1,0 +1,61 @@
+"""Data files as written by the warehouse: Parquet encodings chosen per column, statistics, odd column names."""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow.parquet as pq
+from pyiceberg.conversions import from_bytes
+
+from oso_core.warehouse import Warehouse
+
+
+def column_encodings(warehouse: Warehouse, table: str) -> dict[str, set[str]]:
+    """Parquet encodings of every leaf column, over all of the table's data files."""
+    found: dict[str, set[str]] = {}
+    for task in warehouse.catalog.load_table(table).scan().plan_files():
+        metadata = pq.ParquetFile(task.file.file_path.removeprefix("file://")).metadata
+        for group in range(metadata.num_row_groups):
+            for i in range(metadata.num_columns):
+                column = metadata.row_group(group).column(i)
+                found.setdefault(column.path_in_schema, set()).update(column.encodings)
+    return found
+
+
+def test_dictionaries_only_for_columns_that_repeat_values(warehouse: Warehouse):
+    n = 20_000
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "kind": [("push", "fork", "star")[i % 3] for i in range(n)],
+            "repo name": [f"repo-{i % 40}" for i in range(n)],
+            "tags": [["a", "b"] if i % 2 else ["c"] for i in range(n)],
+            "owner": [{"login": f"user{i % 7}", "id": i} for i in range(n)],
+        }
+    )
+    warehouse.write("s.files", frame, mode="append")
+
+    encodings = column_encodings(warehouse, "s.files")
+    repeated = [c for c in encodings if c in ("kind", "tags.list.element", "owner.login") or c.startswith("repo")]
+    assert len(repeated) == 4, encodings  # "repo name" is stored under a sanitized Parquet name
+    for column in repeated:
+        assert "RLE_DICTIONARY" in encodings[column], column
+    assert "RLE_DICTIONARY" not in encodings["id"]  # unique values: a dictionary would only cost time
+
+    got = warehouse.sql(
+        'SELECT count(*) AS n, count(DISTINCT id) AS ids, count(DISTINCT "repo name") AS repos, '
+        "sum(len(tags)) AS tags, count(DISTINCT owner.login) AS logins FROM s.files"
+    ).row(0)
+    assert got == (n, n, 40, n // 2 * 3, 7)
+
+
+def test_data_files_carry_the_key_statistics_merges_prune_by(warehouse: Warehouse):
+    warehouse.write("s.stats", pl.DataFrame({"id": [5, 3, 9], "v": ["x", None, "y"]}), mode="append")
+    table = warehouse.catalog.load_table("s.stats")
+    field = table.schema().find_field("id")
+    (task,) = table.scan().plan_files()
+    data_file = task.file
+    assert data_file.record_count == 3
+    assert from_bytes(field.field_type, data_file.lower_bounds[field.field_id]) == 3
+    assert from_bytes(field.field_type, data_file.upper_bounds[field.field_id]) == 9
+    assert data_file.null_value_counts[table.schema().find_field("v").field_id] == 1
+    assert data_file.spec_id == table.spec().spec_id
