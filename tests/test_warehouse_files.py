@@ -59,3 +59,19 @@ def test_data_files_carry_the_key_statistics_merges_prune_by(warehouse: Warehous
     assert from_bytes(field.field_type, data_file.upper_bounds[field.field_id]) == 9
     assert data_file.null_value_counts[table.schema().find_field("v").field_id] == 1
     assert data_file.spec_id == table.spec().spec_id
+
+
+def test_scattered_partition_rows_are_grouped_one_file_per_partition(warehouse: Warehouse):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    days = [3, 0, 2, 0, None, 3, 1, None, 2, 0]  # rows of a day (and the null day) are not adjacent
+    frame = pl.DataFrame(
+        {"id": range(len(days)), "created_at": [None if d is None else start + timedelta(days=d) for d in days]}
+    )
+    warehouse.write("s.scattered", frame, mode="append", partition_by="day(created_at)")
+
+    files = list(warehouse.catalog.load_table("s.scattered").scan().plan_files())
+    assert sorted(f.file.record_count for f in files) == [1, 2, 2, 2, 3]  # days 1, 2, 3, null, 0
+    got = warehouse.sql("SELECT id, created_at FROM s.scattered ORDER BY id").rows()
+    assert [(i, None if t is None else (t - start).days) for i, t in got] == list(enumerate(days))

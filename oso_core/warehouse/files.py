@@ -15,9 +15,12 @@ rewrite) cost up to twice a single Parquet write, and it makes them larger on di
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -28,6 +31,7 @@ from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import (
     ArrowScan,
     ParquetFormatModel,
+    StatisticsCollector,
     _get_parquet_writer_kwargs,
     _to_requested_schema,
     compute_statistics_plan,
@@ -38,8 +42,8 @@ from pyiceberg.io.pyarrow import (
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 from pyiceberg.schema import Schema, sanitize_column_names
-from pyiceberg.table import FileScanTask, TableProperties, WriteTask
-from pyiceberg.table.locations import load_location_provider
+from pyiceberg.table import FileScanTask, TableProperties
+from pyiceberg.table.locations import LocationProvider, load_location_provider
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.typedef import Record
 from pyiceberg.utils.concurrent import ExecutorFactory
@@ -52,6 +56,39 @@ DEFAULT_TARGET_FILE_BYTES = 16 * 1024 * 1024
 DICTIONARY_MAX_DISTINCT_SHARE = 0.5
 DICTIONARY_SAMPLE_ROWS = 8192
 _PARQUET = ParquetFormatModel()
+
+
+@dataclass(frozen=True)
+class _FileLayout:
+    """What every data file of one write shares: where files go, Parquet settings, which statistics to keep."""
+
+    locations: LocationProvider
+    parquet: dict[str, Any]
+    row_group_rows: int
+    statistics: dict[int, StatisticsCollector]
+    column_ids: dict[str, int]
+
+    @classmethod
+    def of(cls, metadata: TableMetadata, file_schema: Schema, data: pa.Table) -> _FileLayout:
+        properties = metadata.properties
+        plain = mostly_distinct_columns(data, file_schema)
+        parquet = _get_parquet_writer_kwargs(properties)
+        parquet["use_dictionary"] = [
+            path
+            for field, column in zip(file_schema.fields, data.schema, strict=True)
+            if field.field_id not in plain
+            for path in _leaf_paths(column.name, column.type)
+        ]
+        row_group_rows = int(
+            properties.get(TableProperties.PARQUET_ROW_GROUP_LIMIT, TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT)
+        )
+        return cls(
+            locations=load_location_provider(table_location=metadata.location, table_properties=properties),
+            parquet=parquet,
+            row_group_rows=row_group_rows,
+            statistics=compute_statistics_plan(file_schema, properties),
+            column_ids=parquet_path_to_id_mapping(file_schema),
+        )
 
 
 class DataFileWriter:
@@ -67,87 +104,66 @@ class DataFileWriter:
     def write(self, data: pa.Table) -> list[DataFile]:
         if data.num_rows == 0:
             return []
-        task_schema = pyarrow_to_schema(
-            data.schema, name_mapping=self.metadata.schema().name_mapping, format_version=self.metadata.format_version
-        )
-        tasks = [
-            WriteTask(
-                write_uuid=self.write_uuid,
-                task_id=next(self.counter),
-                record_batches=chunk.to_batches(),
-                schema=task_schema,
-                partition_key=key,
-            )
-            for key, part in self._partitions(data)
-            for chunk in self._chunks(part)
-        ]
-        plain = mostly_distinct_columns(data, task_schema)
-        return list(ExecutorFactory.get_or_create().map(lambda task: self._write_file(task, plain), tasks))
-
-    def _write_file(self, task: WriteTask, plain: frozenset[int]) -> DataFile:
-        """One Parquet data file: pyiceberg's ``write_file`` for one task, without dictionaries for ``plain``."""
         metadata = self.metadata
-        table_schema = metadata.schema()
-        file_schema = sanitize_column_names(table_schema)
-        batches = [
-            _to_requested_schema(
-                requested_schema=file_schema,
-                file_schema=task.schema,
-                batch=batch,
-                include_field_ids=True,
-                format_model=_PARQUET,
-            )
-            for batch in task.record_batches
+        data_schema = pyarrow_to_schema(
+            data.schema, name_mapping=metadata.schema().name_mapping, format_version=metadata.format_version
+        )
+        file_schema = sanitize_column_names(metadata.schema())
+        # Once per call, not per file: field ids and the table's types (a narrower batch is widened here).
+        data = pa.Table.from_batches(
+            [
+                _to_requested_schema(
+                    requested_schema=file_schema,
+                    file_schema=data_schema,
+                    batch=batch,
+                    include_field_ids=True,
+                    format_model=_PARQUET,
+                )
+                for batch in data.to_batches()
+            ]
+        )
+        layout = _FileLayout.of(metadata, file_schema, data)
+        rows_per_file = max(1, int(self.target_bytes / max(1.0, data.nbytes / data.num_rows)))
+        parts = [
+            (next(self.counter), key, part.slice(offset, rows_per_file))
+            for key, part in self._partitions(data, file_schema)
+            for offset in range(0, part.num_rows, rows_per_file)
         ]
-        data = pa.Table.from_batches(batches)
-        location = load_location_provider(table_location=metadata.location, table_properties=metadata.properties)
-        file_path = location.new_data_location(
-            data_file_name=task.generate_data_file_filename("parquet"), partition_key=task.partition_key
+        return list(ExecutorFactory.get_or_create().map(lambda part: self._write_file(layout, *part), parts))
+
+    def _write_file(self, layout: _FileLayout, number: int, key: PartitionKey | None, rows: pa.Table) -> DataFile:
+        """One Parquet data file, as pyiceberg's ``write_file`` writes it (statistics from the footer)."""
+        file_path = layout.locations.new_data_location(
+            data_file_name=f"00000-{number}-{self.write_uuid}.parquet", partition_key=key
         )
         output = self.io.new_output(file_path)
-        kwargs = _get_parquet_writer_kwargs(metadata.properties)
-        kwargs["use_dictionary"] = [
-            path
-            for field, column in zip(file_schema.fields, data.schema, strict=True)
-            if field.field_id not in plain
-            for path in _leaf_paths(column.name, column.type)
-        ]
-        row_group_rows = int(
-            metadata.properties.get(
-                TableProperties.PARQUET_ROW_GROUP_LIMIT, TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
-            )
-        )
         with (
             output.create(overwrite=True) as stream,
-            pq.ParquetWriter(stream, schema=data.schema, store_decimal_as_integer=True, **kwargs) as writer,
+            pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **layout.parquet) as writer,
         ):
-            writer.write(data, row_group_size=row_group_rows)
+            writer.write(rows, row_group_size=layout.row_group_rows)
         statistics = data_file_statistics_from_parquet_metadata(
             parquet_metadata=writer.writer.metadata,
-            stats_columns=compute_statistics_plan(file_schema, metadata.properties),
-            parquet_column_mapping=parquet_path_to_id_mapping(file_schema),
+            stats_columns=layout.statistics,
+            parquet_column_mapping=layout.column_ids,
         )
         data_file = DataFile.from_args(
             content=DataFileContent.DATA,
             file_path=file_path,
             file_format=FileFormat.PARQUET,
-            partition=task.partition_key.partition if task.partition_key else Record(),
+            partition=key.partition if key else Record(),
             file_size_in_bytes=len(output),
             sort_order_id=None,
-            spec_id=metadata.default_spec_id,
+            spec_id=self.metadata.default_spec_id,
             equality_ids=None,
             key_metadata=None,
             **statistics.to_serialized_dict(),
         )
-        data_file.spec_id = metadata.default_spec_id  # from_args does not keep it; reads need it
+        data_file.spec_id = self.metadata.default_spec_id  # from_args does not keep it; reads need it
         return data_file
 
-    def _chunks(self, data: pa.Table) -> Iterable[pa.Table]:
-        rows_per_file = max(1, int(self.target_bytes / max(1.0, data.nbytes / data.num_rows)))
-        for offset in range(0, data.num_rows, rows_per_file):
-            yield data.slice(offset, rows_per_file)
-
-    def _partitions(self, data: pa.Table) -> Iterable[tuple[PartitionKey | None, pa.Table]]:
+    def _partitions(self, data: pa.Table, file_schema: Schema) -> Iterable[tuple[PartitionKey | None, pa.Table]]:
+        """The rows of each partition of the table's spec (``data`` has ``file_schema``'s column names)."""
         spec = self.metadata.spec()
         if spec.is_unpartitioned():
             yield None, data
@@ -156,35 +172,34 @@ class DataFileWriter:
         transformed = {}
         for i, field in enumerate(spec.fields):
             source = schema.find_field(field.source_id)
-            column = data.column(schema.find_column_name(field.source_id))
+            column = data.column(file_schema.find_column_name(field.source_id))
             transformed[f"p{i}"] = field.transform.pyarrow_transform(source.field_type)(column)
         keys = pa.table(transformed)
-        names = list(transformed)
-        runs = self._runs(keys, names)
-        if not (runs["last"] - runs["first"] + 1 == runs["n"]).all():
+        changes = _key_changes(keys)
+        if (pc.sum(changes).as_py() or 0) + 1 > keys.group_by(keys.column_names).aggregate([]).num_rows:
             # Rows of a partition are scattered: order them by partition once so each partition is one slice.
-            order = pl.from_arrow(keys).with_row_index("row").sort(names, maintain_order=True).get_column("row")
-            order_arrow = order.to_arrow()
-            data, keys = data.take(order_arrow), keys.take(order_arrow)
-            runs = self._runs(keys, names)
-        for first, n in zip(runs["first"].to_list(), runs["n"].to_list(), strict=True):
+            order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
+            data, keys = data.take(order), keys.take(order)
+            changes = _key_changes(keys)
+        starts = [0, *pc.add(pc.indices_nonzero(changes), 1).to_pylist()]
+        for first, end in zip(starts, [*starts[1:], keys.num_rows], strict=True):
             values = keys.slice(first, 1).to_pylist()[0]
             key = PartitionKey(
                 field_values=[PartitionFieldValue(field, values[f"p{i}"]) for i, field in enumerate(spec.fields)],
                 partition_spec=spec,
                 schema=schema,
             )
-            yield key, data.slice(first, n)
+            yield key, data.slice(first, end - first)
 
-    @staticmethod
-    def _runs(keys: pa.Table, names: list[str]) -> pl.DataFrame:
-        """First row, last row and size of each partition's rows."""
-        return (
-            pl.from_arrow(keys)
-            .with_row_index("row")
-            .group_by(names, maintain_order=True)
-            .agg(first=pl.col("row").first(), last=pl.col("row").last(), n=pl.len())
-        )
+
+def _key_changes(keys: pa.Table) -> pa.BooleanArray:
+    """For each row but the first: does its partition key differ from the previous row's (null equals null)?"""
+    changes = []
+    for column in keys.columns:
+        column = column.combine_chunks()
+        before, after = column.slice(0, max(0, len(column) - 1)), column.slice(1)
+        changes.append(pc.fill_null(pc.not_equal(before, after), pc.xor(pc.is_null(before), pc.is_null(after))))
+    return functools.reduce(pc.or_, changes)
 
 
 def mostly_distinct_columns(data: pa.Table, schema: Schema) -> frozenset[int]:
