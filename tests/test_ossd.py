@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -237,3 +238,25 @@ def test_command_line_help_and_query(sample: Path, oso_home: Path) -> None:
         check=True,
     )
     assert query.stdout.splitlines() == ["name", "uniswap"]
+
+
+def test_summary_is_published_as_a_table_artifact_of_the_run(warehouse, sample: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
+
+    state = ossd_flow(repo_url=str(sample), return_state=True)
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key={"any_": ["ossd-load-summary"]}),
+            flow_run_filter=FlowRunFilter(id={"any_": [run_id]}),
+        )
+    assert artifact.type == "table"
+    rows = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data)
+    by_table = {row["table"]: row for row in rows}
+    assert by_table["ossd.projects"]["rows"] == 12
+    assert by_table["ossd.repositories"]["snapshot_id"] == str(warehouse.snapshot_id("ossd.repositories"))
+    # the snapshot itself records which run wrote it
+    snapshot = warehouse.catalog.load_table("ossd.projects").current_snapshot()
+    assert snapshot.summary["oso.flow_run_id"] == str(run_id)
+    assert snapshot.summary["oso.source"] == "ossd"
