@@ -41,6 +41,17 @@ class SourceError(Exception):
         self.source, self.endpoint, self.problem = source, endpoint, problem
         super().__init__(f"{source}: {endpoint}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # Prefect pickles a failed run's exception; keyword-only subclasses cannot be rebuilt from ``args``.
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(cls: type[Exception], args: tuple, state: dict) -> Exception:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class RetryableStatus(Exception):
     def __init__(self, response: httpx.Response):
@@ -54,6 +65,9 @@ class Skipped(Exception):
     def __init__(self, endpoint: str, status: int):
         self.endpoint, self.status = endpoint, status
         super().__init__(f"{endpoint}: HTTP {status} (skipped)")
+
+    def __reduce__(self) -> tuple:
+        return (Skipped, (self.endpoint, self.status))
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,21 @@ def test_min_interval_setting(monkeypatch: pytest.MonkeyPatch, oso_home) -> None
     monkeypatch.setenv("DAGSTER__DEMO__MIN_INTERVAL", "fast")
     with pytest.raises(ValueError, match="demo.min_interval"):
         min_interval_setting("demo")
+
+
+def test_source_errors_survive_pickling_as_prefect_stores_them() -> None:
+    import pickle
+
+    from oso_core.archive import BadFileError
+    from oso_core.http import Skipped, SourceError
+    from oso_core.records import RecordError
+
+    errors = [
+        SourceError("defillama", "/protocols", "HTTP 500 after 6 attempts"),
+        RecordError("defillama", "/protocol/x", "expected a number", record="#3", field="tvl"),
+        BadFileError("crates", "db-dump.tar.gz", "bad quote", member="data/crates.csv", line=7, field="id"),
+        Skipped("/protocol/gone", 404),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and copy.__dict__ == error.__dict__
