@@ -205,14 +205,13 @@ def _key_changes(keys: pa.Table) -> pa.BooleanArray:
 def mostly_distinct_columns(data: pa.Table, schema: Schema) -> frozenset[int]:
     """Field ids of primitive columns whose values are mostly distinct in a sample of ``data``'s rows."""
     rows = data.num_rows
-    sample = data
-    if rows > DICTIONARY_SAMPLE_ROWS:
-        sample = data.take(pl.int_range(0, rows, rows // DICTIONARY_SAMPLE_ROWS, eager=True).to_arrow())
+    every = pl.int_range(0, rows, max(1, rows // DICTIONARY_SAMPLE_ROWS), eager=True).to_arrow()
     plain = set()
-    for field, column in zip(data.schema, sample.columns, strict=True):
+    for field, column in zip(data.schema, data.columns, strict=True):
         if _is_nested(field.type):
             continue
-        if pc.count_distinct(column).as_py() > DICTIONARY_MAX_DISTINCT_SHARE * max(1, len(column)):
+        sample = column.take(every)  # column by column: Table.take over many chunks is ~10x slower
+        if pc.count_distinct(sample).as_py() > DICTIONARY_MAX_DISTINCT_SHARE * max(1, len(sample)):
             plain.add(schema.find_field(field.name).field_id)
     return frozenset(plain)
 

@@ -13,8 +13,7 @@ is dropped without being read, a file outside them is kept, and only a file stra
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ import pyarrow.compute as pc
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Transaction
+from pyiceberg.types import DoubleType, FloatType
 
 from oso_core.warehouse.files import DataFileWriter, read_data_files
 from oso_core.warehouse.partitioning import COVERED, DISJOINT, Windows
@@ -31,7 +31,6 @@ from oso_core.warehouse.stats import column_bounds, comparable_values
 
 # Rows read into memory at once while rewriting touched files (bounds a merge's memory, not its correctness).
 REWRITE_GROUP_ROWS = 1_500_000
-READ_THREADS = 4
 
 
 @dataclass
@@ -51,16 +50,41 @@ def anti_join(rows: pa.Table, keys: pl.DataFrame, key: Sequence[str]) -> tuple[p
     """``rows`` without those whose key is in ``keys``; and how many were dropped."""
     if len(key) == 1:
         column = rows.column(key[0])
-        values = keys.get_column(key[0]).to_arrow().cast(column.type)
-        hit = pc.is_in(column, value_set=values)
-        kept = rows.filter(pc.invert(hit))
-    else:
-        frame = pl.from_arrow(rows)
-        casts = {k: frame.schema[k] for k in key}
-        kept = frame.join(keys.cast(casts), on=list(key), how="anti", nulls_equal=False).to_arrow(
-            compat_level=pl.CompatLevel.oldest()
-        )
+        return _drop_values(rows, column, keys.get_column(key[0]).to_arrow().cast(column.type))
+    frame = pl.from_arrow(rows)
+    casts = {k: frame.schema[k] for k in key}
+    kept = frame.join(keys.cast(casts), on=list(key), how="anti", nulls_equal=False).to_arrow(
+        compat_level=pl.CompatLevel.oldest()
+    )
     return kept, rows.num_rows - kept.num_rows
+
+
+def _drop_values(rows: pa.Table, column: pa.ChunkedArray, values: pa.Array) -> tuple[pa.Table, int]:
+    if len(values) == 0:
+        return rows, 0
+    hit = pc.is_in(column, value_set=values)
+    dropped = pc.sum(hit).as_py() or 0
+    return (rows.filter(pc.invert(hit)) if dropped else rows), dropped
+
+
+class _SortedKeys:
+    """A single-column batch key, sorted, so each file is checked against only the keys within its bounds."""
+
+    def __init__(self, keys: pl.DataFrame, column: str, field_id: int, field_type: Any):
+        self.column, self.field_id, self.field_type = column, field_id, field_type
+        series = keys.get_column(column).drop_nulls().sort()
+        self.values = series.to_arrow()
+        self.comparable = comparable_values(series)  # same order as ``values``; None: no usable order
+
+    def drop(self, data_file: DataFile, rows: pa.Table) -> tuple[pa.Table, int]:
+        column = rows.column(self.column)
+        values = self.values
+        bounds = column_bounds(data_file, self.field_id, self.field_type) if self.comparable is not None else None
+        if bounds is not None and not isinstance(self.field_type, (FloatType, DoubleType)):
+            lo, hi, _ = bounds  # truncated string bounds still enclose the file's values
+            first = bisect.bisect_left(self.comparable, lo)
+            values = values.slice(first, bisect.bisect_right(self.comparable, hi) - first)
+        return _drop_values(rows, column, values.cast(column.type))
 
 
 def plan_merge(
@@ -73,7 +97,10 @@ def plan_merge(
         f = schema.find_field(column)
         ranges.append((f.field_id, f.field_type, comparable_values(keys.get_column(column))))
     candidates = [task for task in txn._scan().plan_files() if _may_hold_keys(task.file, ranges)]
-    return _rewrite(txn, io, candidates, writer, lambda rows: anti_join(rows, keys, key))
+    if len(key) == 1:
+        sorted_keys = _SortedKeys(keys, key[0], ranges[0][0], ranges[0][1])
+        return _rewrite(txn, io, candidates, writer, sorted_keys.drop)
+    return _rewrite(txn, io, candidates, writer, lambda _, rows: anti_join(rows, keys, key))
 
 
 def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, writer: DataFileWriter) -> MergePlan:
@@ -90,7 +117,7 @@ def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, wri
             straddling.append(task)
     mask = windows.mask()
 
-    def drop_windows(rows: pa.Table) -> tuple[pa.Table, int]:
+    def drop_windows(_: DataFile, rows: pa.Table) -> tuple[pa.Table, int]:
         frame = pl.from_arrow(rows)
         kept = frame.filter(~mask).to_arrow(compat_level=pl.CompatLevel.oldest())
         return kept, rows.num_rows - kept.num_rows
@@ -120,21 +147,40 @@ def _may_hold_keys(data_file: DataFile, ranges: list[tuple[int, Any, list[Any] |
 def _rewrite(txn: Transaction, io: FileIO, tasks: list[FileScanTask], writer: DataFileWriter, drop) -> MergePlan:
     """Read ``tasks`` (a bounded group at a time), drop rows with ``drop``, rewrite the files that lost rows."""
     plan = MergePlan()
-
-    def check(task: FileScanTask) -> tuple[FileScanTask, pa.Table, int]:
-        return (task, *drop(read_data_files(txn.table_metadata, io, [task])))
-
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        for group in _groups(tasks):
-            touched = [(task, kept, dropped) for task, kept, dropped in pool.map(check, group) if dropped]
-            if not touched:
-                continue  # the statistics over-approximated: none of these files holds a replaced row
-            plan.removed += [task.file for task, _, _ in touched]
-            plan.rows_replaced += sum(dropped for _, _, dropped in touched)
-            remainders = [kept for _, kept, _ in touched if kept.num_rows]
-            if remainders:
-                plan.rewritten += writer.write(pa.concat_tables(remainders, promote_options="permissive"))
+    for group in _groups(tasks):
+        touched = []
+        for task, rows in _read_each(txn, io, group):
+            kept, dropped = drop(task.file, rows)
+            if dropped:
+                touched.append((task, kept, dropped))
+        if not touched:
+            continue  # the statistics over-approximated: none of these files holds a replaced row
+        plan.removed += [task.file for task, _, _ in touched]
+        plan.rows_replaced += sum(dropped for _, _, dropped in touched)
+        remainders = [kept for _, kept, _ in touched if kept.num_rows]
+        if remainders:
+            plan.rewritten += writer.write(pa.concat_tables(remainders, promote_options="permissive"))
     return plan
+
+
+def _read_each(txn: Transaction, io: FileIO, tasks: list[FileScanTask]) -> Iterator[tuple[FileScanTask, pa.Table]]:
+    """Each task's rows in the table's current schema, read in one parallel scan.
+
+    A file without delete files yields exactly its ``record_count`` rows, in task order, so one scan of the
+    group is cut back into files; files with deletes are read one by one.
+    """
+    whole = [task for task in tasks if not task.delete_files]
+    rows = read_data_files(txn.table_metadata, io, whole) if whole else None
+    if rows is not None and rows.num_rows != sum(task.file.record_count for task in whole):
+        rows, whole = None, []  # counts disagree with the manifests: fall back to reading file by file
+    offset = 0
+    for task in whole:
+        assert rows is not None
+        yield task, rows.slice(offset, task.file.record_count)
+        offset += task.file.record_count
+    for task in tasks:
+        if task.delete_files or rows is None:
+            yield task, read_data_files(txn.table_metadata, io, [task])
 
 
 def _groups(tasks: list[FileScanTask]) -> list[list[FileScanTask]]:
