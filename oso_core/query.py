@@ -29,7 +29,7 @@ def list_tables(warehouse: Warehouse) -> pl.DataFrame:
                     "snapshot_id": str(snapshot.snapshot_id) if snapshot else "",
                 }
             )
-    return pl.DataFrame(rows, schema={"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String})
+    return pl.DataFrame(rows, schema={"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String}).sort("table")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("sql", nargs="?", help="the query; omit it to list the lake's tables")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    parser.add_argument("--max-rows", type=int, default=50, help="rows to print in table format (default 50)")
+    parser.add_argument("--max-rows", type=int, default=100, help="rows to print in table format (default 100)")
     args = parser.parse_args(argv)
     warehouse = Warehouse()
     try:

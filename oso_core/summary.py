@@ -30,7 +30,11 @@ class LoadSummary:
 
     @property
     def rows(self) -> dict[str, int]:
-        return {r.table: r.rows_written for r in self.results}
+        """Rows written per table, summed over the run's commits (a windowed load commits once per window)."""
+        totals: dict[str, int] = {}
+        for r in self.results:
+            totals[r.table] = totals.get(r.table, 0) + r.rows_written
+        return totals
 
     def table_rows(self) -> list[dict[str, Any]]:
         return [r.as_row() for r in self.results]
@@ -38,7 +42,7 @@ class LoadSummary:
     def render(self) -> str:
         if self.duration_s is None:
             self.finish()
-        lines = [f"{self.source}: {len(self.results)} table(s) in {self.duration_s:.2f}s"]
+        lines = [f"{self.source}: {len(self.rows)} table(s), {len(self.results)} commit(s) in {self.duration_s:.2f}s"]
         width = max((len(r.table) for r in self.results), default=5)
         for r in self.results:
             lines.append(f"  {r.table:<{width}}  {r.mode:<20} {r.rows_written:>10,} rows  snapshot {r.snapshot_id}")
