@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 from pyiceberg.conversions import from_bytes
 
-from oso_core.warehouse import Warehouse
+from oso_core.warehouse import Warehouse, WarehouseError
 
 
 def column_encodings(warehouse: Warehouse, table: str) -> dict[str, set[str]]:
@@ -75,3 +78,31 @@ def test_scattered_partition_rows_are_grouped_one_file_per_partition(warehouse: 
     assert sorted(f.file.record_count for f in files) == [1, 2, 2, 2, 3]  # days 1, 2, 3, null, 0
     got = warehouse.sql("SELECT id, created_at FROM s.scattered ORDER BY id").rows()
     assert [(i, None if t is None else (t - start).days) for i, t in got] == list(enumerate(days))
+
+
+def test_a_commit_that_gives_up_leaves_no_staged_or_rewritten_files(
+    warehouse: Warehouse, oso_home, monkeypatch: pytest.MonkeyPatch
+):
+    from pyiceberg.exceptions import CommitFailedException
+    from pyiceberg.table import Transaction
+
+    from oso_core.warehouse import writer
+    from oso_core.warehouse.commit import commit_with_retry
+
+    warehouse.write("s.gone", pl.DataFrame({"id": range(10), "v": ["a"] * 10}), mode="merge", key=["id"])
+    before = {p for p in oso_home.rglob("*.parquet")}
+    snapshot = warehouse.snapshot_id("s.gone")
+
+    def conflict(self):
+        raise CommitFailedException("Table has been updated by another process")
+
+    monkeypatch.setattr(Transaction, "commit_transaction", conflict)
+    monkeypatch.setattr(
+        writer, "commit_with_retry", functools.partial(commit_with_retry, max_attempts=2, base_delay_s=0)
+    )
+    batch = pl.DataFrame({"id": [3, 42], "v": ["b", "b"]})  # rewrites the file holding id 3 on every attempt
+    with pytest.raises(WarehouseError, match="gave up after 2 conflicting commits"):
+        warehouse.write("s.gone", batch, mode="merge", key=["id"])
+
+    assert {p for p in oso_home.rglob("*.parquet")} == before
+    assert warehouse.snapshot_id("s.gone") == snapshot

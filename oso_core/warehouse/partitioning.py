@@ -12,6 +12,7 @@ source loading week-sized windows needs, while day partitions keep the pruning f
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -103,8 +104,9 @@ class Windows:
         inside = inside.fill_null(False)
         return inside | col.is_null() if self.has_null else inside
 
+    @functools.cached_property
     def _ranges(self) -> tuple[list[Any], list[Any]] | None:
-        """Window [start, end) in the physical unit Iceberg's column statistics use."""
+        """Window [start, end) in the physical unit Iceberg's column statistics use (computed once per batch)."""
         if self.values.is_empty():
             return [], []
         starts = self.values.sort()
@@ -117,7 +119,7 @@ class Windows:
 
     def classify(self, data_file: DataFile, field_id: int, field_type: Any) -> str:
         """Whether a file lies wholly inside the windows, wholly outside, or needs a rewrite (from its statistics)."""
-        ranges = self._ranges()
+        ranges = self._ranges
         if ranges is None:
             return STRADDLES
         starts, ends = ranges

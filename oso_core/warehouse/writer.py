@@ -20,7 +20,12 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+    ValidationException,
+)
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.table import Table, Transaction
@@ -126,9 +131,20 @@ class IcebergWriter:
             staging.discard()
             raise
         snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
-        outcome = commit_with_retry(
-            identifier, lambda: self.load(identifier), lambda table: staging.commit(table, snapshot_props)
-        )
+        attempts = 0
+
+        def load() -> Table | None:
+            # The first attempt commits against the table as staging loaded it (no second catalog round trip);
+            # if another writer committed since, the catalog refuses the commit and the retry reloads.
+            nonlocal attempts
+            attempts += 1
+            return staging.table if attempts == 1 else self.load(identifier)
+
+        try:
+            outcome = commit_with_retry(identifier, load, lambda table: staging.commit(table, snapshot_props))
+        except WarehouseError:
+            staging.discard()  # refused or gave up before any commit: the staged files are never referenced
+            raise
         return WriteResult(
             table=identifier,
             mode=mode,
@@ -326,7 +342,11 @@ class _Staging:
             with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
                 for data_file in added:
                     append.append_data_file(data_file)
-        committed = txn.commit_transaction()
+        try:
+            committed = txn.commit_transaction()
+        except (CommitFailedException, ValidationException, TableAlreadyExistsError):
+            _delete_quietly(io, plan.rewritten)  # this attempt's rewrites; a retry re-plans and rewrites again
+            raise
         snapshot = committed.current_snapshot()
         return _Outcome(
             snapshot_id=snapshot.snapshot_id if snapshot else None,
