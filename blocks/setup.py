@@ -30,15 +30,17 @@ from oso_core.secrets import SecretResolver, default_resolver
 
 FAILED_EVENTS = {f"prefect.flow-run.{state}" for state in alerts.FAILURE_STATES}
 RECOVERY_WINDOW = timedelta(days=90)
+NOT_A_WEEKLY_PART = f"!{alerts.WEEKLY_PART_PREFIX}*"  # negated glob: the weekly run alerts for its sources
 
 
 def failure_automation(block_document_id: UUID) -> Automation:
     return Automation(
         name=alerts.FAILURE_AUTOMATION,
-        description="Discord alert when any flow run fails, crashes or times out (OSO's run-failure sensor).",
+        description="Discord alert when a flow run fails, crashes or times out (OSO's run-failure sensor); "
+        "sources inside the weekly run are reported by the weekly run's own alert.",
         enabled=True,
         trigger=EventTrigger(
-            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match={"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": NOT_A_WEEKLY_PART},
             expect=FAILED_EVENTS,
             posture=Posture.Reactive,
             threshold=1,

@@ -34,6 +34,10 @@ WEBHOOK_SECRET = SecretReference("discord", "webhook_url")
 BLOCK_NAME = "oso-discord-alerts"
 FAILURE_AUTOMATION = "oso-flow-run-failed"
 RECOVERY_AUTOMATION = "oso-deployment-recovered"
+# A source's flow run inside the weekly run is named with this prefix. The failure automation skips such runs:
+# the weekly run's own alert already names the failed source and its first error, so one broken source sends
+# one message, not two. A source run on its own (deployment or ``python flows/<source>.py``) still alerts.
+WEEKLY_PART_PREFIX = "weekly-part-"
 ALERTED_TAG = "oso-alert-sent"
 FAILURE_STATES = ("Failed", "Crashed", "TimedOut")
 

@@ -21,7 +21,7 @@ from prefect import task
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from oso_core.alerts import first_error_line
+from oso_core.alerts import WEEKLY_PART_PREFIX, first_error_line
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, discover_sources
 
@@ -117,7 +117,7 @@ def _rows_of(result: Any) -> dict[str, int]:
 
 
 def _call_flow(source: Source, replay: bool) -> Any:
-    flow_fn = source.load_flow()
+    flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
     if not replay:
         return flow_fn(return_state=True)
     import importlib
