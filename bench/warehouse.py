@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/warehouse.py            # 5M rows, the numbers (a few minutes)
     .venv/bin/python bench/warehouse.py --rows 500000   # quick run, same cases scaled down
+    .venv/bin/python bench/warehouse.py --only merge_vs_pyiceberg_upsert,window_overwrite_vs_parquet
 
 Prints one ``name: value`` line per comparison. Every case runs in its own subprocess (so peak RSS is that
 case's), checks its result (row counts, unique keys, changed values present) before reporting, and all ratios
@@ -302,10 +303,51 @@ def run_case(name: str, rows: int, timeout: float | None = None) -> dict:
     return result
 
 
+# comparison name -> (cases it needs, how its value is computed from their results, how it is printed)
+COMPARISONS: dict[str, tuple[tuple[str, ...], Callable[[dict], float], str]] = {
+    "append_vs_parquet": (("parquet", "append"), lambda r: r["append"]["seconds"] / r["parquet"]["seconds"], ".2f"),
+    "partitioned_append_vs_parquet": (
+        ("parquet", "partitioned_append"),
+        lambda r: r["partitioned_append"]["seconds"] / r["parquet"]["seconds"],
+        ".2f",
+    ),
+    "merge_vs_pyiceberg_upsert": (
+        ("merge_recent", "upsert_recent"),
+        lambda r: r["upsert_recent"]["seconds"] / r["merge_recent"]["seconds"],
+        ".1f",
+    ),
+    "merge_uniform_vs_pyiceberg_upsert": (
+        ("merge_uniform", "upsert_uniform"),
+        lambda r: r["upsert_uniform"]["seconds"] / r["merge_uniform"]["seconds"],
+        ".1f",
+    ),
+    "partitioned_merge_vs_pyiceberg_upsert": (
+        ("partitioned_merge", "partitioned_upsert"),
+        lambda r: r["partitioned_upsert"]["seconds"] / r["partitioned_merge"]["seconds"],
+        ".1f",
+    ),
+    "window_overwrite_vs_parquet": (
+        ("parquet_week", "window_overwrite"),
+        lambda r: r["window_overwrite"]["seconds"] / r["parquet_week"]["seconds"],
+        ".2f",
+    ),
+    "streaming_rss_ratio": (
+        ("stream_all", "stream_one"),
+        lambda r: r["stream_all"]["rss_mib"] / r["stream_one"]["rss_mib"],
+        ".2f",
+    ),
+}
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows of the big table (default 5M)")
     parser.add_argument("--upsert-timeout", type=float, default=240, help="stop the partitioned upsert after this")
+    parser.add_argument("--only", help=f"comma-separated comparisons to run (default all: {', '.join(COMPARISONS)})")
     parser.add_argument("--case")
     parser.add_argument("--work")
     args = parser.parse_args()
@@ -315,30 +357,31 @@ def main() -> None:
         print(json.dumps({"seconds": seconds, "rss_mib": peak_rss_mib(), "extra": result}))
         return
 
+    chosen = args.only.split(",") if args.only else list(COMPARISONS)
+    unknown = set(chosen) - set(COMPARISONS)
+    if unknown:
+        parser.error(f"unknown comparisons: {', '.join(sorted(unknown))}")
     rows, small = args.rows, max(args.rows // 5, 10_000)
     print(f"# cores: {os.cpu_count()}, rows: {rows:,} (partitioned merge: {small:,}), batch {BATCH:,}")
-    r = {}
-    for name in ("parquet", "append", "partitioned_append", "parquet_week", "window_overwrite"):
-        r[name] = run_case(name, rows)
-    for name in ("merge_recent", "upsert_recent", "merge_uniform", "upsert_uniform"):
-        r[name] = run_case(name, rows)
-    r["partitioned_merge"] = run_case("partitioned_merge", small)
-    r["partitioned_upsert"] = run_case("partitioned_upsert", small, timeout=args.upsert_timeout)
-    for name in ("stream_all", "stream_one"):
-        r[name] = run_case(name, rows)
-
-    def s(name: str) -> float:
-        return r[name]["seconds"]
+    print(f"# load average before: {load_average()}", flush=True)
+    r: dict[str, dict] = {}
+    for comparison in chosen:
+        for name in COMPARISONS[comparison][0]:
+            if name in r:
+                continue
+            if name == "partitioned_merge":
+                r[name] = run_case(name, small)
+            elif name == "partitioned_upsert":
+                r[name] = run_case(name, small, timeout=args.upsert_timeout)
+            else:
+                r[name] = run_case(name, rows)
 
     print(f"cores: {os.cpu_count()}")
-    print(f"append_vs_parquet: {s('append') / s('parquet'):.2f}")
-    print(f"partitioned_append_vs_parquet: {s('partitioned_append') / s('parquet'):.2f}")
-    print(f"merge_vs_pyiceberg_upsert: {s('upsert_recent') / s('merge_recent'):.1f}")
-    print(f"merge_uniform_vs_pyiceberg_upsert: {s('upsert_uniform') / s('merge_uniform'):.1f}")
-    bound = ">=" if r["partitioned_upsert"].get("lower_bound") else ""
-    print(f"partitioned_merge_vs_pyiceberg_upsert: {bound}{s('partitioned_upsert') / s('partitioned_merge'):.1f}")
-    print(f"window_overwrite_vs_parquet: {s('window_overwrite') / s('parquet_week'):.2f}")
-    print(f"streaming_rss_ratio: {r['stream_all']['rss_mib'] / r['stream_one']['rss_mib']:.2f}")
+    print(f"load_average_after: {load_average()}")
+    for comparison in chosen:
+        cases, value, fmt = COMPARISONS[comparison]
+        bound = ">=" if any(r[c].get("lower_bound") for c in cases) else ""
+        print(f"{comparison}: {bound}{value(r):{fmt}}")
     for name, result in r.items():
         print(f"{name}_seconds: {result['seconds']:.3f}")
         print(f"{name}_peak_rss_mib: {result['rss_mib']:.0f}")
