@@ -38,9 +38,7 @@ CHUNK = 1 << 16
 
 def fixtures_root() -> Path:
     """Where recorded responses live (``OSO_REPLAY_DIR``, default ``tests/fixtures`` of the project)."""
-    import os
-
-    return Path(os.environ.get("OSO_REPLAY_DIR", settings.PROJECT_ROOT / "tests" / "fixtures"))
+    return settings.replay_dir()
 
 
 @dataclass

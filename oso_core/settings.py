@@ -43,3 +43,8 @@ def gcp_credentials_block() -> str | None:
     """Name of a saved prefect-gcp ``GcpCredentials`` block for Secret Manager (``OSO_GCP_CREDENTIALS_BLOCK``);
     unset means Application Default Credentials."""
     return os.environ.get("OSO_GCP_CREDENTIALS_BLOCK") or None
+
+
+def replay_dir() -> Path:
+    """Where ``--replay`` finds recorded API responses (``OSO_REPLAY_DIR``, default the project's tests/fixtures)."""
+    return Path(os.environ.get("OSO_REPLAY_DIR", PROJECT_ROOT / "tests" / "fixtures"))
