@@ -23,7 +23,8 @@ from prefect import flow
 from oso_core.cli import run_source_cli
 from oso_core.fanout import fan_out
 from oso_core.http import HttpClient, RetryPolicy, min_interval_setting
-from oso_core.records import Where, json_text, records_to_frame, snake_case
+from oso_core.naming import snake_case
+from oso_core.records import Where, json_text, records_to_frame
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse

@@ -31,7 +31,8 @@ from oso_core.cli import run_source_cli
 from oso_core.fanout import fan_out
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.lake_inputs import project_urls
-from oso_core.records import Where, json_text, records_to_frame, snake_case
+from oso_core.naming import snake_case
+from oso_core.records import Where, json_text, records_to_frame
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, TableSpec, Windows
 from oso_core.summary import LoadSummary

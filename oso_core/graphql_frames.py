@@ -15,7 +15,6 @@ window then yields the same columns and types, which is what lets weekly windows
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from oso_core.graphql import MalformedResponse
+from oso_core.naming import snake_case
 
 JSON = "json"
 """Column type marker: keep the value (object or list) as JSON text."""
@@ -31,13 +31,6 @@ JSON = "json"
 DATETIME = pl.Datetime("us", "UTC")
 
 ColumnType = pl.DataType | type[pl.DataType] | str
-
-
-def snake_case(name: str) -> str:
-    """``subdomainCount`` → ``subdomain_count``, ``transactionID`` → ``transaction_id`` (dlt's convention)."""
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name)
-    return name.lower()
 
 
 def _parse_datetime(value: Any) -> datetime | None:

@@ -14,7 +14,6 @@ camelCase API names become snake_case column names the way dlt's naming conventi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -178,14 +177,6 @@ def json_text(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def snake_case(name: str) -> str:
-    """dlt's column naming: ``hostChain`` → ``host_chain``, ``infoURL`` → ``info_url``."""
-    return re.sub(r"[^0-9a-zA-Z]+", "_", _CAMEL.sub("_", name)).strip("_").lower()
 
 
 def from_unix(seconds: Any) -> datetime:

@@ -25,7 +25,6 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import polars as pl
 
 from oso_core.http import SourceError
 from oso_core.load_state import LOADED, LoadState
+from oso_core.naming import snake_case
 from oso_core.secrets import SecretReference, SecretResolver, default_resolver
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
@@ -74,17 +74,6 @@ _NATIVE_ARRAYS = frozenset({"_bool", "_int2", "_int4", "_int8", "_float4", "_flo
 
 
 # --- naming -------------------------------------------------------------------------------------------------
-
-
-def snake_case(name: str) -> str:
-    """dlt's default naming, which OSO's lake tables carry: ``ProjectOSOData`` → ``project_oso_data``."""
-    value = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    value = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", value)
-    value = re.sub(r"[^0-9a-zA-Z]+", "_", value).strip("_").lower()
-    value = re.sub(r"_+", "_", value)
-    if not value:
-        raise ValueError(f"{name!r} has no letters or digits to name a lake column after")
-    return f"_{value}" if value[0].isdigit() else value
 
 
 def quote_ident(name: str) -> str:

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from oso_core.graphql import MalformedResponse
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages, snake_case
+from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
+from oso_core.naming import snake_case
 
 SCHEMA = NodeSchema(
     {"id": pl.String, "legacyId": pl.Int64, "createdAt": "datetime", "amount": JSON, "refUID": pl.String},

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from oso_core.records import RecordError, Where, from_unix, json_text, records_to_frame, snake_case
+from oso_core.naming import snake_case
+from oso_core.records import RecordError, Where, from_unix, json_text, records_to_frame
 
 WHERE = Where("demo", "/things")
 SCHEMA = {
