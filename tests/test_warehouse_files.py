@@ -106,3 +106,33 @@ def test_a_commit_that_gives_up_leaves_no_staged_or_rewritten_files(
 
     assert {p for p in oso_home.rglob("*.parquet")} == before
     assert warehouse.snapshot_id("s.gone") == snapshot
+
+
+def test_a_file_that_fails_to_write_leaves_no_files_of_the_write(
+    warehouse: Warehouse, oso_home, monkeypatch: pytest.MonkeyPatch
+):
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    frame = pl.DataFrame({"id": range(50), "created_at": [start + timedelta(hours=6 * i) for i in range(50)]})
+    warehouse.write("s.full", frame.head(4), mode="append", partition_by="day(created_at)")
+    before = {p for p in oso_home.rglob("*.parquet")}
+
+    real_write, calls, lock = pq.ParquetWriter.write, [], threading.Lock()
+
+    def disk_fills_up(self, table, *args, **kwargs):
+        with lock:
+            calls.append(1)
+            third = len(calls) == 3
+        if third:
+            raise OSError(28, "No space left on device")
+        return real_write(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write", disk_fills_up)
+    with pytest.raises(OSError, match="No space left"):
+        warehouse.write("s.full", frame, mode="append", partition_by="day(created_at)")  # 13 day files
+
+    assert len(calls) == 13
+    assert {p for p in oso_home.rglob("*.parquet")} == before
+    assert warehouse.sql("SELECT count(*) AS n FROM s.full")["n"][0] == 4

@@ -8,15 +8,17 @@ writer settings, and its column statistics (which later merges prune by) come fr
 pyiceberg's ``write_file``.
 
 One setting differs: dictionary encoding is switched off for columns that are mostly distinct in a sample of the
-file's rows (ids, timestamps, hashes). Parquet would fill the dictionary page for them and fall back to plain
+written rows (ids, timestamps, hashes). Parquet would fill the dictionary page for them and fall back to plain
 encoding anyway; building that dictionary first is what makes many small files (per partition, per merge
-rewrite) cost up to twice a single Parquet write, and it makes them larger on disk too.
+rewrite) cost up to twice a single Parquet write, and it makes them larger on disk too. A write that fails
+deletes the files it had written, so the caller sees whole writes or none.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ DEFAULT_TARGET_FILE_BYTES = 16 * 1024 * 1024
 DICTIONARY_MAX_DISTINCT_SHARE = 0.5
 DICTIONARY_SAMPLE_ROWS = 8192
 _PARQUET = ParquetFormatModel()
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,18 @@ class DataFileWriter:
             for key, part in self._partitions(data, file_schema)
             for offset in range(0, part.num_rows, rows_per_file)
         ]
-        return list(ExecutorFactory.get_or_create().map(lambda part: self._write_file(layout, *part), parts))
+        executor = ExecutorFactory.get_or_create()
+        futures = [executor.submit(self._write_file, layout, *part) for part in parts]
+        written, failure = [], None
+        for future in futures:
+            try:
+                written.append(future.result())
+            except BaseException as error:  # noqa: BLE001 - re-raised below, after every file has finished
+                failure = failure or error
+        if failure is not None:
+            delete_quietly(self.io, [f.file_path for f in written])  # the caller only learns of whole writes
+            raise failure
+        return written
 
     def _write_file(self, layout: _FileLayout, number: int, key: PartitionKey | None, rows: pa.Table) -> DataFile:
         """One Parquet data file, as pyiceberg's ``write_file`` writes it (statistics from the footer)."""
@@ -137,11 +151,15 @@ class DataFileWriter:
             data_file_name=f"00000-{number}-{self.write_uuid}.parquet", partition_key=key
         )
         output = self.io.new_output(file_path)
-        with (
-            output.create(overwrite=True) as stream,
-            pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **layout.parquet) as writer,
-        ):
-            writer.write(rows, row_group_size=layout.row_group_rows)
+        try:
+            with (
+                output.create(overwrite=True) as stream,
+                pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **layout.parquet) as writer,
+            ):
+                writer.write(rows, row_group_size=layout.row_group_rows)
+        except BaseException:
+            delete_quietly(self.io, [file_path])  # e.g. a full disk: no half-written file stays behind
+            raise
         statistics = data_file_statistics_from_parquet_metadata(
             parquet_metadata=writer.writer.metadata,
             stats_columns=layout.statistics,
@@ -235,6 +253,15 @@ def _leaf_paths(path: str, arrow_type: pa.DataType) -> list[str]:
     if _is_list(arrow_type):
         return _leaf_paths(f"{path}.list.element", arrow_type.value_type)
     return [path]
+
+
+def delete_quietly(io: FileIO, paths: Iterable[str]) -> None:
+    """Delete files no snapshot references (best effort: such files are never visible to readers anyway)."""
+    for path in paths:
+        try:
+            io.delete(path)
+        except Exception:  # noqa: BLE001
+            logger.debug("could not delete unreferenced file %s", path)
 
 
 def read_data_files(metadata: TableMetadata, io: FileIO, tasks: list[FileScanTask]) -> pa.Table:

@@ -11,7 +11,6 @@ process leaves unreferenced files behind, which never become visible). A commit 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from pyiceberg.table import Table, Transaction
 from oso_core.sources import WRITE_MODES
 from oso_core.warehouse.commit import commit_with_retry
 from oso_core.warehouse.errors import WarehouseError
-from oso_core.warehouse.files import DataFileWriter
+from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
 from oso_core.warehouse.partitioning import PartitionBy, Windows
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, evolve, iceberg_schema
@@ -43,7 +42,6 @@ __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_
 
 FrameLike = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
 DEDUPE = ("error", "last")
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -398,8 +396,4 @@ def _duplicate_error(identifier: str, duplicates: pl.DataFrame) -> WarehouseErro
 
 
 def _delete_quietly(io: Any, files: list[Any]) -> None:
-    for data_file in files:
-        try:
-            io.delete(data_file.file_path)
-        except Exception:  # noqa: BLE001 - cleanup of never-committed files is best effort
-            logger.debug("could not delete staged file %s", data_file.file_path)
+    delete_quietly(io, [data_file.file_path for data_file in files])
