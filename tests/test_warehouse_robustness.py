@@ -206,3 +206,26 @@ def test_iterator_input_is_written_batch_by_batch(warehouse: Warehouse, oso_home
     assert staged_counts == [1, 2, 3, 4, 5, 6]
     assert result.rows_written == 6000
     assert warehouse.sql("SELECT count(*) AS n FROM s.stream")["n"][0] == 6000
+
+
+def test_first_use_of_the_catalog_from_many_threads_at_once(oso_home: Path):
+    """Sources of one flow run in threads: each opens the (not yet created) embedded catalog at the same moment."""
+    import threading
+
+    from oso_core.warehouse.catalog import CatalogConfig, open_catalog
+
+    barrier, errors = threading.Barrier(8), []
+
+    def open_and_list():
+        barrier.wait()
+        try:
+            open_catalog(CatalogConfig.embedded()).list_namespaces()
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_and_list) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

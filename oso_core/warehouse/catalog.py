@@ -23,13 +23,17 @@ test them against offline.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyiceberg.catalog import Catalog, load_catalog
+from sqlalchemy.exc import SQLAlchemyError
 
 from oso_core import settings
 from oso_core.secrets import SecretResolver, resolve_setting
+
+CATALOG_INIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -112,4 +116,18 @@ def open_catalog(config: CatalogConfig | None = None) -> Catalog:
         Path(config.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if config.warehouse.startswith("file://"):
         Path(config.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    return load_catalog(config.name, **config.properties())
+    for attempt in range(CATALOG_INIT_ATTEMPTS):
+        try:
+            return load_catalog(config.name, **config.properties())
+        except SQLAlchemyError as error:
+            # Two loads (threads of one flow, or workers) creating the catalog tables at once: one of them finds
+            # the tables made between its check and its CREATE. The next attempt sees them and creates nothing.
+            if attempt + 1 == CATALOG_INIT_ATTEMPTS or not _created_concurrently(error):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _created_concurrently(error: Exception) -> bool:
+    text = str(error).lower()
+    return "already exists" in text or "duplicate key" in text
