@@ -8,6 +8,7 @@ every bad file reported with its path, field and problem before anything is comm
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable
@@ -32,6 +33,9 @@ PROJECTS_DIR = "data/projects"
 COLLECTIONS_DIR = "data/collections"
 URL_LIST_FIELDS = ("websites", "github", "npm", "crates", "pypi", "go", "open_collective", "defillama")
 SOCIAL_FIELDS = ("farcaster", "medium", "mirror", "telegram", "twitter")
+# The real directory (~7,100 files) parses in ~1.3 s on one core; below a few thousand files, forking costs more.
+PARALLEL_THRESHOLD = 2000
+MAX_WORKERS = 4
 
 _URL = pl.List(pl.Struct({"url": pl.String}))
 PROJECT_SCHEMA: dict[str, pl.DataType] = {
@@ -187,18 +191,43 @@ def yaml_files(root: Path, subdir: str) -> list[str]:
     return sorted(str(p) for p in base.rglob("*.yaml"))
 
 
-def parse_all(paths: list[str], kind: str, root: Path) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
-    return [parse_file(p, kind, str(root)) for p in paths]
+def _parse_chunk(args: tuple[list[str], str, str]) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
+    paths, kind, root = args
+    return [parse_file(p, kind, root) for p in paths]
 
 
-def read_directory(root: Path, revision: Revision, *, skip_invalid: bool = False) -> Directory:
+def default_workers(files: int) -> int:
+    """Processes worth starting: parsing is CPU-bound Python, so a large directory splits over the cores."""
+    return min(os.cpu_count() or 1, MAX_WORKERS) if files >= PARALLEL_THRESHOLD else 1
+
+
+def parse_all(
+    paths: list[str], kind: str, root: Path, workers: int | None = None
+) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
+    """Parse and validate files in order; large directories are split over forked worker processes."""
+    workers = default_workers(len(paths)) if workers is None else workers
+    if workers <= 1:
+        return _parse_chunk((paths, kind, str(root)))
+    schema_checks()  # compile once here; forked workers inherit the compiled validators
+    chunks = [paths[i::workers] for i in range(workers)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_parse_chunk, [(chunk, kind, str(root)) for chunk in chunks])
+    ordered: list[tuple[dict[str, Any] | None, list[FileProblem]]] = [(None, [])] * len(paths)
+    for offset, part in enumerate(parts):
+        ordered[offset::workers] = part
+    return ordered
+
+
+def read_directory(
+    root: Path, revision: Revision, *, skip_invalid: bool = False, workers: int | None = None
+) -> Directory:
     """Every project and collection under ``root``; raise on any bad file unless ``skip_invalid``."""
     parsed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     problems: list[FileProblem] = []
     for kind, subdir in (("project", PROJECTS_DIR), ("collection", COLLECTIONS_DIR)):
         paths = yaml_files(root, subdir)
         good = []
-        for path, (record, errs) in zip(paths, parse_all(paths, kind, root), strict=True):
+        for path, (record, errs) in zip(paths, parse_all(paths, kind, root, workers), strict=True):
             if errs:
                 problems.extend(errs)
             else:

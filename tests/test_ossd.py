@@ -260,3 +260,45 @@ def test_summary_is_published_as_a_table_artifact_of_the_run(warehouse, sample: 
     snapshot = warehouse.catalog.load_table("ossd.projects").current_snapshot()
     assert snapshot.summary["oso.flow_run_id"] == str(run_id)
     assert snapshot.summary["oso.source"] == "ossd"
+
+
+def test_parallel_parsing_gives_the_same_records_and_errors_in_the_same_order(sample: Path) -> None:
+    from oso_core import ossd
+
+    (sample / "data/projects/x").mkdir(parents=True, exist_ok=True)
+    (sample / "data/projects/x/nodisplay.yaml").write_text("version: 7\nname: nodisplay\n")
+    paths = ossd.yaml_files(sample, ossd.PROJECTS_DIR)
+    serial = ossd.parse_all(paths, "project", sample, workers=1)
+    parallel = ossd.parse_all(paths, "project", sample, workers=3)
+    assert parallel == serial
+    assert [errs[0].path for _, errs in parallel if errs] == ["data/projects/x/nodisplay.yaml"]
+    assert ossd.default_workers(10) == 1 and ossd.default_workers(ossd.PARALLEL_THRESHOLD) >= 1
+
+    revision = ossd.Revision(None, None)
+    one = ossd.read_directory(sample, revision, skip_invalid=True, workers=1)
+    two = ossd.read_directory(sample, revision, skip_invalid=True, workers=2)
+    assert ossd.projects_frame(one).equals(ossd.projects_frame(two))
+    assert [p.path for p in two.skipped] == ["data/projects/x/nodisplay.yaml"]
+
+
+def test_a_directory_large_enough_to_parse_in_parallel_loads_inside_a_flow_run(warehouse, tmp_path: Path) -> None:
+    """Forked parser processes inside a Prefect flow run (which has its own threads) finish and lose nothing."""
+    import yaml
+
+    from oso_core import ossd
+
+    root = tmp_path / "big"
+    shutil.copytree(SAMPLE_DIR, root)
+    for i in range(ossd.PARALLEL_THRESHOLD):
+        folder = root / "data/projects/g"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = {
+            "version": 7,
+            "name": f"generated-{i}",
+            "display_name": f"Generated {i}",
+            "github": [{"url": f"https://github.com/gen-{i}/repo"}],
+        }
+        (folder / f"generated-{i}.yaml").write_text(yaml.safe_dump(body))
+    summary = ossd_flow(repo_url=str(root))
+    assert summary.rows["ossd.projects"] == 12 + ossd.PARALLEL_THRESHOLD
+    assert warehouse.sql("SELECT count(DISTINCT name) FROM ossd.projects").item() == 12 + ossd.PARALLEL_THRESHOLD
