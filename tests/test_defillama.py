@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from flows.defillama import FALLBACK_CHAINS, SOURCE, defillama_flow
+from flows.defillama import SOURCE, defillama_flow
 from oso_core.http import SourceError
+from oso_core.payloads.defillama import FALLBACK_CHAINS
 from oso_core.replay import ReplayServer, Route
 from tests.conftest import FIXTURES
 
