@@ -8,9 +8,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from flows.npm import SOURCE, npm_flow, package_of, replay_parameters
+from flows.npm import SOURCE, npm_flow, replay_parameters
 from oso_core.http import SourceError
 from oso_core.load_state import LoadState
+from oso_core.payloads.npm import package_of
 from oso_core.replay import ReplayServer, Route
 from oso_core.windows import FaultyWindowsError
 from tests.conftest import FIXTURES
