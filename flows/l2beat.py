@@ -17,19 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import polars as pl
 from prefect import flow
 
 from oso_core.cli import run_source_cli
-from oso_core.fanout import fan_out
-from oso_core.http import HttpClient, RetryPolicy, min_interval_setting
-from oso_core.naming import snake_case
-from oso_core.records import Where, json_text, records_to_frame
+from oso_core.http import HttpClient, min_interval_setting
+from oso_core.payloads.l2beat import CHART_KEY, CHART_SCHEMAS, OSO_DELAY_SECONDS, RETRY, SUMMARY, charts, projects_frame
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
-CHART_KEY = ("project_slug", "timestamp")
 SOURCE = Source(
     name="l2beat",
     description="L2BEAT scaling projects, activity and TVS",
@@ -41,71 +37,6 @@ SOURCE = Source(
     ),
     flow="l2beat_flow",
 )
-SUMMARY = "/scaling/summary"
-# OSO's dlt client: 10 attempts, backoff factor 1.5, at most 30 s per wait, Retry-After honoured.
-RETRY = RetryPolicy(attempts=10, backoff_initial=1.5, backoff_max=30.0, total_wait=300.0)
-OSO_DELAY_SECONDS = 5.0
-IGNORED = {404: "ignore", 429: "ignore"}
-
-PROJECT_SCHEMA = {
-    "id": pl.String(),
-    "name": pl.String(),
-    "slug": pl.String(),
-    "type": pl.String(),
-    "host_chain": pl.String(),
-    "category": pl.String(),
-    "is_archived": pl.Boolean(),
-    "is_upcoming": pl.Boolean(),
-    "is_under_review": pl.Boolean(),
-    "stage": pl.String(),
-    "short_name": pl.String(),
-}
-CHART_SCHEMAS = {
-    "activity": {
-        "project_slug": pl.String(),
-        "timestamp": pl.Int64(),
-        "count": pl.Int64(),
-        "uops_count": pl.Int64(),
-    },
-    "tvs": {
-        "project_slug": pl.String(),
-        "timestamp": pl.Int64(),
-        "native": pl.Float64(),
-        "canonical": pl.Float64(),
-        "external": pl.Float64(),
-        "eth_price": pl.Float64(),
-    },
-}
-
-
-def projects_frame(payload: Any) -> tuple[list[str], pl.DataFrame]:
-    """The slugs (keys of ``projects``) and one row per project, nested values as JSON text."""
-    where = Where(SOURCE.name, SUMMARY)
-    projects = where.field(payload, "projects", dict)
-    rows = []
-    for slug, project in projects.items():
-        where.at(slug).expect(project, dict, "project")
-        rows.append({snake_case(k): json_text(v) if isinstance(v, (dict, list)) else v for k, v in project.items()})
-    frame = records_to_frame(rows, PROJECT_SCHEMA, where=where, required=("id",), record_id="id", extra="keep")
-    return list(projects), frame
-
-
-def chart_frame(table: str, slug: str, payload: Any, summary: LoadSummary) -> pl.DataFrame:
-    """``{success, data: {chart: {types, data}}}`` → ``{project_slug, **zip(types, point)}`` per point."""
-    where = Where(SOURCE.name, f"/scaling/{table}/{slug}")
-    schema = CHART_SCHEMAS[table]
-    if not where.field(payload, "success", bool, required=False, default=False):
-        summary.notes.append(f"{table}: {slug}: unsuccessful response, no rows ({str(payload)[:120]})")
-        return records_to_frame([], schema, where=where)
-    chart = where.field(where.field(payload, "data", dict), "chart", dict)
-    types = [snake_case(name) for name in where.field(chart, "types", list)]
-    points = where.field(chart, "data", list)
-    rows = [
-        {"project_slug": slug, **dict(zip(types, point, strict=True))} for point in points if len(point) == len(types)
-    ]
-    if len(rows) < len(points):
-        summary.notes.append(f"{table}: {slug}: {len(points) - len(rows)} point(s) not matching {types} dropped")
-    return records_to_frame(rows, schema, where=where, required=CHART_KEY, extra="keep")
 
 
 @flow(name="l2beat", log_prints=True)
@@ -116,18 +47,10 @@ def l2beat_flow(base_url: str | None = None, max_workers: int = 2, min_interval:
     with HttpClient(
         SOURCE.name, SOURCE.resolve_base_url(base_url), timeout=300, retry=RETRY, min_interval=interval
     ) as http:
-        slugs, projects = projects_frame(http.get_json(SUMMARY))
+        slugs, projects = projects_frame(SOURCE.name, http.get_json(SUMMARY))
         frames = {"projects": projects}
-        for table, schema in CHART_SCHEMAS.items():
-
-            def fetch(slug: str, table: str = table) -> pl.DataFrame:
-                payload = http.get_json(f"/scaling/{table}/{slug}", params={"range": "max"}, on_status=IGNORED)
-                return chart_frame(table, slug, payload, summary)
-
-            charts = fan_out(slugs, fetch, max_workers=max_workers)
-            charts.raise_for_errors(SOURCE.name, f"/scaling/{table}/{{slug}}")
-            summary.skipped.extend(f"{table}: {label}" for label in charts.skipped_labels())
-            frames[table] = pl.concat([pl.DataFrame(schema=schema), *charts.values()], how="diagonal_relaxed")
+        for table in CHART_SCHEMAS:
+            frames[table] = charts(http, table, slugs, max_workers, summary)
     summary.notes.append(
         f"{http.stats.requests} requests, {http.stats.retries} retries, {interval:g}s between requests"
     )

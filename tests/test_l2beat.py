@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from flows.l2beat import RETRY, SOURCE, l2beat_flow, replay_parameters
+from flows.l2beat import SOURCE, l2beat_flow, replay_parameters
 from oso_core.http import SourceError
+from oso_core.payloads.l2beat import RETRY
 from oso_core.replay import ReplayServer, Route
 from tests.conftest import FIXTURES
 
