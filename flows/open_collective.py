@@ -12,18 +12,24 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import polars as pl
 from prefect import flow
 
 from oso_core.cli import run_source_cli
-from oso_core.graphql import GraphQLClient, PageRetry, configured_retry, fetch_count, paginate_offset
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
+from oso_core.graphql import GraphQLClient, configured_retry
+from oso_core.payloads.open_collective import (
+    ACCOUNTS_PAGE,
+    RETRY,
+    TRANSACTION_KINDS,
+    TRANSACTIONS_PAGE,
+    all_accounts,
+    transactions_in_window,
+)
 from oso_core.replay import replay_server
 from oso_core.replay_secrets import replay_secrets
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec, Windows
 from oso_core.summary import LoadSummary
-from oso_core.windows import DEFAULT_MAX_WINDOWS, Window, WindowedLoad, window_range_arguments, window_range_parameters
+from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad, window_range_arguments, window_range_parameters
 
 PERSONAL_TOKEN = SecretReference("open_collective", "personal_token")
 
@@ -41,157 +47,6 @@ SOURCE = Source(
     windows=Windows(start=date(2015, 1, 23)),
     tags=("graphql", "windowed"),
 )
-
-TRANSACTION_KINDS = {"expenses": "DEBIT", "deposits": "CREDIT"}
-RETRY = PageRetry(shrink=0.5, min_page_size=100, rate_limit_wait=65.0)
-TRANSACTIONS_PAGE, ACCOUNTS_PAGE = 1000, 200
-
-_AMOUNT = "{ value currency valueInCents }"
-_ACCOUNT = "{ id slug type name legalName description imageUrl isHost createdAt updatedAt }"
-_HOST = "{ id type slug name legalName description currency }"
-
-COUNT_QUERY = """
-query ($type: TransactionType, $dateFrom: DateTime!, $dateTo: DateTime!) {
-  transactions(type: $type, dateFrom: $dateFrom, dateTo: $dateTo) { totalCount }
-}
-"""
-
-TRANSACTIONS_QUERY = f"""
-query ($limit: Int!, $offset: Int!, $type: TransactionType!, $dateFrom: DateTime!, $dateTo: DateTime!) {{
-  transactions(limit: $limit, offset: $offset, type: $type, dateFrom: $dateFrom, dateTo: $dateTo) {{
-    totalCount
-    nodes {{
-      id legacyId group type kind description
-      amount {_AMOUNT} amountInHostCurrency {_AMOUNT} hostCurrencyFxRate
-      netAmount {_AMOUNT} netAmountInHostCurrency {_AMOUNT} taxAmount {_AMOUNT}
-      taxInfo {{ id type rate idNumber }}
-      platformFee {_AMOUNT} hostFee {_AMOUNT} paymentProcessorFee {_AMOUNT}
-      account {_ACCOUNT} fromAccount {_ACCOUNT} toAccount {_ACCOUNT}
-      expense {{ id legacyId description reference createdAt currency type status payee {_ACCOUNT} }}
-      order {{ id legacyId description amount {_AMOUNT} totalAmount {_AMOUNT} quantity status }}
-      createdAt updatedAt isRefunded isRefund isDisputed isInReview
-      paymentMethod {{ id type name }} payoutMethod {{ id type name }}
-      isOrderRejected merchantId invoiceTemplate
-      host {_HOST}
-    }}
-  }}
-}}
-"""
-
-ACCOUNTS_QUERY = """
-query ($limit: Int!, $offset: Int!) {
-  accounts(limit: $limit, offset: $offset) {
-    totalCount
-    nodes {
-      id legacyId slug type name legalName description longDescription tags
-      socialLinks { type url createdAt updatedAt }
-      expensePolicy isIncognito imageUrl backgroundImageUrl createdAt updatedAt
-      isArchived isFrozen isHost isAdmin
-      location { id name address country lat long }
-    }
-  }
-}
-"""
-
-TRANSACTION = NodeSchema(
-    {
-        "id": pl.String,
-        "legacyId": pl.Int64,
-        "group": pl.String,
-        "type": pl.String,
-        "kind": pl.String,
-        "description": pl.String,
-        "amount": JSON,
-        "amountInHostCurrency": JSON,
-        "hostCurrencyFxRate": pl.Float64,
-        "netAmount": JSON,
-        "netAmountInHostCurrency": JSON,
-        "taxAmount": JSON,
-        "taxInfo": JSON,
-        "platformFee": JSON,
-        "hostFee": JSON,
-        "paymentProcessorFee": JSON,
-        "account": JSON,
-        "fromAccount": JSON,
-        "toAccount": JSON,
-        "expense": JSON,
-        "order": JSON,
-        "createdAt": "datetime",
-        "updatedAt": "datetime",
-        "isRefunded": pl.Boolean,
-        "isRefund": pl.Boolean,
-        "isDisputed": pl.Boolean,
-        "isInReview": pl.Boolean,
-        "paymentMethod": JSON,
-        "payoutMethod": JSON,
-        "isOrderRejected": pl.Boolean,
-        "merchantId": pl.String,
-        "invoiceTemplate": pl.String,
-        "host": JSON,
-    },
-    required=("id", "type", "createdAt"),
-)
-
-ACCOUNT = NodeSchema(
-    {
-        "id": pl.String,
-        "legacyId": pl.Int64,
-        "slug": pl.String,
-        "type": pl.String,
-        "name": pl.String,
-        "legalName": pl.String,
-        "description": pl.String,
-        "longDescription": pl.String,
-        "tags": JSON,
-        "socialLinks": JSON,
-        "expensePolicy": pl.String,
-        "isIncognito": pl.Boolean,
-        "imageUrl": pl.String,
-        "backgroundImageUrl": pl.String,
-        "createdAt": "datetime",
-        "updatedAt": "datetime",
-        "isArchived": pl.Boolean,
-        "isFrozen": pl.Boolean,
-        "isHost": pl.Boolean,
-        "isAdmin": pl.Boolean,
-        "location": JSON,
-    },
-    required=("id", "slug"),
-)
-
-
-def transactions_in_window(gql: GraphQLClient, kind: str, window: Window, page_size: int) -> pl.DataFrame:
-    """One window of one transaction type: count, then offset pages, validated into one frame."""
-    date_from, date_to = window.iso()
-    variables = {"type": kind, "dateFrom": date_from, "dateTo": date_to}
-    what = f"{kind} transactions {window.key}"
-    total = fetch_count(gql, COUNT_QUERY, variables, count_path="transactions.totalCount", operation=f"{what} count")
-    if total == 0:
-        return TRANSACTION.empty()
-    pages = paginate_offset(
-        gql,
-        TRANSACTIONS_QUERY,
-        variables,
-        nodes_path="transactions.nodes",
-        total=total,
-        total_path="transactions.totalCount",
-        page_size=page_size,
-        operation=what,
-    )
-    return frame_from_pages(TRANSACTION, pages, source=SOURCE.name, endpoint=gql.masked_endpoint, what=what)
-
-
-def all_accounts(gql: GraphQLClient, page_size: int) -> pl.DataFrame:
-    pages = paginate_offset(
-        gql,
-        ACCOUNTS_QUERY,
-        {},
-        nodes_path="accounts.nodes",
-        total_path="accounts.totalCount",
-        page_size=page_size,
-        operation="accounts",
-    )
-    return frame_from_pages(ACCOUNT, pages, source=SOURCE.name, endpoint=gql.masked_endpoint, what="accounts")
 
 
 @flow(name="open_collective", log_prints=True)
