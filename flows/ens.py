@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import polars as pl
 from prefect import flow
 
 from oso_core.cli import run_source_cli
-from oso_core.graphql import GraphQLClient, PageRetry, configured_retry, paginate_keyset
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
+from oso_core.graphql import GraphQLClient, configured_retry
+from oso_core.payloads.ens import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
 from oso_core.replay import replay_server
 from oso_core.replay_secrets import replay_secrets
 from oso_core.secrets import SecretReference, default_resolver
@@ -40,52 +39,6 @@ SOURCE = Source(
     tags=("graphql", "the-graph"),
 )
 
-RETRY = PageRetry(shrink=0.6, min_page_size=1, backoff_initial=1.0, backoff_max=5.0)
-PAGE_SIZE, PAGE_INTERVAL = 500, 2.0
-
-DOMAINS_QUERY = """
-query Domains($first: Int!, $where: Domain_filter) {
-  domains(first: $first, orderBy: id, orderDirection: asc, where: $where) {
-    id name subdomainCount expiryDate
-    resolver { id address }
-    owner { id }
-    registrant { id }
-    registration { id registrationDate expiryDate cost labelName }
-  }
-}
-"""
-
-TEXT_CHANGEDS_QUERY = """
-query TextChangeds($first: Int!, $where: TextChanged_filter) {
-  textChangeds(first: $first, orderBy: id, orderDirection: asc, where: $where) {
-    id blockNumber transactionID key value
-  }
-}
-"""
-
-DOMAIN = NodeSchema(
-    {
-        "id": pl.String,
-        "name": pl.String,
-        "subdomainCount": pl.Int64,
-        "expiryDate": pl.String,  # BigInt: a decimal string in subgraph responses
-        "resolver": JSON,
-        "owner": JSON,
-        "registrant": JSON,
-        "registration": JSON,
-    },
-)
-
-TEXT_CHANGED = NodeSchema(
-    {"id": pl.String, "blockNumber": pl.Int64, "transactionID": pl.String, "key": pl.String, "value": pl.String},
-    required=("id", "blockNumber", "key"),
-)
-
-QUERIES = {
-    "domains": (DOMAINS_QUERY, "domains", DOMAIN),
-    "text_changeds": (TEXT_CHANGEDS_QUERY, "textChangeds", TEXT_CHANGED),
-}
-
 
 def endpoint_with_key(base_url: str) -> tuple[str, tuple[str, ...]]:
     """The URL to call and the strings to mask: the key goes where the template says ``{api_key}``."""
@@ -93,12 +46,6 @@ def endpoint_with_key(base_url: str) -> tuple[str, tuple[str, ...]]:
         return base_url, ()  # a self-hosted graph-node needs no key
     key = default_resolver().resolve_as_str(API_KEY)
     return base_url.replace("{api_key}", key), (key,)
-
-
-def extract(gql: GraphQLClient, table: str, page_size: int) -> pl.DataFrame:
-    query, field, schema = QUERIES[table]
-    pages = paginate_keyset(gql, query, {}, nodes_path=field, page_size=page_size, operation=field)
-    return frame_from_pages(schema, pages, source=SOURCE.name, endpoint=gql.masked_endpoint, what=field)
 
 
 @flow(name="ens", log_prints=True)
