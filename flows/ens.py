@@ -67,9 +67,7 @@ def ens_flow(
     chosen = tables or [t.name for t in SOURCE.tables]
     with GraphQLClient(SOURCE.name, endpoint, mask=mask, retry=retry, min_interval=interval) as gql:
         frames = {table: extract(gql, table, page_size) for table in chosen}
-    warehouse = Warehouse()
-    for table, frame in frames.items():
-        summary.add(warehouse.write_table(SOURCE, table, frame))
+    summary.results.extend(Warehouse().write_tables(SOURCE, frames))
     summary.publish()
     return summary
 

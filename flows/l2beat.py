@@ -54,9 +54,7 @@ def l2beat_flow(base_url: str | None = None, max_workers: int = 2, min_interval:
     summary.notes.append(
         f"{http.stats.requests} requests, {http.stats.retries} retries, {interval:g}s between requests"
     )
-    warehouse = Warehouse()
-    for table, frame in frames.items():
-        summary.add(warehouse.write_table(SOURCE, table, frame))
+    summary.results.extend(Warehouse().write_tables(SOURCE, frames))
     summary.publish()
     return summary
 

@@ -44,9 +44,7 @@ def ossd_flow(repo_url: str = DEFAULT_REPO_URL, ref: str | None = None, skip_inv
         "collections": ossd.collections_frame(directory),
         "repositories": ossd.repositories_frame(directory),
     }
-    warehouse = Warehouse()
-    for name, frame in tables.items():
-        summary.add(warehouse.write_table(SOURCE, name, frame))
+    summary.results.extend(Warehouse().write_tables(SOURCE, tables))
     summary.skipped = [f"{p.path} ({p.field}: {p.problem})" for p in directory.skipped]
     summary.notes.append(f"commit {revision.sha or '(plain directory, no commit)'}")
     summary.publish()

@@ -67,6 +67,11 @@ class Warehouse:
             **kwargs,
         )
 
+    def write_tables(self, source: Source, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
+        """Each of a source's tables in its own commit, in order; extract everything first, then call this,
+        so bad input found during extraction commits nothing."""
+        return [self.write_table(source, table, data) for table, data in frames.items()]
+
     def read(self, table: str) -> pl.DataFrame:
         return read_table(self.catalog, table)
 
