@@ -214,10 +214,6 @@ def replay_server(source: str, root: Path | None = None) -> Iterator[str]:
         yield server.url
 
 
-def has_replay(source: str, root: Path | None = None) -> bool:
-    return ((root or fixtures_root()) / source / "routes.json").is_file()
-
-
 @contextmanager
 def replay_parameters(source: Any, module: Any = None) -> Iterator[dict[str, Any]]:
     """Flow parameters that make ``source`` read its recorded fixtures instead of the live API.

@@ -121,10 +121,3 @@ def discover_sources(package: str = "flows") -> dict[str, Source]:
             raise ValueError(f"source {source.name} declared twice ({found[source.name].module}, {module_name})")
         found[source.name] = dataclasses.replace(source, module=module_name)
     return dict(sorted(found.items()))
-
-
-def get_source(name: str, package: str = "flows") -> Source:
-    sources = discover_sources(package)
-    if name not in sources:
-        raise KeyError(f"no source named {name!r}; known: {', '.join(sources)}")
-    return sources[name]
