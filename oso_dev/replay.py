@@ -20,6 +20,7 @@ matches nothing gets a 404 naming the request, which is also what a real API say
 from __future__ import annotations
 
 import fnmatch
+import os
 import json
 import mimetypes
 import threading
@@ -31,14 +32,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from oso_core import settings
+from oso_core.settings import PROJECT_ROOT
 
 CHUNK = 1 << 16
 
 
-def fixtures_root() -> Path:
-    """Where recorded responses live (``OSO_REPLAY_DIR``, default ``tests/fixtures`` of the project)."""
-    return settings.replay_dir()
+def fixtures_dir(source: str) -> Path:
+    """Where a source's recorded responses live: ``flows/<source>/fixtures/`` (``$OSO_REPLAY_DIR/<source>``
+    when that variable is set, as for the test-only sources)."""
+    root = os.environ.get("OSO_REPLAY_DIR")
+    return Path(root) / source if root else PROJECT_ROOT / "flows" / source / "fixtures"
 
 
 @dataclass
@@ -109,7 +112,7 @@ class ReplayServer:
 
     @classmethod
     def for_source(cls, source: str, root: Path | None = None) -> ReplayServer:
-        directory = (root or fixtures_root()) / source
+        directory = root / source if root else fixtures_dir(source)
         routes_file = directory / "routes.json"
         if not routes_file.is_file():
             raise FileNotFoundError(f"source {source} has no replay fixtures ({routes_file} is missing)")
@@ -215,16 +218,21 @@ def replay_server(source: str, root: Path | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def replay_parameters(source: Any, module: Any = None) -> Iterator[dict[str, Any]]:
+def replay_parameters(source: Any) -> Iterator[dict[str, Any]]:
     """Flow parameters that make ``source`` read its recorded fixtures instead of the live API.
 
-    A source module may define its own ``replay_parameters()`` context manager (e.g. ossd replays a sample
-    directory, not an HTTP API); otherwise the source's ``routes.json`` is served and ``base_url`` points at it.
+    A source folder may hold a ``replay.py`` with its own ``replay_parameters()`` context manager (ossd replays a
+    sample directory, the database sources a seeded PostgreSQL); otherwise the source's ``routes.json`` is
+    served and ``base_url`` points at it.
     """
     import importlib
 
-    module = module or (importlib.import_module(source.module) if source.module else None)
-    custom = getattr(module, "replay_parameters", None) if module is not None else None
+    try:
+        custom = importlib.import_module(f"{source.module}.replay").replay_parameters
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{source.module}.replay":
+            raise
+        custom = getattr(importlib.import_module(source.module), "replay_parameters", None)
     if custom is not None:
         with custom() as params:
             yield params
