@@ -90,7 +90,7 @@ def time_fetch_data(root: Path) -> tuple[float, int]:
 
 def time_our_load(root: Path, oso_home: Path) -> tuple[float, dict[str, int]]:
     os.environ["OSO_HOME"] = str(oso_home)
-    from oso_core import ossd
+    from flows.ossd import payload as ossd
     from oso_core.warehouse import Warehouse
 
     started = time.perf_counter()

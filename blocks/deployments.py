@@ -89,18 +89,20 @@ def windows_deployment(source: Source, work_pool: str, timezone: str) -> dict[st
 
 
 def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, package: str = "flows") -> dict[str, Any]:
-    parameters: dict[str, Any] = {"concurrency": concurrency}
+    """The weekly run. Which packages hold sources is the worker's environment (``OSO_SOURCE_PACKAGES``), never a
+    flow parameter: no run of a deployment can be pointed at other code by its parameters."""
+    pool = _work_pool(work_pool)
     if package != "flows":
-        parameters["package"] = package
+        pool["job_variables"] = {"env": {"OSO_SOURCE_PACKAGES": package}}
     return {
         "name": "weekly",
         "description": "Every declared source, a few at a time, on Sundays at midnight (OSO's weekly job).",
         "entrypoint": WEEKLY_ENTRYPOINT,
         "tags": ["oso", "weekly"],
-        "parameters": parameters,
+        "parameters": {"concurrency": concurrency},
         "schedules": _schedule(timezone, active=True),
         "concurrency_limit": _concurrency(),
-        "work_pool": _work_pool(work_pool),
+        "work_pool": pool,
     }
 
 
@@ -123,7 +125,7 @@ def project_config(
 
 def render(timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows") -> str:
     """The ``prefect.yaml`` text for every source declared in ``package``."""
-    config = project_config(discover_sources(package), timezone, work_pool, package)
+    config = project_config(discover_sources([package]), timezone, work_pool, package)
     return HEADER + yaml.safe_dump(config, sort_keys=False, width=120)
 
 

@@ -8,6 +8,7 @@ how many and the first error (the failure alert reads it), and publishes a ``wee
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from prefect import flow
@@ -36,12 +37,10 @@ def weekly_flow(
     only: list[str] | None = None,
     skip: list[str] | None = None,
     concurrency: int | None = None,
-    replay: bool = False,
-    package: str = "flows",
 ) -> State:
-    """Load every source declared in ``package`` (``only`` / ``skip`` narrow it), ``concurrency`` at a time."""
-    sources = select_sources(package, only, skip)
-    outcomes = run_sources(sources, concurrency or configured_concurrency(), replay=replay)
+    """Load every declared source (``only`` / ``skip`` narrow it), ``concurrency`` at a time."""
+    sources = select_sources(only, skip)
+    outcomes = run_sources(sources, concurrency or configured_concurrency())
     print(render_summary(outcomes))
     rows = [o.as_row() for o in outcomes]
     failed = [o for o in outcomes if not o.ok]
@@ -70,22 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--task-runner", choices=TASK_RUNNERS, default=None, help="where sources run (default: weekly.task_runner)"
     )
-    parser.add_argument("--package", default="flows", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        select_sources(args.package, args.only, args.skip)
+        select_sources(args.only, args.skip)
     except ValueError as exc:
         parser.error(str(exc))
     concurrency = args.concurrency or configured_concurrency()
     runner = build_task_runner(args.task_runner, concurrency)
-    state = weekly_flow.with_options(task_runner=runner)(
-        only=args.only,
-        skip=args.skip,
-        concurrency=concurrency,
-        replay=args.replay,
-        package=args.package,
-        return_state=True,
-    )
+    with contextlib.ExitStack() as local:
+        if args.replay:  # a process setting of this command line, never a parameter of the deployed flow
+            from oso_dev.replay import replaying
+
+            local.enter_context(replaying())
+        state = weekly_flow.with_options(task_runner=runner)(
+            only=args.only, skip=args.skip, concurrency=concurrency, return_state=True
+        )
     return 0 if state.is_completed() else 1
 
 

@@ -1,65 +1,111 @@
-"""``python flows/<source>.py``: the same command line for every source.
+"""``python -m flows <source>``: one command line for every source, derived from its flow's parameters.
 
-``--replay`` serves the source's fixtures locally and points it there (offline runs, the README's main job);
-``--base-url`` points it at any server; source-specific options are added by the source module.
+Each flow parameter becomes an option (``max_windows`` → ``--max-windows``; a ``bool`` is a switch, a list
+takes several values); its help is the ``Annotated[..., "help"]`` text of the parameter, else a shared text for
+the common ones (``base_url``, ``start``, ...). Secret-like values are refused here too, before Prefect sees them.
+In a checkout, the development package ``oso_dev`` adds ``--replay`` (load the source's recorded fixtures from
+a local server) and ``--record`` (call the live API and save its answers as those fixtures); installed code
+never needs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from oso_core.sources import Source
 
+COMMON_HELP = {
+    "base_url": "API base URL (default: setting <source>.base_url, else the declared URL)",
+    "start": "load windows from this date (YYYY-MM-DD), whatever their state",
+    "end": "load windows up to this date (exclusive; default now)",
+    "max_windows": "without --start/--end: at most this many missing or faulty windows per run",
+    "tables": "load only these tables",
+    "max_workers": "requests in flight at once",
+    "min_interval": "seconds between requests (default: setting <source>.min_interval)",
+    "full_refresh": "reload every row instead of only those changed since the last load",
+}
 
-def source_parser(source: Source, description: str | None = None) -> argparse.ArgumentParser:
+
+def _unwrap(annotation: Any) -> tuple[Any, str | None]:
+    """``Annotated[T, "help"] | None`` → (T, "help"); ``T | None`` → (T, None)."""
+    help_text = None
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation, *extra = typing.get_args(annotation)
+        help_text = next((e for e in extra if isinstance(e, str)), None)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else str
+    return annotation, help_text
+
+
+def add_parameter_options(parser: argparse.ArgumentParser, fn: Callable[..., Any], source: Source) -> list[str]:
+    """An option per parameter of ``fn``; returns the parameter names in order."""
+    hints = typing.get_type_hints(getattr(fn, "fn", fn), include_extras=True)
+    names = []
+    for name, parameter in inspect.signature(fn).parameters.items():
+        kind, help_text = _unwrap(hints.get(name, str))
+        help_text = (help_text or COMMON_HELP.get(name, "")).replace("<source>", source.name)
+        default = None if parameter.default is inspect.Parameter.empty else parameter.default
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif typing.get_origin(kind) in (list, tuple):
+            (item,) = typing.get_args(kind)[:1] or (str,)
+            parser.add_argument(flag, nargs="+", type=item, default=default, metavar=name.upper(), help=help_text)
+        else:
+            shown = f" (default {default})" if default not in (None, "") else ""
+            kind = kind if kind in (int, float) else str
+            parser.add_argument(flag, type=kind, default=default, help=help_text + shown)
+        names.append(name)
+    return names
+
+
+def source_parser(source: Source, fn: Callable[..., Any]) -> tuple[argparse.ArgumentParser, list[str]]:
+    doc = inspect.getdoc(getattr(fn, "fn", fn)) or source.description
     parser = argparse.ArgumentParser(
-        prog=f"python flows/{source.name}.py",
-        description=description or source.description or f"Load {source.name} into the lake.",
+        prog=f"python -m flows {source.name}",
+        description=doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Tables: " + ", ".join(f"{source.lake_namespace}.{t.name} ({t.mode})" for t in source.tables),
     )
-    parser.add_argument(
-        "--replay", action="store_true", help="serve the recorded fixtures from a local server and load those"
-    )
-    if source.base_url is not None:
-        parser.add_argument(
-            "--base-url",
-            default=None,
-            help=f"API base URL (default: setting {source.name}.base_url, else {source.base_url})",
-        )
-    return parser
+    names = add_parameter_options(parser, fn, source)
+    dev = _dev_package()
+    if dev is not None:
+        dev.add_arguments(parser)
+    return parser, names
 
 
-def run_source_cli(
-    source: Source,
-    flow_fn: Callable[..., Any],
-    argv: list[str] | None = None,
-    *,
-    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
-    to_parameters: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
-    replay: Callable[[], Any] | None = None,
-) -> int:
-    """Parse arguments, run the source's flow (against replayed fixtures with ``--replay``), return an exit code."""
-    import importlib
-
-    from oso_core.replay import replay_parameters
-
-    parser = source_parser(source, (flow_fn.__doc__ or "").strip() or None)
-    if add_arguments:
-        add_arguments(parser)
-    args = parser.parse_args(argv)
-    params = to_parameters(args) if to_parameters else {}
-    if getattr(args, "base_url", None):
-        params["base_url"] = args.base_url
+def _dev_package() -> Any:
+    """``oso_dev`` (replay and record) when running from a checkout, else None."""
     try:
-        if args.replay:
-            module = importlib.import_module(flow_fn.__module__)
-            context = replay() if replay else replay_parameters(source, module)
-            with context as replayed:
-                flow_fn(**{**params, **replayed})
+        import oso_dev.cli
+    except ImportError:
+        return None
+    return oso_dev.cli
+
+
+def run_source_cli(source: Source, flow_fn: Callable[..., Any], argv: list[str] | None = None) -> int:
+    """Parse arguments, run the source's flow, return an exit code (the flow logged its own traceback)."""
+    from oso_core.secret_params import SecretParameterError, check_parameters
+
+    parser, names = source_parser(source, flow_fn)
+    args = parser.parse_args(argv)
+    params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    try:
+        check_parameters(source, params)
+    except SecretParameterError as exc:
+        parser.error(str(exc))
+    dev = _dev_package()
+    try:
+        if dev is not None and dev.wanted(args):
+            with dev.session(source, args) as overrides:
+                flow_fn(**{**params, **overrides})
         else:
             flow_fn(**params)
     except Exception as exc:  # noqa: BLE001 - the flow already logged the traceback; say it in one line

@@ -6,10 +6,19 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from oso_core.ossd import Revision
+
+@dataclass(frozen=True)
+class Revision:
+    """The commit the files come from (``None`` for a plain directory that is not a git checkout)."""
+
+    sha: str | None
+    committed_time: datetime | None
+
+
 
 
 class CheckoutError(Exception):

@@ -13,7 +13,8 @@ Each source's flow runs as a subflow inside its own task (``load-<source>``), so
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,11 +100,9 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
     raise ValueError(f"unknown task runner {kind!r}; one of {', '.join(TASK_RUNNERS)}")
 
 
-def select_sources(
-    package: str = "flows", only: Iterable[str] | None = None, skip: Iterable[str] | None = None
-) -> list[Source]:
-    """Every source declared in ``package``, narrowed by ``only`` / ``skip``; unknown names are an error."""
-    sources = discover_sources(package)
+def select_sources(only: Iterable[str] | None = None, skip: Iterable[str] | None = None) -> list[Source]:
+    """Every declared source, narrowed by ``only`` / ``skip``; unknown names are an error."""
+    sources = discover_sources()
     only, skip = list(only or []), list(skip or [])
     unknown = sorted(set(only + skip) - set(sources))
     if unknown:
@@ -116,24 +115,39 @@ def _rows_of(result: Any) -> dict[str, int]:
     return dict(rows) if isinstance(rows, dict) else {}
 
 
-def _call_flow(source: Source, replay: bool) -> Any:
+ParameterProvider = Callable[[Source], AbstractContextManager[dict[str, Any]]]
+_local_parameters: ParameterProvider | None = None
+
+
+@contextmanager
+def local_parameters(provider: ParameterProvider) -> Iterator[None]:
+    """Within this process, give each source's run the parameters ``provider(source)`` yields.
+
+    This is how a local ``--replay`` points every source at its fixtures: a process setting of the command
+    line, never a parameter of the deployed weekly flow, so no deployment can be told to load fixtures.
+    """
+    global _local_parameters
+    previous, _local_parameters = _local_parameters, provider
+    try:
+        yield
+    finally:
+        _local_parameters = previous
+
+
+def _call_flow(source: Source) -> Any:
     flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
-    if not replay:
+    if _local_parameters is None:
         return flow_fn(return_state=True)
-    import importlib
-
-    from oso_core.replay import replay_parameters
-
-    with replay_parameters(source, importlib.import_module(source.module)) as params:
+    with _local_parameters(source) as params:
         return flow_fn(**params, return_state=True)
 
 
 @task(name="load-source", retries=0)
-def load_source(source: Source, replay: bool = False) -> SourceOutcome:
+def load_source(source: Source) -> SourceOutcome:
     """Run one source's flow as a subflow; fail this task (not the pipeline) when the source fails."""
     started = time.perf_counter()
     try:
-        state = _call_flow(source, replay)
+        state = _call_flow(source)
     except Exception as exc:  # noqa: BLE001 - import errors, bad replay fixtures: still only this source fails
         outcome = SourceOutcome(source.name, "Failed", error=first_error_line(f"{type(exc).__name__}: {exc}"))
         outcome.duration_s = time.perf_counter() - started
@@ -168,7 +182,7 @@ def _ready(source: Source, selected: set[str], finished: set[str]) -> bool:
     return all(dep in finished or dep not in selected for dep in source.depends_on)
 
 
-def run_sources(sources: list[Source], concurrency: int, replay: bool = False) -> list[SourceOutcome]:
+def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
     """Submit one ``load-<source>`` task per source, never more than ``concurrency`` at once, each only after
     the sources it ``depends_on``; wait for all."""
     if concurrency < 1:
@@ -182,7 +196,7 @@ def run_sources(sources: list[Source], concurrency: int, replay: bool = False) -
             if len(running) >= concurrency:
                 break
             pending.remove(source)
-            future = load_source.with_options(task_run_name=f"load-{source.name}").submit(source, replay)
+            future = load_source.with_options(task_run_name=f"load-{source.name}").submit(source)
             running[future] = source
         if not running:
             cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)

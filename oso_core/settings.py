@@ -45,6 +45,7 @@ def gcp_credentials_block() -> str | None:
     return os.environ.get("OSO_GCP_CREDENTIALS_BLOCK") or None
 
 
-def replay_dir() -> Path:
-    """Where ``--replay`` finds recorded API responses (``OSO_REPLAY_DIR``, default the project's tests/fixtures)."""
-    return Path(os.environ.get("OSO_REPLAY_DIR", PROJECT_ROOT / "tests" / "fixtures"))
+def source_packages() -> list[str]:
+    """Python packages holding source folders (``OSO_SOURCE_PACKAGES``, comma-separated; default ``flows``)."""
+    raw = os.environ.get("OSO_SOURCE_PACKAGES", "flows")
+    return [part.strip() for part in raw.split(",") if part.strip()]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -73,7 +74,6 @@ class Source:
     depends_on: tuple[str, ...] = ()
     namespace: str = ""
     module: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:
@@ -107,17 +107,35 @@ class Source:
         return getattr(importlib.import_module(self.module), self.flow)
 
 
-def discover_sources(package: str = "flows") -> dict[str, Source]:
-    """Every ``SOURCE`` declared in the modules of ``package``, by name, in name order."""
+def source_packages() -> list[str]:
+    """Packages whose sources are discovered: ``flows`` unless ``OSO_SOURCE_PACKAGES`` names others."""
+    from oso_core import settings
+
+    return settings.source_packages()
+
+
+def _declaring_modules(package: str) -> Iterator[str]:
+    """``<package>.<name>.source`` for each source folder, ``<package>.<name>`` for each plain module."""
     pkg = importlib.import_module(package)
-    found: dict[str, Source] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
-        module_name = f"{package}.{info.name}"
-        module = importlib.import_module(module_name)
-        source = getattr(module, "SOURCE", None)
-        if not isinstance(source, Source):
+        if info.name.startswith("_"):
             continue
-        if source.name in found:
-            raise ValueError(f"source {source.name} declared twice ({found[source.name].module}, {module_name})")
-        found[source.name] = dataclasses.replace(source, module=module_name)
+        if info.ispkg:
+            if importlib.util.find_spec(f"{package}.{info.name}.source") is not None:
+                yield f"{package}.{info.name}.source"
+        else:
+            yield f"{package}.{info.name}"
+
+
+def discover_sources(packages: Iterable[str] | None = None) -> dict[str, Source]:
+    """Every ``SOURCE`` declared in the given packages (default: ``source_packages()``), by name, in name order."""
+    found: dict[str, Source] = {}
+    for package in packages if packages is not None else source_packages():
+        for module_name in _declaring_modules(package):
+            source = getattr(importlib.import_module(module_name), "SOURCE", None)
+            if not isinstance(source, Source):
+                continue
+            if source.name in found:
+                raise ValueError(f"source {source.name} declared twice ({found[source.name].module}, {module_name})")
+            found[source.name] = dataclasses.replace(source, module=module_name)
     return dict(sorted(found.items()))

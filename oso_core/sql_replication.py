@@ -26,7 +26,6 @@ import decimal
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -167,16 +166,6 @@ def resolve_database_url(
             raise ValueError(f"database_url must not carry a password (it is stored with the run); set secret {ref}")
         return override
     return (resolver or default_resolver()).resolve_as_str(ref)
-
-
-@contextmanager
-def replay_database(source: Source) -> Iterator[str]:
-    """``--replay`` for a database source: ``<fixtures>/<source>/seed.sql`` in a temporary local PostgreSQL."""
-    from oso_core.pgtemp import seeded_database
-    from oso_core.replay import fixtures_root
-
-    with seeded_database(fixtures_root() / source.name / "seed.sql", source.name) as url:
-        yield url
 
 
 # --- declarations -------------------------------------------------------------------------------------------

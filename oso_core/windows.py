@@ -260,7 +260,6 @@ class WindowedLoad:
             self.summary.notes.append(f"FAULTY {o.table} window {o.window}: {o.error}")
         if not self.outcomes:
             self.summary.notes.append("no windows to load: every window up to now is loaded")
-        self.summary.publish()
         faulty = self.faulty()
         if faulty:
             raise FaultyWindowsError(self.source.name, faulty, self.summary)

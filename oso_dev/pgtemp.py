@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 INSTALL_HINT = "apt-get install -y postgresql (Debian/Ubuntu) or install PostgreSQL so initdb and pg_ctl exist"
 
@@ -151,3 +152,12 @@ def seeded_database(seed: Path, database: str) -> Iterator[str]:
         yield server.dsn(database)
     finally:
         server.stop()
+
+
+@contextmanager
+def replay_database(source: Any) -> Iterator[str]:
+    """``--replay`` for a database source: its ``fixtures/seed.sql`` in a temporary local PostgreSQL."""
+    from oso_dev.replay import fixtures_dir
+
+    with seeded_database(fixtures_dir(source.name) / "seed.sql", source.name) as url:
+        yield url

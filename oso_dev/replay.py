@@ -20,9 +20,9 @@ matches nothing gets a 404 naming the request, which is also what a real API say
 from __future__ import annotations
 
 import fnmatch
-import os
 import json
 import mimetypes
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -226,16 +226,24 @@ def replay_parameters(source: Any) -> Iterator[dict[str, Any]]:
     served and ``base_url`` points at it.
     """
     import importlib
+    import importlib.util
 
-    try:
-        custom = importlib.import_module(f"{source.module}.replay").replay_parameters
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{source.module}.replay":
-            raise
-        custom = getattr(importlib.import_module(source.module), "replay_parameters", None)
+    folder, _, leaf = source.module.rpartition(".")
+    custom = getattr(importlib.import_module(source.module), "replay_parameters", None)
+    if leaf == "source" and importlib.util.find_spec(f"{folder}.replay") is not None:
+        custom = importlib.import_module(f"{folder}.replay").replay_parameters
     if custom is not None:
         with custom() as params:
             yield params
         return
     with replay_server(source.name) as url:
         yield {"base_url": url}
+
+
+@contextmanager
+def replaying() -> Iterator[None]:
+    """While the block runs, every source the weekly pipeline starts in this process loads its fixtures."""
+    from oso_core.pipeline import local_parameters
+
+    with local_parameters(replay_parameters):
+        yield

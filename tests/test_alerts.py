@@ -21,6 +21,7 @@ from flows.weekly import weekly_flow
 from oso_core import alerts
 from tests.support.alerting import contents, let_triggers_load, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
+from tests.support.weekly import replayed
 
 PKG = "tests.support.weekly_sources"
 REPLAY_DIR = Path(__file__).resolve().parent / "support" / "weekly_sources" / "fixtures"
@@ -29,6 +30,7 @@ REPLAY_DIR = Path(__file__).resolve().parent / "support" / "weekly_sources" / "f
 @pytest.fixture
 def clean_alerting(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("OSO_REPLAY_DIR", str(REPLAY_DIR))
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", PKG)
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
     remove_alerting()
@@ -120,7 +122,7 @@ def test_failed_runs_alert_discord_through_the_server_automation(
     alert_setup.setup_alerts()
     let_triggers_load()
 
-    state = weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True)
+    state = replayed(weekly_flow, only=["broken"], return_state=True)
     assert state.is_failed()
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
@@ -157,7 +159,7 @@ def test_hook_alerts_once_for_a_local_run_without_automation(
         monkeypatch.setenv(key, value)
     path = use_webhook(monkeypatch)
 
-    state = weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True)
+    state = replayed(weekly_flow, only=["broken"], return_state=True)
     assert state.is_failed()
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
@@ -177,6 +179,6 @@ def test_hook_alerts_once_for_a_local_run_without_automation(
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL")
     before = len(discord_proxy.requests())
     with caplog.at_level("WARNING", logger="oso.alerts"):
-        assert weekly_flow(package=PKG, only=["broken"], replay=True, return_state=True).is_failed()
+        assert replayed(weekly_flow, only=["broken"], return_state=True).is_failed()
     assert "alert logged only" in caplog.text
     assert len(discord_proxy.requests()) == before

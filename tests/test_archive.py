@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.crates.fixtures.make_fixture import build_tar_gz
 from oso_core.archive import BadFileError, coalesce, csv_batches, iter_members, jsonl_batches, member_selected
-from tests.fixtures.crates.make_fixture import build_tar_gz
 
 
 def tricky_csv(rows: int, seed: int = 7) -> tuple[bytes, list[list[str]]]:
@@ -138,6 +138,6 @@ def test_coalesce_joins_small_frames_up_to_the_target():
 
 
 def test_fixture_scripts_are_kept(tmp_path: Path):
-    root = Path(__file__).parent / "fixtures"
     for source in ("crates", "crypto_ecosystems", "openlabelsinitiative"):
-        assert (root / source / "make_fixture.py").is_file() and (root / source / "routes.json").is_file()
+        root = Path(__file__).parents[1] / "flows" / source / "fixtures"
+        assert (root / "make_fixture.py").is_file() and (root / "routes.json").is_file()

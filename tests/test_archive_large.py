@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 
 ROWS = 1_000_000
 TOP = "2025-01-05-020013"

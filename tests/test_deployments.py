@@ -23,8 +23,8 @@ from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
 
 from blocks import setup as alert_setup
 from blocks.deployments import project_config, render
-from oso_core.replay import ReplayServer, Route
 from oso_core.sources import discover_sources
+from oso_dev.replay import ReplayServer, Route
 from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 
@@ -52,7 +52,7 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
     )
     config = yaml.safe_load(committed)
     by_name = {d["name"]: d for d in config["deployments"]}
-    sources = discover_sources("flows")
+    sources = discover_sources(["flows"])
     assert set(sources) <= set(by_name)
     weekly = by_name["weekly"]
     assert weekly["entrypoint"] == "flows/weekly.py:weekly_flow"
@@ -65,13 +65,14 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
 
 
 def test_windowed_sources_get_a_weekly_window_schedule() -> None:
-    config = project_config(discover_sources(PKG), "Europe/Berlin", "pool", PKG)
+    config = project_config(discover_sources([PKG]), "Europe/Berlin", "pool", PKG)
     by_name = {d["name"]: d for d in config["deployments"]}
     assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "weekly"]
     windows = by_name["beta-windows"]
     assert windows["entrypoint"] == "tests/support/weekly_sources/beta.py:beta_flow"
     assert windows["schedules"][0]["cron"] == "0 0 * * 0" and windows["schedules"][0]["active"] is False
-    assert by_name["weekly"]["parameters"] == {"concurrency": 4, "package": PKG}
+    assert by_name["weekly"]["parameters"] == {"concurrency": 4}
+    assert by_name["weekly"]["work_pool"]["job_variables"] == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,8 @@ def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
         sources = {name: client.read_deployment_by_name(f"{name}/{name}") for name in ("alpha", "beta", "broken")}
         windows = client.read_deployment_by_name("beta/beta-windows")
     assert weekly.work_pool_name == deployed["pool"] and weekly.tags == ["oso", "weekly"]
-    assert weekly.parameters == {"concurrency": 4, "package": PKG}
+    assert weekly.parameters == {"concurrency": 4}
+    assert weekly.job_variables == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
     assert weekly.global_concurrency_limit.limit == 1
     (schedule,) = weekly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 0 * * 0", "Europe/Berlin", True)
@@ -201,4 +203,4 @@ def test_committed_prefect_yaml_deploys(tmp_path: Path) -> None:
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments()
     names = {d.name for d in deployments if d.work_pool_name == "oso-process"}
-    assert {"weekly", *discover_sources("flows")} <= names
+    assert {"weekly", *discover_sources(["flows"])} <= names

@@ -17,7 +17,7 @@ from oso_core.graphql import (
     paginate_offset,
     paginate_relay,
 )
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 
 FAST = PageRetry(attempts=4, backoff_initial=0, jitter=0, shrink=0.5, min_page_size=2, rate_limit_wait=0)
 OFFSET_QUERY = (

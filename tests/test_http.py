@@ -22,7 +22,7 @@ from oso_core.http import (
     min_interval_setting,
     retry_after_seconds,
 )
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 from tests.support.ports import free_port
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_wait=10, jitter=0)

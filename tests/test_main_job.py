@@ -5,20 +5,21 @@ This is what ``./dev demo`` runs; every source in ``flows/`` must load from its 
 
 from __future__ import annotations
 
-import importlib
+import inspect
 from pathlib import Path
 
 import pytest
 
 from flows.weekly import weekly_flow
 from oso_core.sources import discover_sources
+from tests.support.weekly import replayed
 
 SOURCES = discover_sources()
 
 
 def test_weekly_replay_loads_every_source(oso_home: Path, warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
-    state = weekly_flow(replay=True, return_state=True)
+    state = replayed(weekly_flow, return_state=True)
     assert state.is_completed(), state.message
     outcomes = {row["source"]: row for row in state.result()}
     assert set(outcomes) == set(SOURCES)
@@ -40,13 +41,14 @@ def test_weekly_replay_loads_every_source(oso_home: Path, warehouse, monkeypatch
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_every_source_has_a_command_line(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    source = SOURCES[name]
-    module = importlib.import_module(source.module)
-    assert "__main__" in Path(module.__file__).read_text(), f"flows/{name}.py cannot be run as a script"
-    from oso_core.cli import run_source_cli
+    """``python -m flows <source>`` is the same command for every source, derived from its flow's parameters."""
+    from flows.__main__ import main
 
+    source = SOURCES[name]
     with pytest.raises(SystemExit) as exit_:
-        run_source_cli(source, source.load_flow(), ["--help"], add_arguments=getattr(module, "_add_arguments", None))
+        main([name, "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "--replay" in out and source.qualified(source.tables[0].name) in out
+    flow_parameters = inspect.signature(source.load_flow()).parameters
+    assert all(f"--{p.replace('_', '-')}" in out for p in flow_parameters), out

@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 from oso_core.fanout import fan_out
 from oso_core.http import HttpClient, RetryPolicy, Skipped, SourceError
 from oso_core.pagination import json_next, paginate_next_link, paginate_offset, paginate_pages
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 
 ITEMS = [{"id": i} for i in range(23)]
 FAST = RetryPolicy(attempts=3, backoff_initial=0.01, jitter=0)

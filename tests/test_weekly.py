@@ -1,6 +1,6 @@
 """The weekly pipeline on the session's real Prefect server, over a test-only package of tiny sources.
 
-``tests.support.weekly_sources`` holds ``alpha`` (HTTP, replayed by ``oso_core.replay``), ``beta`` (its own replay
+``tests.support.weekly_sources`` holds ``alpha`` (HTTP, replayed by ``oso_dev.replay``), ``beta`` (its own replay
 hook) and ``broken`` (a task fails on bad input). The real sources in ``flows/`` are not used here.
 """
 
@@ -19,6 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.weekly import weekly_flow
 from oso_core.pipeline import build_task_runner, select_sources
+from oso_dev.replay import replaying
+from tests.support.weekly import replayed
 
 PKG = "tests.support.weekly_sources"
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,7 @@ REPLAY_DIR = ROOT / "tests" / "support" / "weekly_sources" / "fixtures"
 @pytest.fixture
 def weekly_env(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OSO_REPLAY_DIR", str(REPLAY_DIR))
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", PKG)
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "1")
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
     return oso_home
@@ -43,7 +46,7 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env: Path, warehouse) -> None:
-    state = weekly_flow(package=PKG, replay=True, concurrency=2, return_state=True)
+    state = replayed(weekly_flow, concurrency=2, return_state=True)
 
     # the weekly run fails because one source failed, and says how many and why, in one line
     assert state.is_failed()
@@ -85,7 +88,7 @@ def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env
 
 def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0.3")
-    state = weekly_flow(package=PKG, only=["alpha", "beta"], replay=True, concurrency=1, return_state=True)
+    state = replayed(weekly_flow, only=["alpha", "beta"], concurrency=1, return_state=True)
     assert state.is_completed()
     assert state.message == "2 sources completed"
     with get_client(sync_client=True) as client:
@@ -97,8 +100,8 @@ def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkey
 def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
     runner = build_task_runner("dask", 2, processes=False)
     assert type(runner).__name__ == "DaskTaskRunner"
-    state = weekly_flow.with_options(task_runner=runner)(
-        package=PKG, only=["alpha", "broken"], replay=True, concurrency=2, return_state=True
+    state = replayed(
+        weekly_flow.with_options(task_runner=runner), only=["alpha", "broken"], concurrency=2, return_state=True
     )
     assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
     assert warehouse.read("alpha.items").height == 3
@@ -118,12 +121,13 @@ def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         build_task_runner("spark")
 
 
-def test_sources_come_from_the_declarations_and_only_skip_narrow_them() -> None:
-    assert [s.name for s in select_sources(PKG)] == ["alpha", "beta", "broken"]
-    assert [s.name for s in select_sources(PKG, only=["beta"])] == ["beta"]
-    assert [s.name for s in select_sources(PKG, skip=["broken"])] == ["alpha", "beta"]
+def test_sources_come_from_the_declarations_and_only_skip_narrow_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", PKG)
+    assert [s.name for s in select_sources()] == ["alpha", "beta", "broken"]
+    assert [s.name for s in select_sources(only=["beta"])] == ["beta"]
+    assert [s.name for s in select_sources(skip=["broken"])] == ["alpha", "beta"]
     with pytest.raises(ValueError, match="unknown source.*nope; known: alpha, beta, broken"):
-        select_sources(PKG, only=["nope"])
+        select_sources(only=["nope"])
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -138,16 +142,21 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_command_line_replay_help_and_bad_names(weekly_env: Path) -> None:
-    env = {"OSO_HOME": str(weekly_env), "OSO_REPLAY_DIR": str(REPLAY_DIR), "WEEKLY_TEST_SLEEP": "0"}
+    env = {
+        "OSO_HOME": str(weekly_env),
+        "OSO_REPLAY_DIR": str(REPLAY_DIR),
+        "WEEKLY_TEST_SLEEP": "0",
+        "OSO_SOURCE_PACKAGES": PKG,
+    }
     helped = _cli("--help", env=env)
     assert helped.returncode == 0
     for option in ("--replay", "--only", "--skip", "--concurrency", "--task-runner"):
         assert option in helped.stdout
 
-    bad = _cli("--package", PKG, "--only", "nope", env=env)
+    bad = _cli("--only", "nope", env=env)
     assert bad.returncode == 2 and "unknown source(s) nope" in bad.stderr
 
-    ran = _cli("--replay", "--package", PKG, "--skip", "broken", "--concurrency", "2", env=env)
+    ran = _cli("--replay", "--skip", "broken", "--concurrency", "2", env=env)
     assert ran.returncode == 0, ran.stderr[-3000:]
     output = ran.stdout + ran.stderr
     assert "weekly: 2 of 2 sources completed" in output
@@ -162,12 +171,13 @@ def test_a_source_starts_only_after_the_sources_it_reads(weekly_env: Path, wareh
 
     from oso_core.pipeline import run_sources
 
-    alpha, beta = select_sources(PKG, only=["alpha", "beta"])
+    alpha, beta = select_sources(only=["alpha", "beta"])
     alpha_after_beta = replace(alpha, depends_on=("beta",))
 
     @flow(name="weekly-ordering-test")
     def ordered() -> list:
-        return run_sources([alpha_after_beta, beta], concurrency=2, replay=True)
+        with replaying():
+            return run_sources([alpha_after_beta, beta], concurrency=2)
 
     outcomes = ordered()
     assert [o.state for o in outcomes] == ["Completed", "Completed"]
@@ -184,7 +194,7 @@ def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
 
     from oso_core.pipeline import run_sources
 
-    alpha, beta = select_sources(PKG, only=["alpha", "beta"])
+    alpha, beta = select_sources(only=["alpha", "beta"])
 
     @flow(name="weekly-cycle-test")
     def cyclic() -> list:

@@ -7,14 +7,10 @@ was always empty. Ours loads them, and refuses to replace the table with nothing
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
-from oso_core.cli import run_source_cli
-from oso_core.http import HttpClient
+from oso_core.engine import SourceRun, source_flow
 from oso_core.records import Where, records_to_frame
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 ENDPOINT = "/rpcs.json"
 # The API's fields as read (errors name these), then renamed to OSO's intended columns.
@@ -64,16 +60,9 @@ def chains_frame(payload: object) -> pl.DataFrame:
     )
 
 
-@flow(name="chainlist", log_prints=True)
-def chainlist_flow(base_url: str | None = None) -> LoadSummary:
+@source_flow(SOURCE)
+def chainlist_flow(run: SourceRun, base_url: str | None = None) -> dict[str, pl.DataFrame]:
     """Load every chain of chainlist.org's rpcs.json into chainlist.chains (replaced)."""
-    summary = LoadSummary(SOURCE.name)
-    with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url)) as http:
-        chains = chains_frame(http.get_json(ENDPOINT))
-    summary.add(Warehouse().write_table(SOURCE, "chains", chains))
-    summary.publish()
-    return summary
+    with run.http(base_url) as http:
+        return {"chains": chains_frame(http.get_json(ENDPOINT))}
 
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, chainlist_flow))

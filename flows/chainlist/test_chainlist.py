@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from flows.chainlist import SOURCE, chainlist_flow
+from flows.chainlist.source import SOURCE, chainlist_flow
 from oso_core.http import SourceError
-from oso_core.replay import ReplayServer, Route
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
-FIXTURE = FIXTURES / "chainlist"
+FIXTURE = fixtures_dir("chainlist")
 RPCS = json.loads((FIXTURE / "rpcs.json").read_text())
 COLUMNS = [
     "name",

@@ -14,14 +14,11 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-from prefect import flow
 
-from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
+from oso_core.engine import SourceRun, source_flow
 from oso_core.sources import Source, TableSpec
 from oso_core.staging import stage_archive_csvs
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 ARCHIVE_PATH = "/db-dump.tar.gz"
 # The CSVs of the dump as crates.io exports them (crates_io_database_dump's export.sql); a new CSV is loaded too.
@@ -54,12 +51,11 @@ SOURCE = Source(
 )
 
 
-@flow(name="crates", log_prints=True)
-def crates_flow(base_url: str | None = None) -> LoadSummary:
+@source_flow(SOURCE)
+def crates_flow(run: SourceRun, base_url: str | None = None) -> None:
     """Load every CSV of the crates.io database dump, each into its own table (replaced)."""
-    summary = LoadSummary(SOURCE.name)
-    url = SOURCE.resolve_base_url(base_url) + ARCHIVE_PATH
-    warehouse = Warehouse()
+    summary, warehouse = run.summary, run.warehouse
+    url = run.base_url(base_url) + ARCHIVE_PATH
     with downloaded(SOURCE.name, url) as archive, tempfile.TemporaryDirectory(prefix="oso-crates-stage-") as stage:
         summary.notes.extend(archive.notes)
         staged = stage_archive_csvs(SOURCE.name, archive.path, Path(stage), column_types=COLUMN_TYPES)
@@ -79,9 +75,4 @@ def crates_flow(base_url: str | None = None) -> LoadSummary:
         missing = sorted(declared - {table.name for table in staged})
         if missing:
             summary.notes.append(f"dump has no CSV for: {', '.join(missing)} (tables left as they were)")
-    summary.publish()
-    return summary
 
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, crates_flow))

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.crates import DUMP_TABLES, SOURCE, crates_flow
+from flows.crates.fixtures.make_fixture import CSV_FILES, TOP, build_tar_gz, dump_files
+from flows.crates.source import DUMP_TABLES, SOURCE, crates_flow
 from oso_core.archive import BadFileError
 from oso_core.http import SourceError
-from oso_core.replay import ReplayServer, Route
-from tests.fixtures.crates.make_fixture import CSV_FILES, TOP, build_tar_gz, dump_files
+from oso_dev.replay import ReplayServer, Route
 
-FIXTURE = Path(__file__).parent / "fixtures" / "crates"
+FIXTURE = Path(__file__).parent / "fixtures"
 
 
 def serve_dump(tmp_path: Path, csv_files: dict[str, str] | None = None, raw: bytes | None = None, routes=()):

@@ -8,27 +8,13 @@ each JSONL file line by line, in bounded batches straight into the writer (one c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import polars as pl
-from prefect import flow
-
-from oso_core.archive import BadFileError, coalesce, iter_members, jsonl_batches
-from oso_core.cli import run_source_cli
+from flows.crypto_ecosystems.payload import taxonomy_frames
+from oso_core.archive import coalesce
 from oso_core.download import downloaded
+from oso_core.engine import SourceRun, source_flow
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 ARCHIVE_PATH = "/archive/refs/heads/master.zip"
-TAXONOMY_SCHEMA: dict[str, pl.DataType] = {
-    "eco_name": pl.String(),
-    "branch": pl.List(pl.String()),
-    "repo_url": pl.String(),
-    "tags": pl.List(pl.String()),
-}
-REQUIRED = ("eco_name", "repo_url")
 
 SOURCE = Source(
     name="crypto_ecosystems",
@@ -40,41 +26,14 @@ SOURCE = Source(
 )
 
 
-def taxonomy_frames(archive: Path, extra_fields: set[str], files: list[str]) -> Iterator[pl.DataFrame]:
-    """Every JSONL member of the zip, in archive order, as batches of the taxonomy schema."""
-    for member in iter_members(SOURCE.name, archive, pattern="*.jsonl", max_depth=3):
-        files.append(member.name)
-        yield from jsonl_batches(
-            SOURCE.name,
-            archive.name,
-            member.stream,
-            member=member.name,
-            schema=TAXONOMY_SCHEMA,
-            required=REQUIRED,
-            extra_fields=extra_fields,
-        )
-    if not files:
-        raise BadFileError(SOURCE.name, archive.name, "no *.jsonl files within 3 folders of the archive")
-
-
-@flow(name="crypto_ecosystems", log_prints=True)
-def crypto_ecosystems_flow(base_url: str | None = None) -> LoadSummary:
+@source_flow(SOURCE)
+def crypto_ecosystems_flow(run: SourceRun, base_url: str | None = None) -> None:
     """Load the crypto ecosystems taxonomy: all JSONL files of the repository zip into one table (replaced)."""
-    summary = LoadSummary(SOURCE.name)
-    url = SOURCE.resolve_base_url(base_url) + ARCHIVE_PATH
     extra_fields: set[str] = set()
     files: list[str] = []
-    with downloaded(SOURCE.name, url) as archive:
-        summary.notes.extend(archive.notes)
-        frames = coalesce(taxonomy_frames(archive.path, extra_fields, files))
-        result = Warehouse().write_table(SOURCE, "taxonomy", frames)
-    summary.add(result)
-    summary.notes.append(f"combined {len(files)} JSONL file(s): {', '.join(files)}")
+    with downloaded(SOURCE.name, run.base_url(base_url) + ARCHIVE_PATH) as archive:
+        run.summary.notes.extend(archive.notes)
+        run.write({"taxonomy": coalesce(taxonomy_frames(SOURCE.name, archive.path, extra_fields, files))})
+    run.summary.notes.append(f"combined {len(files)} JSONL file(s): {', '.join(files)}")
     if extra_fields:
-        summary.notes.append(f"fields not in the taxonomy schema were left out: {', '.join(sorted(extra_fields))}")
-    summary.publish()
-    return summary
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, crypto_ecosystems_flow))
+        run.summary.notes.append(f"fields not in the taxonomy schema were left out: {', '.join(sorted(extra_fields))}")

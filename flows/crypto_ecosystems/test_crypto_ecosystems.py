@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.crypto_ecosystems import SOURCE, crypto_ecosystems_flow
+from flows.crypto_ecosystems.fixtures.make_fixture import BUNDLE, EXPORT, FILES, TOP, build_zip
+from flows.crypto_ecosystems.source import SOURCE, crypto_ecosystems_flow
 from oso_core.archive import BadFileError
-from oso_core.replay import ReplayServer, Route
-from tests.fixtures.crypto_ecosystems.make_fixture import BUNDLE, EXPORT, FILES, TOP, build_zip
+from oso_dev.replay import ReplayServer, Route
 
-FIXTURE = Path(__file__).parent / "fixtures" / "crypto_ecosystems"
+FIXTURE = Path(__file__).parent / "fixtures"
 ZIP_PATH = "/archive/refs/heads/master.zip"
 
 

@@ -15,11 +15,8 @@ sub-protocols on one chain sums them (OSO kept only the first, losing the others
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
-from oso_core.cli import run_source_cli
-from oso_core.http import HttpClient, min_interval_setting
-from oso_core.payloads.defillama import (
+from flows.defillama.payload import (
     SLUG_TABLES,
     chains_frame,
     historical_chain_tvl,
@@ -29,9 +26,9 @@ from oso_core.payloads.defillama import (
     raises_frame,
     slug_tables,
 )
+from oso_core.engine import SourceRun, source_flow
+from oso_core.http import min_interval_setting
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 EVENT_KEY = ("slug", "chain", "time")
 SOURCE = Source(
@@ -52,16 +49,15 @@ SOURCE = Source(
 )
 
 
-@flow(name="defillama", log_prints=True)
-def defillama_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSummary:
+@source_flow(SOURCE)
+def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int = 4) -> None:
     """Load DefiLlama's seven tables (each replaced) for the protocols the lake knows about."""
-    summary = LoadSummary(SOURCE.name)
-    warehouse = Warehouse()
+    summary, warehouse = run.summary, run.warehouse
     wanted = lake_slugs(warehouse, summary)
     chains = lake_chains(warehouse, summary)
     frames: dict[str, pl.DataFrame] = {}
     min_interval = min_interval_setting(SOURCE.name)
-    with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url), timeout=300, min_interval=min_interval) as http:
+    with run.http(base_url, timeout=300, min_interval=min_interval) as http:
         frames["protocol_metadata"] = protocol_metadata_frame(SOURCE.name, http.get_json("/protocols"))
         if wanted is None:
             summary.notes.append(f"{', '.join(SLUG_TABLES)} not loaded: no slug list in the lake (run ossd first)")
@@ -80,9 +76,4 @@ def defillama_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSum
             if duplicates := frame.height - frame.unique(subset=list(spec.key)).height:
                 summary.notes.append(f"{spec.name}: {duplicates} row(s) repeat a key {spec.key}; the last is kept")
             summary.add(warehouse.write_table(SOURCE, spec.name, frame, dedupe="last"))
-    summary.publish()
-    return summary
 
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, defillama_flow))

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from flows.defillama import SOURCE, defillama_flow
+from flows.defillama.payload import FALLBACK_CHAINS
+from flows.defillama.source import SOURCE, defillama_flow
 from oso_core.http import SourceError
-from oso_core.payloads.defillama import FALLBACK_CHAINS
-from oso_core.replay import ReplayServer, Route
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
-FIXTURE = FIXTURES / "defillama"
+FIXTURE = fixtures_dir("defillama")
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
 URL = pl.List(pl.Struct({"url": pl.String}))
 EXPECTED_ROWS = {

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.eas_optimism import eas_optimism_flow
+from flows.eas_optimism.source import eas_optimism_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
-from oso_core.replay import ReplayServer, Route
 from oso_core.windows import FaultyWindowsError
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 RANGE = {"start": "2024-03-03", "end": "2024-03-17", "page_size": 2}
 W1, W2 = 1709424000, 1710028800
@@ -73,7 +72,7 @@ def test_faulty_window_then_retry_clears_and_rerun_has_no_duplicates(warehouse) 
 def test_revocation_at_the_source_is_merged(warehouse) -> None:
     with server() as replay:
         run(replay)
-    page = json.loads((FIXTURES / "eas_optimism" / "attestations_2024-03-03_skip0.json").read_text())
+    page = json.loads((fixtures_dir("eas_optimism") / "attestations_2024-03-03_skip0.json").read_text())
     page["data"]["attestations"][0].update(revoked=True, revocationTime=1710200000)
     changed = Route("/graphql", method="POST", body={"variables.where.time.gte": W1, "variables.skip": 0}, json=page)
     with server(changed) as replay:

@@ -7,21 +7,13 @@ path, so the base URL setting is a template with ``{api_key}``; the key is maske
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
-from oso_core.cli import run_source_cli
+from flows.ens.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
+from oso_core.engine import SourceRun, source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
-from oso_core.payloads.ens import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
-from oso_core.replay import replay_server
-from oso_core.replay_secrets import replay_secrets
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 API_KEY = SecretReference("ens", "api_key")
 SUBGRAPH_PATH = "/api/{api_key}/subgraphs/id/5XqPmWe6gjyrJtFn9cLy237i4cWw2j9HcUJEXsP5qGtH"
@@ -48,36 +40,23 @@ def endpoint_with_key(base_url: str) -> tuple[str, tuple[str, ...]]:
     return base_url.replace("{api_key}", key), (key,)
 
 
-@flow(name="ens", log_prints=True)
+@source_flow(SOURCE)
 def ens_flow(
+    run: SourceRun,
     base_url: str | None = None,
     tables: list[str] | None = None,
     page_size: int = PAGE_SIZE,
     page_interval: float | None = None,
-) -> LoadSummary:
+) -> dict[str, Any]:
     """Replace ens.domains and ens.text_changeds with every row of the subgraph, read by keyset pages.
 
     Both tables are extracted and validated before the first commit, so a failed page leaves both tables
     at their previous snapshot.
     """
-    summary = LoadSummary(SOURCE.name)
-    endpoint, mask = endpoint_with_key(SOURCE.resolve_base_url(base_url))
+    endpoint, mask = endpoint_with_key(run.base_url(base_url))
     retry, interval = configured_retry(SOURCE.name, RETRY, PAGE_INTERVAL)
     interval = interval if page_interval is None else page_interval
     chosen = tables or [t.name for t in SOURCE.tables]
     with GraphQLClient(SOURCE.name, endpoint, mask=mask, retry=retry, min_interval=interval) as gql:
-        frames = {table: extract(gql, table, page_size) for table in chosen}
-    summary.results.extend(Warehouse().write_tables(SOURCE, frames))
-    summary.publish()
-    return summary
+        return {table: extract(gql, table, page_size) for table in chosen}
 
-
-@contextmanager
-def replay_parameters() -> Iterator[dict[str, Any]]:
-    """Replay recorded subgraph pages (2 rows each) behind a gateway-shaped URL with a stand-in key."""
-    with replay_secrets(SOURCE.secrets), replay_server(SOURCE.name) as url:
-        yield {"base_url": url + SUBGRAPH_PATH, "page_size": 2, "page_interval": 0.0}
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, ens_flow))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.gitcoin import SOURCE, gitcoin_flow
+from flows.gitcoin.source import SOURCE, gitcoin_flow
 from oso_core.http import SourceError
 
 pytestmark = pytest.mark.postgres
 
-SEED = Path(__file__).parent / "fixtures" / "gitcoin" / "seed.sql"
+SEED = Path(__file__).parent / "fixtures" / "seed.sql"
 
 
 @pytest.fixture

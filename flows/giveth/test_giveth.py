@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.giveth import giveth_flow
+from flows.giveth.source import giveth_flow
 from oso_core.graphql import MalformedResponse, PageFailed
-from oso_core.replay import ReplayServer, Route
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +68,7 @@ def test_a_round_that_keeps_failing_fails_the_run_and_commits_nothing(warehouse)
 
 
 def test_malformed_projects_page_names_the_field(warehouse) -> None:
-    page = json.loads((FIXTURES / "giveth" / "round13_skip0.json").read_text())
+    page = json.loads((fixtures_dir("giveth") / "round13_skip0.json").read_text())
     del page["data"]["allProjects"]["projects"][1]["slug"]
     bad = Route("/graphql", method="POST", body={"variables.qfRoundId": 13}, json=page)
     with server(bad) as replay, pytest.raises(MalformedResponse, match=r"giveth: .*allProjects qfRoundId=13: .*'slug'"):

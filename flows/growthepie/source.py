@@ -10,15 +10,12 @@ validated before the table is replaced.
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
-from oso_core.cli import run_source_cli
+from oso_core.engine import SourceRun, source_flow
 from oso_core.fanout import fan_out
-from oso_core.http import HttpClient, min_interval_setting
+from oso_core.http import min_interval_setting
 from oso_core.records import Where, records_to_frame
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 METRICS = (
     "daa",  # daily active addresses
@@ -57,12 +54,10 @@ def export_frame(metric: str, payload: object) -> pl.DataFrame:
     return frame.with_columns(pl.col("metric_key").fill_null(metric), pl.lit(metric).alias("metric"))
 
 
-@flow(name="growthepie", log_prints=True)
-def growthepie_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSummary:
+@source_flow(SOURCE)
+def growthepie_flow(run: SourceRun, base_url: str | None = None, max_workers: int = 4) -> dict[str, pl.DataFrame]:
     """Load growthepie's eleven metric exports into growthepie.fundamentals_full (replaced)."""
-    summary = LoadSummary(SOURCE.name)
-    interval = min_interval_setting(SOURCE.name)
-    with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url), min_interval=interval) as http:
+    with run.http(base_url, min_interval=min_interval_setting(SOURCE.name)) as http:
         fetched = fan_out(
             METRICS,
             lambda metric: export_frame(metric, http.get_json(f"/export/{metric}.json")),
@@ -70,11 +65,6 @@ def growthepie_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSu
         )
     fetched.raise_for_errors(SOURCE.name, "/export/{metric}.json")
     frames = fetched.values()
-    summary.notes.append(", ".join(f"{metric}: {frame.height}" for metric, frame in fetched.results) + " rows")
-    summary.add(Warehouse().write_table(SOURCE, "fundamentals_full", pl.concat(frames, how="diagonal_relaxed")))
-    summary.publish()
-    return summary
+    run.summary.notes.append(", ".join(f"{metric}: {frame.height}" for metric, frame in fetched.results) + " rows")
+    return {"fundamentals_full": pl.concat(frames, how="diagonal_relaxed")}
 
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, growthepie_flow))

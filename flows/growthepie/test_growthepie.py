@@ -7,12 +7,11 @@ from datetime import date
 
 import pytest
 
-from flows.growthepie import METRICS, growthepie_flow
+from flows.growthepie.source import METRICS, growthepie_flow
 from oso_core.http import SourceError
-from oso_core.replay import ReplayServer, Route
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
-FIXTURE = FIXTURES / "growthepie"
+FIXTURE = fixtures_dir("growthepie")
 TOTAL_ROWS = sum(len(json.loads((FIXTURE / f"{m}.json").read_text())) for m in METRICS)
 
 

@@ -13,18 +13,12 @@ replacing ``projects`` with an empty table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
-from oso_core.cli import run_source_cli
-from oso_core.http import HttpClient, min_interval_setting
-from oso_core.payloads.l2beat import CHART_KEY, CHART_SCHEMAS, OSO_DELAY_SECONDS, RETRY, SUMMARY, charts, projects_frame
+from flows.l2beat.payload import CHART_KEY, CHART_SCHEMAS, OSO_DELAY_SECONDS, RETRY, SUMMARY, charts, projects_frame
+from oso_core.engine import SourceRun, source_flow
+from oso_core.http import min_interval_setting
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 SOURCE = Source(
     name="l2beat",
@@ -39,14 +33,14 @@ SOURCE = Source(
 )
 
 
-@flow(name="l2beat", log_prints=True)
-def l2beat_flow(base_url: str | None = None, max_workers: int = 2, min_interval: float | None = None) -> LoadSummary:
+@source_flow(SOURCE)
+def l2beat_flow(
+    run: SourceRun, base_url: str | None = None, max_workers: int = 2, min_interval: float | None = None
+) -> dict[str, Any]:
     """Load L2BEAT's scaling projects and every project's activity and TVS charts (each table replaced)."""
-    summary = LoadSummary(SOURCE.name)
+    summary = run.summary
     interval = min_interval_setting(SOURCE.name, OSO_DELAY_SECONDS) if min_interval is None else min_interval
-    with HttpClient(
-        SOURCE.name, SOURCE.resolve_base_url(base_url), timeout=300, retry=RETRY, min_interval=interval
-    ) as http:
+    with run.http(base_url, timeout=300, retry=RETRY, min_interval=interval) as http:
         slugs, projects = projects_frame(SOURCE.name, http.get_json(SUMMARY))
         frames = {"projects": projects}
         for table in CHART_SCHEMAS:
@@ -54,19 +48,4 @@ def l2beat_flow(base_url: str | None = None, max_workers: int = 2, min_interval:
     summary.notes.append(
         f"{http.stats.requests} requests, {http.stats.retries} retries, {interval:g}s between requests"
     )
-    summary.results.extend(Warehouse().write_tables(SOURCE, frames))
-    summary.publish()
-    return summary
-
-
-@contextmanager
-def replay_parameters() -> Iterator[dict[str, Any]]:
-    """``--replay``: the recorded fixtures, without OSO's five-second pause between charts."""
-    from oso_core.replay import replay_server
-
-    with replay_server(SOURCE.name) as url:
-        yield {"base_url": url, "min_interval": 0.0}
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, l2beat_flow))
+    return frames

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
-from flows.l2beat import SOURCE, l2beat_flow, replay_parameters
+from flows.l2beat.payload import RETRY
+from flows.l2beat.source import SOURCE, l2beat_flow, replay_parameters
 from oso_core.http import SourceError
-from oso_core.payloads.l2beat import RETRY
-from oso_core.replay import ReplayServer, Route
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route
 
-FIXTURE = FIXTURES / "l2beat"
+FIXTURE = Path(__file__).parent / "fixtures"
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
 EXPECTED = {"l2beat.projects": 4, "l2beat.activity": 9, "l2beat.tvs": 9}
 

@@ -18,20 +18,14 @@ range with ``--start/--end`` to backfill them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
 
-from prefect import flow
-
-from oso_core.cli import run_source_cli
+from flows.npm.payload import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
+from oso_core.engine import SourceRun, source_flow
 from oso_core.http import HttpClient, min_interval_setting
-from oso_core.payloads.npm import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, TableSpec, Windows
-from oso_core.summary import LoadSummary
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad, window_range_arguments, window_range_parameters
+from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 SOURCE = Source(
     name="npm",
@@ -54,8 +48,9 @@ SOURCE = Source(
 )
 
 
-@flow(name="npm", log_prints=True)
+@source_flow(SOURCE)
 def npm_flow(
+    run: SourceRun,
     base_url: str | None = None,
     registry_url: str | None = None,
     start: str | None = None,
@@ -63,14 +58,14 @@ def npm_flow(
     max_windows: int = DEFAULT_MAX_WINDOWS,
     tables: list[str] | None = None,
     max_workers: int = 4,
-) -> LoadSummary:
+) -> None:
     """Load npm manifests (replaced) and weekly downloads (merged per window) for the lake's npm packages.
 
     Without ``start``/``end`` the ended windows not yet loaded are loaded (faulty ones first), at most
     ``max_windows``; with them, every window overlapping ``[start, end)`` is reloaded.
     """
     chosen = tables or [t.name for t in SOURCE.tables]
-    load = WindowedLoad(SOURCE)
+    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
     packages = lake_packages(load.summary, load.warehouse)
     interval = min_interval_setting(SOURCE.name)
     registry = registry_url or resolve_setting(SOURCE.name, "registry_url", REGISTRY_URL) or REGISTRY_URL
@@ -84,21 +79,7 @@ def npm_flow(
         if still_open := [w for w in plan.windows if w.end > today]:
             plan.windows = [w for w in plan.windows if w.end <= today]
             load.summary.notes.append(f"downloads: window(s) {', '.join(map(str, still_open))} not over yet")
-        with HttpClient(SOURCE.name, SOURCE.resolve_base_url(base_url), headers=HEADERS, min_interval=interval) as api:
+        with HttpClient(SOURCE.name, run.base_url(base_url), headers=HEADERS, min_interval=interval) as api:
             load.load(plan, lambda window: downloads_in_window(api, packages, window, max_workers, load.summary))
-    return load.finish()
+    load.finish()
 
-
-@contextmanager
-def replay_parameters() -> Iterator[dict[str, Any]]:
-    """``--replay``: one server answers both hosts' paths; the recorded window is the week of 2024-12-29."""
-    from oso_core.replay import replay_server
-
-    with replay_server(SOURCE.name) as url:
-        yield {"base_url": url, "registry_url": url, "start": "2024-12-29", "end": "2025-01-05"}
-
-
-if __name__ == "__main__":
-    raise SystemExit(
-        run_source_cli(SOURCE, npm_flow, add_arguments=window_range_arguments, to_parameters=window_range_parameters)
-    )

@@ -8,15 +8,14 @@ from datetime import date
 import polars as pl
 import pytest
 
-from flows.npm import SOURCE, npm_flow, replay_parameters
+from flows.npm.payload import package_of
+from flows.npm.source import SOURCE, npm_flow, replay_parameters
 from oso_core.http import SourceError
 from oso_core.load_state import LoadState
-from oso_core.payloads.npm import package_of
-from oso_core.replay import ReplayServer, Route
 from oso_core.windows import FaultyWindowsError
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
-FIXTURE = FIXTURES / "npm"
+FIXTURE = fixtures_dir("npm")
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
 URL = pl.List(pl.Struct({"url": pl.String}))
 WEEK = {"start": "2024-12-29", "end": "2025-01-05"}

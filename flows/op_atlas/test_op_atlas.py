@@ -8,13 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.op_atlas import SOURCE, TABLES, op_atlas_flow
+from flows.op_atlas.source import SOURCE, TABLES, op_atlas_flow
 from oso_core.cli import run_source_cli
 from oso_core.secrets import SecretInaccessibleError
 
 pytestmark = pytest.mark.postgres
 
-SEED = Path(__file__).parent / "fixtures" / "op_atlas" / "seed.sql"
+SEED = Path(__file__).parent / "fixtures" / "seed.sql"
 SEED_ROWS = {
     "application": 2,
     "badgeholder": 3,
@@ -134,6 +134,6 @@ def test_replay_loads_the_seed_from_the_command_line(oso_home, warehouse):
 
 
 def test_replay_without_postgres_binaries_fails_clearly(oso_home, monkeypatch, capsys):
-    monkeypatch.setattr("oso_core.pgtemp.pg_bin", lambda name: None)
+    monkeypatch.setattr("oso_dev.pgtemp.pg_bin", lambda name: None)
     assert run_source_cli(SOURCE, op_atlas_flow, ["--replay"]) == 1
     assert "needs a local PostgreSQL server" in capsys.readouterr().err

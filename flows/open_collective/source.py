@@ -7,16 +7,9 @@ Nested objects (amounts, accounts, expense, order…) are kept as JSON text as O
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from typing import Any
 
-from prefect import flow
-
-from oso_core.cli import run_source_cli
-from oso_core.graphql import GraphQLClient, configured_retry
-from oso_core.payloads.open_collective import (
+from flows.open_collective.payload import (
     ACCOUNTS_PAGE,
     RETRY,
     TRANSACTION_KINDS,
@@ -24,12 +17,11 @@ from oso_core.payloads.open_collective import (
     all_accounts,
     transactions_in_window,
 )
-from oso_core.replay import replay_server
-from oso_core.replay_secrets import replay_secrets
+from oso_core.engine import SourceRun, source_flow
+from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec, Windows
-from oso_core.summary import LoadSummary
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad, window_range_arguments, window_range_parameters
+from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 PERSONAL_TOKEN = SecretReference("open_collective", "personal_token")
 
@@ -49,8 +41,9 @@ SOURCE = Source(
 )
 
 
-@flow(name="open_collective", log_prints=True)
+@source_flow(SOURCE)
 def open_collective_flow(
+    run: SourceRun,
     base_url: str | None = None,
     start: str | None = None,
     end: str | None = None,
@@ -58,7 +51,7 @@ def open_collective_flow(
     tables: list[str] | None = None,
     page_size: int = TRANSACTIONS_PAGE,
     accounts_page_size: int = ACCOUNTS_PAGE,
-) -> LoadSummary:
+) -> None:
     """Load Open Collective expenses and deposits window by window (merge on id), then accounts.
 
     Without ``start``/``end`` the windows not yet loaded (faulty ones first) are loaded, at most
@@ -68,11 +61,11 @@ def open_collective_flow(
     chosen = tables or [t.name for t in SOURCE.tables]
     token = default_resolver().resolve_as_str(PERSONAL_TOKEN)
     retry, interval = configured_retry(SOURCE.name, RETRY)
-    load = WindowedLoad(SOURCE)
+    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
     accounts_error: Exception | None = None
     with GraphQLClient(
         SOURCE.name,
-        SOURCE.resolve_base_url(base_url),
+        run.base_url(base_url),
         headers={"Personal-Token": token},
         mask=(token,),
         retry=retry,
@@ -89,31 +82,6 @@ def open_collective_flow(
             except Exception as exc:  # noqa: BLE001 - windows already loaded stay loaded; the run still fails
                 accounts_error = exc
                 load.summary.notes.append(f"accounts failed: {exc}")
-    summary = load.finish()
+    load.finish()
     if accounts_error is not None:
         raise accounts_error
-    return summary
-
-
-@contextmanager
-def replay_parameters() -> Iterator[dict[str, Any]]:
-    """Replay two recorded weeks (2024-01-07 and 2024-01-14) and the accounts, with a stand-in token."""
-    with replay_secrets(SOURCE.secrets), replay_server(SOURCE.name) as url:
-        yield {
-            "base_url": f"{url}/graphql/v2",
-            "start": "2024-01-07",
-            "end": "2024-01-21",
-            "page_size": 2,
-            "accounts_page_size": 2,
-        }
-
-
-if __name__ == "__main__":
-    raise SystemExit(
-        run_source_cli(
-            SOURCE,
-            open_collective_flow,
-            add_arguments=window_range_arguments,
-            to_parameters=window_range_parameters,
-        )
-    )

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.open_collective import open_collective_flow
+from flows.open_collective.source import open_collective_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
-from oso_core.replay import ReplayServer, Route
 from oso_core.windows import FaultyWindowsError
-from tests.conftest import FIXTURES
+from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 TOKEN = "oc-test-personal-token-1234"
-DIR = FIXTURES / "open_collective"
+DIR = fixtures_dir("open_collective")
 RANGE = {"start": "2024-01-07", "end": "2024-01-21", "page_size": 2, "accounts_page_size": 2}
 
 

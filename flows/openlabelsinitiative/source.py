@@ -7,14 +7,10 @@ streamed to disk and read row group by row group (bounded batches) straight into
 
 from __future__ import annotations
 
-from prefect import flow
-
 from oso_core.archive import parquet_batches
-from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
+from oso_core.engine import SourceRun, source_flow
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
 
 EXPORT_PATH = "/v1/oli/labels_decoded.parquet"
 # The columns a label is made of (OLI data model: a tag_id with a value on an address and chain); others pass through.
@@ -30,18 +26,10 @@ SOURCE = Source(
 )
 
 
-@flow(name="openlabelsinitiative", log_prints=True)
-def openlabelsinitiative_flow(base_url: str | None = None) -> LoadSummary:
+@source_flow(SOURCE)
+def openlabelsinitiative_flow(run: SourceRun, base_url: str | None = None) -> None:
     """Load the OLI decoded labels parquet export into one table (replaced)."""
-    summary = LoadSummary(SOURCE.name)
-    url = SOURCE.resolve_base_url(base_url) + EXPORT_PATH
-    with downloaded(SOURCE.name, url) as export:
-        summary.notes.extend(export.notes)
-        frames = parquet_batches(SOURCE.name, export.path, required=REQUIRED)
-        summary.add(Warehouse().write_table(SOURCE, "labels_decoded", frames))
-    summary.publish()
-    return summary
+    with downloaded(SOURCE.name, run.base_url(base_url) + EXPORT_PATH) as export:
+        run.summary.notes.extend(export.notes)
+        run.write({"labels_decoded": parquet_batches(SOURCE.name, export.path, required=REQUIRED)})
 
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, openlabelsinitiative_flow))

@@ -8,13 +8,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.openlabelsinitiative import EXPORT_PATH, SOURCE, openlabelsinitiative_flow
+from flows.openlabelsinitiative.fixtures.make_fixture import ROWS, SCHEMA, build_table, write
+from flows.openlabelsinitiative.source import EXPORT_PATH, SOURCE, openlabelsinitiative_flow
 from oso_core.archive import BadFileError, parquet_batches
 from oso_core.http import SourceError
-from oso_core.replay import ReplayServer, Route
-from tests.fixtures.openlabelsinitiative.make_fixture import ROWS, SCHEMA, build_table, write
+from oso_dev.replay import ReplayServer, Route
 
-FIXTURE = Path(__file__).parent / "fixtures" / "openlabelsinitiative"
+FIXTURE = Path(__file__).parent / "fixtures"
 
 
 def serve(tmp_path: Path, table: pa.Table | None = None, raw: bytes | None = None, routes=()):

@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from oso_core.git_checkout import Revision
 
 try:  # libyaml is ~8x faster; fall back only where PyYAML was built without it
     from yaml import CSafeLoader as _Loader
@@ -88,14 +89,6 @@ class InvalidDirectoryError(Exception):
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"oss-directory has {len(problems)} invalid file(s); nothing was loaded:\n{lines}")
-
-
-@dataclass(frozen=True)
-class Revision:
-    """The commit the files come from (``None`` for a plain directory that is not a git checkout)."""
-
-    sha: str | None
-    committed_time: datetime | None
 
 
 @dataclass

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.ossd import SAMPLE_DIR, ossd_flow
-from oso_core.ossd import InvalidDirectoryError, parse_github_url
+from flows.ossd.payload import InvalidDirectoryError, parse_github_url
+from flows.ossd.replay import SAMPLE_DIR
+from flows.ossd.source import ossd_flow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -263,7 +264,7 @@ def test_summary_is_published_as_a_table_artifact_of_the_run(warehouse, sample: 
 
 
 def test_parallel_parsing_gives_the_same_records_and_errors_in_the_same_order(sample: Path) -> None:
-    from oso_core import ossd
+    from flows.ossd import payload as ossd
 
     (sample / "data/projects/x").mkdir(parents=True, exist_ok=True)
     (sample / "data/projects/x/nodisplay.yaml").write_text("version: 7\nname: nodisplay\n")
@@ -285,7 +286,7 @@ def test_a_directory_large_enough_to_parse_in_parallel_loads_inside_a_flow_run(w
     """Forked parser processes inside a Prefect flow run (which has its own threads) finish and lose nothing."""
     import yaml
 
-    from oso_core import ossd
+    from flows.ossd import payload as ossd
 
     root = tmp_path / "big"
     shutil.copytree(SAMPLE_DIR, root)

@@ -8,19 +8,10 @@ run summary; every other failure fails the run before anything is committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from prefect import flow
-
-from oso_core.cli import run_source_cli
+from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient, resolve_repositories
-from oso_core.replay import replay_server
-from oso_core.replay_secrets import replay_secrets
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
 GITHUB_TOKEN = SecretReference("ossd", "github_token")
@@ -46,18 +37,16 @@ def github_urls(warehouse: Warehouse) -> list[str] | None:
     return [url for url in urls.to_list() if url.strip()]
 
 
-@flow(name="ossd_github", log_prints=True)
-def ossd_github_flow(base_url: str | None = None, per_page: int = 100, max_workers: int = 4) -> LoadSummary:
+@source_flow(SOURCE)
+def ossd_github_flow(run: SourceRun, base_url: str | None = None, per_page: int = 100, max_workers: int = 4) -> None:
     """Resolve oss-directory's GitHub URLs to repositories and merge them into ``ossd.github_repositories``."""
-    summary = LoadSummary(SOURCE.name)
-    warehouse = Warehouse()
+    summary, warehouse = run.summary, run.warehouse
     urls = github_urls(warehouse)
     if not urls:
         summary.notes.append(f"{REPOSITORIES_TABLE} is {'missing' if urls is None else 'empty'}: run ossd first")
-        summary.publish()
-        return summary
+        return
     token = default_resolver().resolve_as_str(GITHUB_TOKEN)
-    with GitHubClient(SOURCE.name, SOURCE.resolve_base_url(base_url), token) as client:
+    with GitHubClient(SOURCE.name, run.base_url(base_url), token) as client:
         resolved = resolve_repositories(client, urls, per_page=per_page, max_workers=max_workers)
     summary.skipped.extend(resolved.skipped)
     summary.notes.append(
@@ -65,16 +54,3 @@ def ossd_github_flow(base_url: str | None = None, per_page: int = 100, max_worke
         "listed twice)"
     )
     summary.add(warehouse.write_table(SOURCE, "github_repositories", resolved.frame))
-    summary.publish()
-    return summary
-
-
-@contextmanager
-def replay_parameters() -> Iterator[dict[str, Any]]:
-    """``--replay``: recorded GitHub responses for the sample directory's URLs, and a stand-in token."""
-    with replay_secrets(SOURCE.secrets), replay_server(SOURCE.name) as url:
-        yield {"base_url": url}
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_source_cli(SOURCE, ossd_github_flow))

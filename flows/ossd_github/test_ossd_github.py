@@ -10,13 +10,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.ossd_github import SOURCE, ossd_github_flow
+from flows.ossd_github.source import SOURCE, ossd_github_flow
 from oso_core.github import parse_github_url
 from oso_core.http import SourceError
 from oso_core.records import RecordError
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ossd_github"
+FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "ghp_testtoken0123456789"
 SAMPLE_URLS = [
     "https://github.com/opensource-observer",
