@@ -2,6 +2,7 @@
 
 DuckDB's iceberg extension reads each named table's current snapshot straight from its metadata file, so
 the query sees exactly what the catalog committed, through a reader that shares no code with the writer.
+``from oso_core.query import Client`` is the pyoso-shaped client for notebooks (``oso_core.query_client``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import sys
 
 import polars as pl
 
+from oso_core.query_client import Client, ClientConfig, OsoError, QueryResponse
 from oso_core.warehouse import Warehouse
+
+__all__ = ["Client", "ClientConfig", "OsoError", "QueryResponse", "list_tables", "main"]
 
 
 def list_tables(warehouse: Warehouse) -> pl.DataFrame:

@@ -10,6 +10,10 @@ run time. Backends, one module each:
 ``default_resolver()`` chains the backends named by ``OSO_SECRETS`` (default ``env``; e.g. ``env,prefect,gcp``)
 with prefix ``OSO_SECRET_PREFIX`` (default ``dagster``). Errors name the reference and every place tried, never a
 value. ``python -m oso_core.secrets check|push`` is the command line (``oso_core.secrets.cli``).
+
+OSO's own names (``LocalSecretResolver``, ``GCPSecretResolver``, ``secret_ref_arg``, ``resolve_secrets_for_func``,
+``HiddenVar``) are exported too, so OSO's code runs by changing its import line (``oso_core.secrets.oso_compat``);
+OSO's ``DAGSTER_GCP_SECRETS_PREFIX``, ``GOOGLE_PROJECT_ID`` and ``DAGSTER_USE_LOCAL_SECRETS`` apply where set.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from oso_core import settings
 from oso_core.secrets.base import (
     ChainSecretResolver,
+    HiddenVar,
     ResolvedSecret,
     SecretDecodeError,
     SecretInaccessibleError,
@@ -28,6 +33,14 @@ from oso_core.secrets.base import (
 )
 from oso_core.secrets.env import EnvSecretResolver
 from oso_core.secrets.gcp import GcpSecretResolver
+from oso_core.secrets.oso_compat import (
+    GCPSecretResolver,
+    LocalSecretResolver,
+    gcp_backend,
+    oso_backends,
+    resolve_secrets_for_func,
+    secret_ref_arg,
+)
 from oso_core.secrets.prefect_blocks import PrefectSecretResolver, block_name, parse_block_name
 from oso_core.secrets.runtime import ResolvedSecrets, resolve_source_secrets
 
@@ -35,7 +48,10 @@ __all__ = [
     "BACKENDS",
     "ChainSecretResolver",
     "EnvSecretResolver",
+    "GCPSecretResolver",
     "GcpSecretResolver",
+    "HiddenVar",
+    "LocalSecretResolver",
     "PrefectSecretResolver",
     "ResolvedSecret",
     "ResolvedSecrets",
@@ -44,19 +60,27 @@ __all__ = [
     "SecretReference",
     "SecretResolver",
     "SimpleSecretResolver",
+    "backend_names",
     "block_name",
     "default_resolver",
     "parse_block_name",
+    "resolve_secrets_for_func",
     "resolve_setting",
     "resolve_source_secrets",
+    "secret_ref_arg",
 ]
 
 # Backend names accepted in OSO_SECRETS, each a factory taking the prefix.
 BACKENDS: dict[str, Callable[[str], SecretResolver]] = {
     "env": lambda prefix: EnvSecretResolver(prefix=prefix),
     "prefect": lambda prefix: PrefectSecretResolver(prefix=prefix),
-    "gcp": lambda prefix: GcpSecretResolver(prefix=prefix),
+    "gcp": gcp_backend,  # GcpSecretResolver, with OSO's DAGSTER_GCP_SECRETS_PREFIX / GOOGLE_PROJECT_ID where set
 }
+
+
+def backend_names() -> list[str]:
+    """``OSO_SECRETS``'s backends; unset, OSO's ``DAGSTER_USE_LOCAL_SECRETS=false`` means ``gcp``; else ``env``."""
+    return oso_backends() or settings.secret_backends()
 
 
 def default_resolver() -> SecretResolver:
@@ -65,7 +89,7 @@ def default_resolver() -> SecretResolver:
     Raises:
         ValueError: ``OSO_SECRETS`` is empty or names a backend that does not exist.
     """
-    names = settings.secret_backends()
+    names = backend_names()
     unknown = [name for name in names if name not in BACKENDS]
     if unknown or not names:
         raise ValueError(

@@ -47,15 +47,35 @@ class SecretReference:
 
 
 class SecretInaccessibleError(Exception):
-    """A secret could not be resolved; the message lists where it was looked for, never a value."""
+    """A secret could not be resolved; the message lists where it was looked for, never a value.
 
-    def __init__(self, ref: SecretReference, tried: list[str]):
-        self.ref = ref
-        self.tried = tried
-        super().__init__(f"secret {ref} not found; tried: {'; '.join(tried)}")
+    Two call shapes, one class, so ``except SecretInaccessibleError`` catches both our resolvers and OSO-style code:
+    ours, ``SecretInaccessibleError(ref, tried)``; OSO's, ``SecretInaccessibleError(message, wrapped_error=None)``
+    (then ``ref`` is ``None`` and ``tried`` is ``[message]``, so a chain still lists it).
+    ``wrapped_error`` keeps the underlying exception for code that inspects it; it is not part of the message.
+    """
+
+    def __init__(
+        self,
+        message: SecretReference | str,
+        tried: list[str] | BaseException | None = None,
+        wrapped_error: BaseException | None = None,
+    ):
+        if isinstance(tried, BaseException):  # OSO's positional form: (message, wrapped_error)
+            tried, wrapped_error = None, tried
+        self.wrapped_error = wrapped_error
+        if isinstance(message, SecretReference):
+            self.ref: SecretReference | None = message
+            self.tried = list(tried or [])
+            text = f"secret {message} not found; tried: {'; '.join(self.tried)}"
+        else:
+            self.ref = None
+            self.tried = list(tried) if tried else [str(message)]
+            text = str(message)
+        super().__init__(text)
 
     def __reduce__(self):  # keeps the exception picklable (Prefect stores failed states' exceptions)
-        return (type(self), (self.ref, self.tried))
+        return (type(self), (self.ref if self.ref is not None else self.args[0], self.tried))
 
 
 class SecretDecodeError(ValueError):
@@ -88,14 +108,55 @@ class ResolvedSecret:
             raise SecretDecodeError(self.ref, self.origin) from None
 
 
+class HiddenVar(str):
+    """A secret handed to configuration that resolves only when asked: OSO's ``resolve_as_hidden_var`` result.
+
+    OSO's is a Dagster ``EnvVar`` subclass; the contract kept here is the one its callers use: the string itself
+    is the reference's ``repr`` (never the value), ``get_value(default)`` resolves at call time and re-raises
+    ``SecretInaccessibleError`` while returning ``default`` on any other failure.
+    """
+
+    _resolver: SecretResolver
+    _ref: SecretReference
+
+    @classmethod
+    def create(cls, resolver: SecretResolver, ref: SecretReference) -> HiddenVar:
+        hidden = cls(repr(ref))
+        hidden.setup_resolver(resolver, ref)
+        return hidden
+
+    def setup_resolver(self, resolver: SecretResolver, ref: SecretReference) -> None:
+        self._resolver = resolver
+        self._ref = ref
+
+    @property
+    def env_var_name(self) -> str:
+        return str(self)
+
+    def get_value(self, default: str | None = None) -> str | None:
+        try:
+            return self._resolver.resolve_as_str(self._ref)
+        except SecretInaccessibleError:
+            raise
+        except Exception:
+            return default
+
+
 class SecretResolver(ABC):
-    """Resolves references to bytes; ``resolve_as_str`` decodes UTF-8; ``lookup`` also says from where."""
+    """Resolves references to bytes; ``resolve_as_str`` decodes UTF-8; ``lookup`` also says from where.
+
+    A subclass only has to define ``resolve`` (as OSO's resolvers do); ``resolve_as_hidden_var`` is OSO's
+    deferred form for configuration objects.
+    """
 
     @abstractmethod
     def resolve(self, ref: SecretReference) -> bytes: ...
 
     def resolve_as_str(self, ref: SecretReference) -> str:
         return self.lookup(ref).as_str()
+
+    def resolve_as_hidden_var(self, ref: SecretReference) -> HiddenVar:
+        return HiddenVar.create(self, ref)
 
     def lookup(self, ref: SecretReference) -> ResolvedSecret:
         """The value with its origin; resolvers that know more precisely where it came from override this."""
@@ -109,8 +170,8 @@ class SecretResolver(ABC):
 class SimpleSecretResolver(SecretResolver):
     """In-memory ``{"group__key": value}`` resolver, for tests and notebooks (as OSO's)."""
 
-    def __init__(self, values: dict[str, str | bytes]):
-        self.values = {k.lower(): v for k, v in values.items()}
+    def __init__(self, secrets: dict[str, str | bytes]):
+        self.values = {k.lower(): v for k, v in secrets.items()}
 
     def describe(self, ref: SecretReference) -> str:
         return f"in-memory key {ref.group_name}__{ref.key}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from oso_core import settings
-from oso_core.secrets import default_resolver
+from oso_core.secrets import backend_names, default_resolver
 from oso_core.secrets.base import SecretInaccessibleError, SecretResolver, check_snake_case
 from oso_core.secrets.env import parse_env_name
 from oso_core.secrets.prefect_blocks import push_secret
@@ -71,7 +71,7 @@ def run_check(names: Sequence[str], package: str) -> int:
         _out(f"error: no source named {', '.join(unknown)} in {package}; known: {', '.join(sources)}")
         return USAGE
     chosen = [sources[name] for name in names] if names else list(sources.values())
-    _out(f"secrets backends: {', '.join(settings.secret_backends())} (prefix {settings.secret_prefix()})")
+    _out(f"secrets backends: {', '.join(backend_names())} (prefix {settings.secret_prefix()})")
     results = [check_source(source, resolver) for source in chosen]
     missing = results.count(False)
     _out(f"{len(results) - missing} of {len(results)} source(s) ready")

@@ -32,9 +32,15 @@ if TYPE_CHECKING:
 _REASONS = {"NotFound": "not found", "PermissionDenied": "permission denied", "Unauthenticated": "unauthenticated"}
 
 
+def check_prefix(prefix: str) -> str:
+    """A snake_case prefix, or ``""``: OSO's ``DAGSTER_GCP_SECRETS_PREFIX`` defaults to empty, which names secrets
+    ``__group__key`` (its f-string ``f"{prefix}__{group}__{key}"`` with nothing before the first separator)."""
+    return "" if prefix == "" else check_snake_case(prefix, "secret prefix")
+
+
 def secret_id(ref: SecretReference, prefix: str) -> str:
-    """``dagster__clickhouse__password``: OSO's keystore naming, lower-case."""
-    return "__".join((check_snake_case(prefix, "secret prefix"), ref.group_name, ref.key))
+    """``dagster__clickhouse__password``: OSO's keystore naming, lower-case (``__clickhouse__password`` unprefixed)."""
+    return "__".join((check_prefix(prefix), ref.group_name, ref.key))
 
 
 @lru_cache(maxsize=4)
@@ -64,7 +70,7 @@ class GcpSecretResolver(SecretResolver):
         credentials: GcpCredentials | None = None,
         client: Any = None,
     ):
-        self.prefix = check_snake_case(prefix if prefix is not None else settings.secret_prefix(), "secret prefix")
+        self.prefix = check_prefix(prefix if prefix is not None else settings.secret_prefix())
         self.project = project or settings.gcp_project()
         self.credentials = credentials
         self.client = client
@@ -85,14 +91,17 @@ class GcpSecretResolver(SecretResolver):
             self.client = self.credentials.get_secret_manager_client()
         return self.client, self.project or getattr(self.credentials, "project", None)
 
-    def _failure(self, ref: SecretReference, reason: str) -> SecretInaccessibleError:
-        return SecretInaccessibleError(ref, [f"{self.describe(ref)} ({reason})"])
+    def _failure(
+        self, ref: SecretReference, reason: str, wrapped: BaseException | None = None
+    ) -> SecretInaccessibleError:
+        # ``wrapped`` is kept as an attribute (OSO's ``wrapped_error``) but never enters the message or the chain
+        return SecretInaccessibleError(ref, [f"{self.describe(ref)} ({reason})"], wrapped_error=wrapped)
 
     def lookup(self, ref: SecretReference) -> ResolvedSecret:
         try:
             client, project = self._client_and_project()
         except Exception as exc:  # no ADC, bad key file, missing block: the kind is enough to act on
-            raise self._failure(ref, f"no client: {type(exc).__name__}") from None
+            raise self._failure(ref, f"no client: {type(exc).__name__}", exc) from None
         if not project:
             raise self._failure(ref, "no project: set OSO_GCP_PROJECT")
         name = self.version_name(ref, project)
@@ -100,7 +109,7 @@ class GcpSecretResolver(SecretResolver):
             response = client.access_secret_version(request={"name": name})
         except Exception as exc:
             kind = type(exc).__name__
-            raise self._failure(ref, _REASONS.get(kind, f"error: {kind}")) from None
+            raise self._failure(ref, _REASONS.get(kind, f"error: {kind}"), exc) from None
         value = bytes(response.payload.data)
         if not value:
             raise self._failure(ref, "empty")
