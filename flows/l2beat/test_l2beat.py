@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from flows.l2beat.payload import RETRY
-from flows.l2beat.source import SOURCE, l2beat_flow, replay_parameters
+from flows.l2beat.replay import replay_parameters
+from flows.l2beat.source import SOURCE, l2beat_flow
 from oso_core.http import SourceError
 from oso_dev.replay import ReplayServer, Route
 

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from flows.npm.payload import package_of
-from flows.npm.source import SOURCE, npm_flow, replay_parameters
+from flows.npm.replay import replay_parameters
+from flows.npm.source import SOURCE, npm_flow
 from oso_core.http import SourceError
 from oso_core.load_state import LoadState
 from oso_core.windows import FaultyWindowsError
