@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError, ValidationException
-from pyiceberg.table import Table
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table, Transaction
 
 from oso_core.warehouse.errors import WarehouseError
 
@@ -56,3 +57,20 @@ def commit_with_retry(
             time.sleep(delay)
             table = load()
     raise AssertionError("unreachable")
+
+
+def replace_files(
+    txn: Transaction, removed: list[DataFile], added: list[DataFile], properties: dict[str, str]
+) -> Table:
+    """Commit one snapshot of ``txn`` that swaps exactly ``removed`` for ``added`` (same rows, other files).
+
+    An overwrite of those files only: the commit requires the table's branch to be at the snapshot ``txn`` started
+    from, so a writer that committed meanwhile makes it fail with ``CommitFailedException`` (and
+    ``commit_with_retry`` reloads and re-plans); a file already gone fails it with ``ValidationException``.
+    """
+    with txn.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+        for data_file in removed:
+            overwrite.delete_data_file(data_file)
+        for data_file in added:
+            overwrite.append_data_file(data_file)
+    return txn.commit_transaction()
