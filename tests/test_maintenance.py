@@ -136,6 +136,11 @@ def test_maintenance_expires_snapshots_deletes_orphans_and_compacts(warehouse: W
     assert len(table.metadata.snapshots) == 3 == report.snapshots_after
     assert report.snapshots_expired == snapshots_before + 1 - 3
     assert table.current_snapshot().snapshot_id == report.compaction_snapshot_id
+    # no manifest of only earlier snapshots' tombstones is carried into the compacted snapshot (pyiceberg 0.12 would)
+    for manifest in table.current_snapshot().manifests(table.io):
+        assert manifest.has_added_files() or manifest.has_existing_files() or (
+            manifest.added_snapshot_id == report.compaction_snapshot_id
+        )
     for snapshot in table.metadata.snapshots:
         assert table.scan(snapshot_id=snapshot.snapshot_id).to_arrow().num_rows > 0
     # orphans: the killed loads' old files are gone, the fresh one (a load that may be in flight) is kept
