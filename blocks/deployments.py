@@ -8,6 +8,9 @@ What it declares:
 * ``weekly`` (flow ``oso-weekly``): every source, cron ``0 0 * * 0`` (OSO's Sunday job) in the time zone of
   setting ``weekly.timezone`` (default UTC, ``--timezone`` overrides);
 * one deployment per source flow, named after the source, with no schedule (run on demand or by the weekly flow);
+* ``maintenance`` (flow ``oso-table-maintenance``): compaction, snapshot expiry and orphan-file deletion of every
+  table (``flows/maintenance.py``), weekly on cron ``0 0 * * 3``: Wednesdays, midweek, away from Sunday's loads
+  (a load that does run meanwhile wins over the compaction, see ``oso_core.warehouse.maintenance``);
 * for each windowed source (``Source.windows``), ``<source>-windows``: the same flow on the Sunday cron, which by
   default loads every missing or failed window. Like OSO's partitioned-asset schedules it starts *inactive*
   (the weekly run already fills windows); activate it to fill windows on their own schedule.
@@ -32,6 +35,8 @@ from oso_core.sources import Source, discover_sources
 
 WEEKLY_CRON = "0 0 * * 0"
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_flow"
+MAINTENANCE_CRON = "0 0 * * 3"
+MAINTENANCE_ENTRYPOINT = "flows/maintenance.py:maintenance_flow"
 DEFAULT_WORK_POOL = "oso-process"
 PREFECT_VERSION = "3.9.1"
 
@@ -54,8 +59,8 @@ def _work_pool(name: str) -> dict[str, Any]:
     return {"name": name, "work_queue_name": "default", "job_variables": {}}
 
 
-def _schedule(timezone: str, active: bool) -> list[dict[str, Any]]:
-    return [{"cron": WEEKLY_CRON, "timezone": timezone, "day_or": True, "active": active}]
+def _schedule(timezone: str, active: bool, cron: str = WEEKLY_CRON) -> list[dict[str, Any]]:
+    return [{"cron": cron, "timezone": timezone, "day_or": True, "active": active}]
 
 
 def source_deployment(source: Source, work_pool: str) -> dict[str, Any]:
@@ -106,10 +111,24 @@ def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, packa
     }
 
 
+def maintenance_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
+    return {
+        "name": "maintenance",
+        "description": "Compact small files, expire snapshots past 30 days (keeping the last 10) and delete orphan "
+        "files of every table, weekly on Wednesdays.",
+        "entrypoint": MAINTENANCE_ENTRYPOINT,
+        "tags": ["oso", "maintenance"],
+        "parameters": {},
+        "schedules": _schedule(timezone, active=True, cron=MAINTENANCE_CRON),
+        "concurrency_limit": _concurrency(),
+        "work_pool": _work_pool(work_pool),
+    }
+
+
 def project_config(
     sources: dict[str, Source], timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows"
 ) -> dict[str, Any]:
-    deployments = [weekly_deployment(work_pool, timezone, package=package)]
+    deployments = [weekly_deployment(work_pool, timezone, package=package), maintenance_deployment(work_pool, timezone)]
     for source in sources.values():
         deployments.append(source_deployment(source, work_pool))
         if source.windows is not None:

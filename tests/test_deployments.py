@@ -57,6 +57,11 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
     weekly = by_name["weekly"]
     assert weekly["entrypoint"] == "flows/weekly.py:weekly_flow"
     assert weekly["schedules"] == [{"cron": "0 0 * * 0", "timezone": "UTC", "day_or": True, "active": True}]
+    maintenance = by_name["maintenance"]
+    assert maintenance["entrypoint"] == "flows/maintenance.py:maintenance_flow"
+    assert maintenance["schedules"] == [{"cron": "0 0 * * 3", "timezone": "UTC", "day_or": True, "active": True}]
+    assert maintenance["parameters"] == {} and maintenance["concurrency_limit"]["limit"] == 1
+    assert "maintenance" not in sources  # a pipeline flow, not a source: flows/maintenance.py declares no SOURCE
     for name, source in sources.items():
         assert by_name[name]["entrypoint"] == source.entrypoint and by_name[name]["schedules"] == []
         assert by_name[name]["work_pool"]["name"] == "oso-process"
@@ -67,7 +72,13 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
 def test_windowed_sources_get_a_weekly_window_schedule() -> None:
     config = project_config(discover_sources([PKG]), "Europe/Berlin", "pool", PKG)
     by_name = {d["name"]: d for d in config["deployments"]}
-    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "weekly"]
+    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "maintenance", "weekly"]
+    assert by_name["maintenance"]["schedules"][0] == {
+        "cron": "0 0 * * 3",
+        "timezone": "Europe/Berlin",
+        "day_or": True,
+        "active": True,
+    }
     windows = by_name["beta-windows"]
     assert windows["entrypoint"] == "tests/support/weekly_sources/beta.py:beta_flow"
     assert windows["schedules"][0]["cron"] == "0 0 * * 0" and windows["schedules"][0]["active"] is False
@@ -93,6 +104,7 @@ def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
         weekly = client.read_deployment_by_name("oso-weekly/weekly")
         sources = {name: client.read_deployment_by_name(f"{name}/{name}") for name in ("alpha", "beta", "broken")}
         windows = client.read_deployment_by_name("beta/beta-windows")
+        maintenance = client.read_deployment_by_name("oso-table-maintenance/maintenance")
     assert weekly.work_pool_name == deployed["pool"] and weekly.tags == ["oso", "weekly"]
     assert weekly.parameters == {"concurrency": 4}
     assert weekly.job_variables == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
@@ -103,6 +115,10 @@ def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
         assert deployment.schedules == [] and f"source:{name}" in deployment.tags
         assert deployment.work_pool_name == deployed["pool"]
     assert windows.schedules[0].active is False
+    assert maintenance.work_pool_name == deployed["pool"] and maintenance.tags == ["oso", "maintenance"]
+    assert maintenance.global_concurrency_limit.limit == 1
+    (schedule,) = maintenance.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 0 * * 3", "Europe/Berlin", True)
 
 
 def test_weekly_runs_fall_on_sundays_at_midnight_across_daylight_saving(deployed: dict) -> None:
@@ -203,4 +219,4 @@ def test_committed_prefect_yaml_deploys(tmp_path: Path) -> None:
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments()
     names = {d.name for d in deployments if d.work_pool_name == "oso-process"}
-    assert {"weekly", *discover_sources(["flows"])} <= names
+    assert {"weekly", "maintenance", *discover_sources(["flows"])} <= names

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError, ValidationException
-from pyiceberg.table import Table
+from pyiceberg.manifest import DataFile, ManifestContent
+from pyiceberg.table import Table, Transaction
 
 from oso_core.warehouse.errors import WarehouseError
 
@@ -56,3 +57,30 @@ def commit_with_retry(
             time.sleep(delay)
             table = load()
     raise AssertionError("unreachable")
+
+
+def replace_files(
+    txn: Transaction, removed: list[DataFile], added: list[DataFile], properties: dict[str, str]
+) -> Table:
+    """Commit one snapshot of ``txn`` that swaps exactly ``removed`` for ``added`` (same rows, other files).
+
+    An overwrite of those files only: the commit requires the table's branch to be at the snapshot ``txn`` started
+    from, so a writer that committed meanwhile makes it fail with ``CommitFailedException`` (and
+    ``commit_with_retry`` reloads and re-plans); a file already gone fails it with ``ValidationException``.
+
+    pyiceberg 0.12's overwrite carries every parent manifest that holds only DELETED entries (tombstones of
+    earlier snapshots) into the new snapshot, so each overwrite leaves one more manifest that every later scan
+    plans over and that expiry can never free (iceberg-go had the same bug: apache/iceberg-go#1153, #1393). The
+    Iceberg spec gives tombstones meaning only in the snapshot that wrote them, so this commit drops such
+    manifests, as Iceberg Java does; this commit's own tombstones are written separately and kept.
+    """
+    with txn.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+        carried = overwrite._existing_manifests
+        overwrite._existing_manifests = lambda: [  # type: ignore[method-assign]
+            m for m in carried() if m.content != ManifestContent.DATA or m.has_added_files() or m.has_existing_files()
+        ]
+        for data_file in removed:
+            overwrite.delete_data_file(data_file)
+        for data_file in added:
+            overwrite.append_data_file(data_file)
+    return txn.commit_transaction()
