@@ -127,10 +127,14 @@ def _declaring_modules(package: str) -> Iterator[str]:
             yield f"{package}.{info.name}"
 
 
-def discover_sources(packages: Iterable[str] | None = None) -> dict[str, Source]:
-    """Every ``SOURCE`` declared in the given packages (default: ``source_packages()``), by name, in name order."""
+def discover_sources(packages: str | Iterable[str] | None = None) -> dict[str, Source]:
+    """Every ``SOURCE`` declared in the given package(s) (default: ``source_packages()``), by name, in name order."""
+    if packages is None:
+        packages = source_packages()
+    elif isinstance(packages, str):
+        packages = [packages]
     found: dict[str, Source] = {}
-    for package in packages if packages is not None else source_packages():
+    for package in packages:
         for module_name in _declaring_modules(package):
             source = getattr(importlib.import_module(module_name), "SOURCE", None)
             if not isinstance(source, Source):
