@@ -7,9 +7,9 @@ was always empty. Ours loads them, and refuses to replace the table with nothing
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.http import HttpClient
 from oso_core.records import Where, records_to_frame
 from oso_core.sources import Source, TableSpec
@@ -64,7 +64,7 @@ def chains_frame(payload: object) -> pl.DataFrame:
     )
 
 
-@flow(name="chainlist", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def chainlist_flow(base_url: str | None = None) -> LoadSummary:
     """Load every chain of chainlist.org's rpcs.json into chainlist.chains (replaced)."""
     summary = LoadSummary(SOURCE.name)

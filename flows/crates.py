@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-from prefect import flow
 
 from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
+from oso_core.flow_guard import source_flow
 from oso_core.sources import Source, TableSpec
 from oso_core.staging import stage_archive_csvs
 from oso_core.summary import LoadSummary
@@ -54,7 +54,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="crates", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def crates_flow(base_url: str | None = None) -> LoadSummary:
     """Load every CSV of the crates.io database dump, each into its own table (replaced)."""
     summary = LoadSummary(SOURCE.name)

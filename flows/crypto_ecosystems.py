@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
-from prefect import flow
 
 from oso_core.archive import BadFileError, coalesce, iter_members, jsonl_batches
 from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
+from oso_core.flow_guard import source_flow
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
@@ -57,7 +57,7 @@ def taxonomy_frames(archive: Path, extra_fields: set[str], files: list[str]) -> 
         raise BadFileError(SOURCE.name, archive.name, "no *.jsonl files within 3 folders of the archive")
 
 
-@flow(name="crypto_ecosystems", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def crypto_ecosystems_flow(base_url: str | None = None) -> LoadSummary:
     """Load the crypto ecosystems taxonomy: all JSONL files of the repository zip into one table (replaced)."""
     summary = LoadSummary(SOURCE.name)

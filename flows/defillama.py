@@ -15,9 +15,9 @@ sub-protocols on one chain sums them (OSO kept only the first, losing the others
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.payloads.defillama import (
     SLUG_TABLES,
@@ -52,7 +52,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="defillama", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def defillama_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSummary:
     """Load DefiLlama's seven tables (each replaced) for the protocols the lake knows about."""
     summary = LoadSummary(SOURCE.name)

@@ -11,9 +11,8 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.payloads.eas_optimism import PAGE_SIZE, RETRY, attestations_in_window
 from oso_core.replay import replay_server
@@ -32,7 +31,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="eas_optimism", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def eas_optimism_flow(
     base_url: str | None = None,
     start: str | None = None,

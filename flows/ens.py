@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.payloads.ens import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
 from oso_core.replay import replay_server
@@ -48,7 +47,7 @@ def endpoint_with_key(base_url: str) -> tuple[str, tuple[str, ...]]:
     return base_url.replace("{api_key}", key), (key,)
 
 
-@flow(name="ens", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def ens_flow(
     base_url: str | None = None,
     tables: list[str] | None = None,

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source
 from oso_core.sql_replication import (
@@ -45,7 +44,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="gitcoin", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def gitcoin_flow(
     tables: list[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,

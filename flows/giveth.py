@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.payloads.giveth import PAGE_INTERVAL, PAGE_SIZE, RETRY, projects_of_rounds, qf_rounds
 from oso_core.replay import replay_server
@@ -38,7 +37,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="giveth", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def giveth_flow(
     base_url: str | None = None, page_size: int = PAGE_SIZE, page_interval: float | None = None
 ) -> LoadSummary:

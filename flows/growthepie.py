@@ -10,10 +10,10 @@ validated before the table is replaced.
 from __future__ import annotations
 
 import polars as pl
-from prefect import flow
 
 from oso_core.cli import run_source_cli
 from oso_core.fanout import fan_out
+from oso_core.flow_guard import source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.records import Where, records_to_frame
 from oso_core.sources import Source, TableSpec
@@ -57,7 +57,7 @@ def export_frame(metric: str, payload: object) -> pl.DataFrame:
     return frame.with_columns(pl.col("metric_key").fill_null(metric), pl.lit(metric).alias("metric"))
 
 
-@flow(name="growthepie", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def growthepie_flow(base_url: str | None = None, max_workers: int = 4) -> LoadSummary:
     """Load growthepie's eleven metric exports into growthepie.fundamentals_full (replaced)."""
     summary = LoadSummary(SOURCE.name)

@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.payloads.l2beat import CHART_KEY, CHART_SCHEMAS, OSO_DELAY_SECONDS, RETRY, SUMMARY, charts, projects_frame
 from oso_core.sources import Source, TableSpec
@@ -39,7 +38,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="l2beat", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def l2beat_flow(base_url: str | None = None, max_workers: int = 2, min_interval: float | None = None) -> LoadSummary:
     """Load L2BEAT's scaling projects and every project's activity and TVS charts (each table replaced)."""
     summary = LoadSummary(SOURCE.name)

@@ -23,9 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.payloads.npm import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
 from oso_core.secrets import resolve_setting
@@ -54,7 +53,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="npm", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def npm_flow(
     base_url: str | None = None,
     registry_url: str | None = None,

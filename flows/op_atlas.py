@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source
 from oso_core.sql_replication import (
@@ -63,7 +62,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="op_atlas", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def op_atlas_flow(
     tables: list[str] | None = None,
     full_refresh: bool = False,

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.payloads.open_collective import (
     ACCOUNTS_PAGE,
@@ -49,7 +48,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="open_collective", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def open_collective_flow(
     base_url: str | None = None,
     start: str | None = None,

@@ -7,11 +7,10 @@ streamed to disk and read row group by row group (bounded batches) straight into
 
 from __future__ import annotations
 
-from prefect import flow
-
 from oso_core.archive import parquet_batches
 from oso_core.cli import run_source_cli
 from oso_core.download import downloaded
+from oso_core.flow_guard import source_flow
 from oso_core.sources import Source, TableSpec
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
@@ -30,7 +29,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="openlabelsinitiative", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def openlabelsinitiative_flow(base_url: str | None = None) -> LoadSummary:
     """Load the OLI decoded labels parquet export into one table (replaced)."""
     summary = LoadSummary(SOURCE.name)

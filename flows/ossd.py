@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect import flow
-
 from oso_core import ossd
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.git_checkout import checkout
 from oso_core.settings import PROJECT_ROOT
 from oso_core.sources import Source, TableSpec
@@ -33,7 +32,7 @@ SOURCE = Source(
 )
 
 
-@flow(name="ossd", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def ossd_flow(repo_url: str = DEFAULT_REPO_URL, ref: str | None = None, skip_invalid: bool = False) -> LoadSummary:
     """Load oss-directory's projects, collections and repository list, each table replaced in one commit."""
     summary = LoadSummary(SOURCE.name)

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
-
 from oso_core.cli import run_source_cli
+from oso_core.flow_guard import source_flow
 from oso_core.github import GitHubClient, resolve_repositories
 from oso_core.replay import replay_server
 from oso_core.replay_secrets import replay_secrets
@@ -46,7 +45,7 @@ def github_urls(warehouse: Warehouse) -> list[str] | None:
     return [url for url in urls.to_list() if url.strip()]
 
 
-@flow(name="ossd_github", log_prints=True)
+@source_flow(SOURCE, log_prints=True)
 def ossd_github_flow(base_url: str | None = None, per_page: int = 100, max_workers: int = 4) -> LoadSummary:
     """Resolve oss-directory's GitHub URLs to repositories and merge them into ``ossd.github_repositories``."""
     summary = LoadSummary(SOURCE.name)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from oso_core.secret_params import SecretParameterError, check_parameters
 from oso_core.sources import Source
 
 
@@ -42,7 +43,11 @@ def run_source_cli(
     to_parameters: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
     replay: Callable[[], Any] | None = None,
 ) -> int:
-    """Parse arguments, run the source's flow (against replayed fixtures with ``--replay``), return an exit code."""
+    """Parse arguments, run the source's flow (against replayed fixtures with ``--replay``), return an exit code.
+
+    Parameters are checked for secret values before the flow is called (exit code 2): Prefect stores a run's
+    parameters on the server as it creates the run, so a refusal inside the flow would come too late.
+    """
     import importlib
 
     from oso_core.replay import replay_parameters
@@ -55,13 +60,23 @@ def run_source_cli(
     if getattr(args, "base_url", None):
         params["base_url"] = args.base_url
     try:
+        check_parameters(source, params)  # before Prefect stores them with the run (and before any replay starts)
+    except SecretParameterError as exc:
+        print(f"{source.name}: refused: {exc}", file=sys.stderr)
+        return 2
+    try:
         if args.replay:
             module = importlib.import_module(flow_fn.__module__)
             context = replay() if replay else replay_parameters(source, module)
             with context as replayed:
-                flow_fn(**{**params, **replayed})
+                merged = {**params, **replayed}
+                check_parameters(source, merged)
+                flow_fn(**merged)
         else:
             flow_fn(**params)
+    except SecretParameterError as exc:
+        print(f"{source.name}: refused: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - the flow already logged the traceback; say it in one line
         print(f"{source.name}: load failed: {exc}", file=sys.stderr)
         return 1

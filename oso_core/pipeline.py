@@ -22,6 +22,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from oso_core.alerts import WEEKLY_PART_PREFIX, first_error_line
+from oso_core.secret_params import check_parameters
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, discover_sources
 
@@ -117,6 +118,8 @@ def _rows_of(result: Any) -> dict[str, int]:
 
 
 def _call_flow(source: Source, replay: bool) -> Any:
+    """Run the source's flow as a subflow; the parameters it gets are checked for secrets before Prefect stores
+    them (source flows check again themselves, but a source declared with a plain ``@flow`` would not)."""
     flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
     if not replay:
         return flow_fn(return_state=True)
@@ -125,6 +128,7 @@ def _call_flow(source: Source, replay: bool) -> Any:
     from oso_core.replay import replay_parameters
 
     with replay_parameters(source, importlib.import_module(source.module)) as params:
+        check_parameters(source, params)
         return flow_fn(**params, return_state=True)
 
 
