@@ -158,8 +158,9 @@ def resolve_database_url(
 ) -> str:
     """The connection string: the secret ``ref``, resolved now, unless a password-less ``override`` is given.
 
-    The override exists for replay and local copies; it is a flow parameter, which Prefect stores and shows,
-    so one carrying a password is refused rather than recorded.
+    The override exists for replay and local copies; it is a flow parameter, which Prefect stores and shows, so
+    the source flow (``oso_core.flow_guard``) refuses one carrying a password before the run is created. This
+    refusal stays for callers that reach here without a flow (scripts, tests).
     """
     if override:
         if DatabaseUrl(override).password:
