@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from oso_core.secret_params import SecretParameterError, check_parameters
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, discover_sources
 
@@ -133,13 +134,32 @@ def project_config(
         deployments.append(source_deployment(source, work_pool))
         if source.windows is not None:
             deployments.append(windows_deployment(source, work_pool, timezone))
-    return {
+    config = {
         "name": "oso-prefect",
         "prefect-version": PREFECT_VERSION,
         "build": None,
         "push": None,
         "deployments": deployments,
     }
+    check_deployment_parameters(config, sources)
+    return config
+
+
+def check_deployment_parameters(config: dict[str, Any], sources: dict[str, Source]) -> None:
+    """Refuse any deployment whose ``parameters`` carry a secret value (``SecretParameterError``).
+
+    ``prefect deploy`` stores these parameters on the server and every scheduled run repeats them, so this runs
+    on the generated config and on a ``prefect.yaml`` read back by ``--check`` (a hand edit there is the likely
+    way a password gets in). Each deployment is checked against the source its entrypoint names.
+    """
+    by_entrypoint = {source.entrypoint: source for source in sources.values() if source.module}
+    for deployment in config.get("deployments") or []:
+        parameters = deployment.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            continue
+        entrypoint = str(deployment.get("entrypoint", ""))
+        owner: Source | str = by_entrypoint.get(entrypoint) or f"deployment {deployment.get('name', entrypoint)!r}"
+        check_parameters(owner, parameters)
 
 
 def render(timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows") -> str:
@@ -157,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-pool", default=DEFAULT_WORK_POOL, help=f"work pool (default {DEFAULT_WORK_POOL})")
     parser.add_argument("--package", default="flows", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    text = render(args.timezone or configured_timezone(), args.work_pool, args.package)
+    try:
+        text = render(args.timezone or configured_timezone(), args.work_pool, args.package)
+        if args.check and args.check.is_file():
+            check_deployment_parameters(yaml.safe_load(args.check.read_text()) or {}, discover_sources(args.package))
+    except SecretParameterError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
     if args.check:
         if not args.check.is_file() or args.check.read_text() != text:
             print(f"{args.check} is stale: run python -m blocks.deployments --write {args.check}", file=sys.stderr)

@@ -11,11 +11,11 @@ import argparse
 import contextlib
 import sys
 
-from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed, Failed, State
 
 from oso_core.alerts import alert_on_failure, failure_state_message
+from oso_core.flow_guard import guarded_flow
 from oso_core.pipeline import (
     TASK_RUNNERS,
     build_task_runner,
@@ -26,8 +26,8 @@ from oso_core.pipeline import (
 )
 
 
-@flow(
-    name="oso-weekly",
+@guarded_flow(
+    "oso-weekly",
     task_runner=build_task_runner(),
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],

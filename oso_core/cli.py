@@ -98,16 +98,16 @@ def run_source_cli(source: Source, flow_fn: Callable[..., Any], argv: list[str] 
     args = parser.parse_args(argv)
     params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
-        check_parameters(source, params)
-    except SecretParameterError as exc:
-        parser.error(str(exc))
-    dev = _dev_package()
-    try:
+        check_parameters(source, params)  # before Prefect stores them with the run (and before any replay starts)
+        dev = _dev_package()
         if dev is not None and dev.wanted(args):
             with dev.session(source, args) as overrides:
                 flow_fn(**{**params, **overrides})
         else:
             flow_fn(**params)
+    except SecretParameterError as exc:
+        print(f"{source.name}: refused: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - the flow already logged the traceback; say it in one line
         print(f"{source.name}: load failed: {exc}", file=sys.stderr)
         return 1

@@ -5,10 +5,10 @@ check inside the flow body comes too late. ``SourceFlow`` runs :func:`oso_core.s
 in ``__call__`` first, keeps doing so across ``with_options`` (the weekly pipeline renames subflow runs that
 way), and checks the ``parameters`` given to ``to_deployment`` / ``serve`` / ``deploy`` and the function's
 defaults (which Prefect records in the deployment's parameter schema). Every source module declares its flow
-with :func:`source_flow`::
+with :func:`oso_core.engine.source_flow`, other flows (the weekly pipeline) with :func:`guarded_flow`::
 
-    @source_flow(SOURCE, log_prints=True)          # flow name: the source's name
-    def chainlist_flow(base_url: str | None = None) -> LoadSummary: ...
+    @guarded_flow("oso-weekly", log_prints=True)
+    def weekly_flow(...) -> State: ...
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class SourceFlow(Flow):
         return await super().ato_deployment(*args, **kwargs)
 
 
-def source_flow(owner: Source | str, **options: Any) -> Callable[[Callable[..., Any]], SourceFlow]:
+def guarded_flow(owner: Source | str, **options: Any) -> Callable[[Callable[..., Any]], SourceFlow]:
     """``@flow`` for a source's flow (or another flow, named by ``owner``): parameters checked before a run.
 
     The flow's name defaults to the source's name (or to ``owner`` when it is a string).

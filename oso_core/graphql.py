@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 
 from oso_core.http import SourceError, retry_after_seconds
+from oso_core.masking import DEFAULT_EXCERPT, mask_secrets, masked_excerpt
 
 logger = logging.getLogger(__name__)
 
@@ -206,9 +207,11 @@ class GraphQLClient:
         self._client.close()
 
     def masked(self, text: str) -> str:
-        for secret in self.mask:
-            text = text.replace(secret, "***")
-        return text
+        return mask_secrets(text, self.mask)
+
+    def body_excerpt(self, response: httpx.Response, limit: int = DEFAULT_EXCERPT) -> str:
+        """The start of a response body for an error: masked whole first, then cut (never the other way)."""
+        return masked_excerpt(response.text, self.mask, limit)
 
     @property
     def masked_endpoint(self) -> str:
@@ -241,11 +244,13 @@ class GraphQLClient:
         except ValueError:
             if not response.is_success:
                 raise self._error(
-                    f"{operation}: HTTP {response.status_code}: {response.text[:200]}",
+                    f"{operation}: HTTP {response.status_code}: {self.body_excerpt(response)}",
                     retryable=False,
                     status=response.status_code,
                 ) from None
-            raise self._error(f"{operation}: response is not JSON: {response.text[:120]!r}", retryable=True) from None
+            raise self._error(
+                f"{operation}: response is not JSON: {self.body_excerpt(response, 120)!r}", retryable=True
+            ) from None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             messages = [self.masked(str(e.get("message", e)) if isinstance(e, dict) else str(e)) for e in errors]
@@ -254,7 +259,7 @@ class GraphQLClient:
             raise GraphQLErrors(self.source, self.masked_endpoint, operation, messages, retryable=response.is_success)
         if not response.is_success:
             raise self._error(
-                f"{operation}: HTTP {response.status_code}: {self.masked(response.text[:200])}",
+                f"{operation}: HTTP {response.status_code}: {self.body_excerpt(response)}",
                 retryable=False,
                 status=response.status_code,
             )
@@ -349,9 +354,9 @@ def _count(client: GraphQLClient, data: Any, path: str, operation: str) -> int:
             client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
         ) from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: data.{path} is not a count: {value!r}"
-        )
+        shown = masked_excerpt(repr(value), client.mask, 120)
+        problem = f"{operation}: data.{path} is not a count: {shown}"
+        raise MalformedResponse(client.source, client.masked_endpoint, problem)
     return value
 
 

@@ -29,6 +29,8 @@ from typing import Any, Literal
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from oso_core.masking import mask_secrets, masked_excerpt
+
 StatusAction = Literal["skip", "ignore", "raise", "retry"]
 STATUS_ACTIONS: tuple[str, ...] = ("skip", "ignore", "raise", "retry")
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -203,9 +205,11 @@ class HttpClient:
         self._client.close()
 
     def masked(self, text: str) -> str:
-        for secret in self.mask:
-            text = text.replace(secret, "***")
-        return text
+        return mask_secrets(text, self.mask)
+
+    def body_excerpt(self, response: httpx.Response) -> str:
+        """The start of a response body for an error: masked whole first, then cut (never the other way)."""
+        return masked_excerpt(response.text, self.mask)
 
     def error(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.source, self.masked(endpoint), self.masked(problem))
@@ -299,7 +303,7 @@ class HttpClient:
             return response
         if actions.get(response.status_code) in ("skip", "ignore"):
             raise Skipped(path, response.status_code)
-        raise self.error(path, f"HTTP {response.status_code}: {response.text[:200]}")
+        raise self.error(path, f"HTTP {response.status_code}: {self.body_excerpt(response)}")
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         response = self.request("GET", path, **kwargs)

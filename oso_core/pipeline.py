@@ -23,6 +23,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from oso_core.alerts import WEEKLY_PART_PREFIX, first_error_line
+from oso_core.secret_params import check_parameters
 from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, discover_sources
 
@@ -135,10 +136,13 @@ def local_parameters(provider: ParameterProvider) -> Iterator[None]:
 
 
 def _call_flow(source: Source) -> Any:
+    """Run the source's flow as a subflow; the parameters it gets are checked for secrets before Prefect stores
+    them (source flows check again themselves, but a source declared with a plain ``@flow`` would not)."""
     flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
     if _local_parameters is None:
         return flow_fn(return_state=True)
     with _local_parameters(source) as params:
+        check_parameters(source, params)
         return flow_fn(**params, return_state=True)
 
 

@@ -28,12 +28,13 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
 from oso_core.http import SourceError
 from oso_core.load_state import LOADED, LoadState
+from oso_core.masking import excerpt, mask_secrets
 from oso_core.naming import snake_case
 from oso_core.secrets import SecretReference, SecretResolver, default_resolver
 from oso_core.sources import Source, TableSpec
@@ -43,6 +44,9 @@ from oso_core.warehouse import Warehouse
 # Without an index on the cursor column every batch re-sorts what is left: 1M rows took 8.5 s in 50k batches,
 # 4.2 s in 250k ones (local PostgreSQL, 2 cores). Prisma's tables are small, so most are one batch.
 DEFAULT_BATCH_ROWS = 200_000
+
+# The longest driver message an error quotes (after masking): ConnectorX errors can echo whole statements.
+ERROR_LIMIT = 500
 
 # information_schema.columns.data_type values ConnectorX reads natively; anything else (enums, inet, interval,
 # money, xml, ...) is cast to text in the SELECT so one odd column does not fail the table.
@@ -144,13 +148,8 @@ class DatabaseUrl:
         return urlunsplit(parts._replace(netloc=netloc, query=""))
 
     def mask(self, text: str) -> str:
-        """``text`` with the password (raw and URL-decoded) and the full URL replaced."""
-        text = text.replace(self.raw, self.masked)
-        password = self.password
-        if password:
-            for secret in {password, unquote(password)}:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` with the full URL shown masked and the password replaced in every form (raw, URL-decoded)."""
+        return mask_secrets(text.replace(self.raw, self.masked), (self.password,))
 
 
 def resolve_database_url(
@@ -158,8 +157,9 @@ def resolve_database_url(
 ) -> str:
     """The connection string: the secret ``ref``, resolved now, unless a password-less ``override`` is given.
 
-    The override exists for replay and local copies; it is a flow parameter, which Prefect stores and shows,
-    so one carrying a password is refused rather than recorded.
+    The override exists for replay and local copies; it is a flow parameter, which Prefect stores and shows, so
+    the source flow (``oso_core.flow_guard``) refuses one carrying a password before the run is created. This
+    refusal stays for callers that reach here without a flow (scripts, tests).
     """
     if override:
         if DatabaseUrl(override).password:
@@ -255,10 +255,12 @@ class PostgresReader:
         try:
             self._uri = self.url.for_connectorx
         except ValueError as exc:
-            raise SourceError(source, self.url.masked, str(exc)) from None
+            raise SourceError(source, self.url.masked, self.url.mask(str(exc))) from None
 
     def error(self, table: str, problem: str) -> SourceError:
-        return SourceError(self.source, f"{self.url.masked} table {table}", self.url.mask(problem))
+        """A ``SourceError`` whose problem is masked whole, then cut (a cut password would escape the mask)."""
+        masked = excerpt(self.url.mask(problem), ERROR_LIMIT)
+        return SourceError(self.source, f"{self.url.masked} table {table}", masked)
 
     def query(self, sql: str, table: str) -> pl.DataFrame:
         try:
@@ -266,7 +268,8 @@ class PostgresReader:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - ConnectorX raises RuntimeErrors and Rust panics (BaseException)
-            problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = self.url.mask(str(exc)).strip()  # masked before the first line is taken: mask, then cut
+            problem = text.splitlines()[0] if text else type(exc).__name__
             raise self.error(table, f"{type(exc).__name__}: {problem}") from None
 
     def columns(self, table: SqlTable) -> list[Column]:
