@@ -228,8 +228,11 @@ def replay_parameters(source: Any) -> Iterator[dict[str, Any]]:
     import importlib
     import importlib.util
 
-    folder, _, leaf = source.module.rpartition(".")
-    custom = getattr(importlib.import_module(source.module), "replay_parameters", None)
+    from oso_core.sources import discover_sources
+
+    module = source.module or discover_sources()[source.name].module  # a declaration not yet discovered
+    folder, _, leaf = module.rpartition(".")
+    custom = getattr(importlib.import_module(module), "replay_parameters", None)
     if leaf == "source" and importlib.util.find_spec(f"{folder}.replay") is not None:
         custom = importlib.import_module(f"{folder}.replay").replay_parameters
     if custom is not None:

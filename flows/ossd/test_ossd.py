@@ -15,7 +15,7 @@ from flows.ossd.payload import InvalidDirectoryError, parse_github_url
 from flows.ossd.replay import SAMPLE_DIR
 from flows.ossd.source import ossd_flow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -208,12 +208,12 @@ def test_parse_github_url(url: str, expected: tuple[str | None, str | None]) -> 
 def test_command_line_help_and_query(sample: Path, oso_home: Path) -> None:
     env = {**os.environ, "OSO_HOME": str(oso_home)}
     help_text = subprocess.run(
-        [sys.executable, "flows/ossd.py", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "flows", "ossd", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
     assert "--repo-url" in help_text and "--ref" in help_text and "--skip-invalid" in help_text
 
     run = subprocess.run(
-        [sys.executable, "flows/ossd.py", "--repo-url", str(sample)],
+        [sys.executable, "-m", "flows", "ossd", "--repo-url", str(sample)],
         cwd=ROOT,
         env=env,
         capture_output=True,
