@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from oso_core.replay import ReplayServer, Route
+from oso_dev.replay import ReplayServer, Route
 
 from oso_core.graphql import GraphQLClient, GraphQLRequestError, PageRetry
 from oso_core.http import HttpClient, RetryPolicy, SourceError

@@ -16,10 +16,10 @@ from typing import Any
 
 import polars as pl
 import pytest
-from oso_core.replay import ReplayServer
+from oso_dev.replay import ReplayServer
 
-from flows.chainlist import chainlist_flow
-from flows.defillama import defillama_flow
+from flows.chainlist.source import chainlist_flow
+from flows.defillama.source import defillama_flow
 from oso_core.query import Client, OsoError
 from oso_core.warehouse import CatalogConfig, Warehouse
 

@@ -197,8 +197,8 @@ def test_a_secret_default_is_refused_at_declaration() -> None:
 def test_the_weekly_flow_is_guarded_too(prefect_server: PrefectServer, marker: str) -> None:
     from flows.weekly import weekly_flow
 
-    with pytest.raises(SecretParameterError, match="oso-weekly: parameter 'package'"):
-        weekly_flow(package=f"https://{marker}@github.com/x/y")
+    with pytest.raises(SecretParameterError, match="oso-weekly: parameter 'only'"):
+        weekly_flow(only=[f"https://{marker}@github.com/x/y"])
     assert_not_on_server(prefect_server, marker)
 
 
