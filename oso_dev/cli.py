@@ -25,6 +25,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="call the live API and save its answers (secrets masked, long lists cut) as this source's fixtures",
     )
+    group.add_argument(
+        "--record-max-items",
+        type=int,
+        default=5,
+        metavar="N",
+        help="with --record: cut every JSON list longer than N items to its first N (default 5)",
+    )
+    group.add_argument(
+        "--record-max-pages",
+        type=int,
+        default=3,
+        metavar="N",
+        help="with --record: answer the same request shape at most N times with data, then end its paging (default 3)",
+    )
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -37,7 +51,12 @@ def session(source: Source, args: argparse.Namespace) -> Iterator[dict[str, Any]
     if getattr(args, "record", False):
         from oso_dev.record import record_parameters
 
-        with record_parameters(source, base_url=getattr(args, "base_url", None)) as params:
+        with record_parameters(
+            source,
+            base_url=getattr(args, "base_url", None),
+            max_items=getattr(args, "record_max_items", 5),
+            max_pages=getattr(args, "record_max_pages", 3),
+        ) as params:
             yield params
         return
     from oso_dev.replay import replay_parameters

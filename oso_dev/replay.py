@@ -15,11 +15,13 @@ them, in order, first match wins::
 ``path`` may use ``*`` wildcards; ``query`` and ``body`` (dotted paths into a JSON body) match as subsets;
 ``times`` serves a route only that many times, so ``429`` or ``503`` then success is two routes. A request that
 matches nothing gets a 404 naming the request, which is also what a real API says about an unknown path.
+``note`` is free text for people (``--record`` writes ``"cut from 1,234 to 5 items"`` there) and is ignored.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import json
 import mimetypes
 import os
@@ -38,10 +40,22 @@ CHUNK = 1 << 16
 
 
 def fixtures_dir(source: str) -> Path:
-    """Where a source's recorded responses live: ``flows/<source>/fixtures/`` (``$OSO_REPLAY_DIR/<source>``
-    when that variable is set, as for the test-only sources)."""
+    """Where a source's recorded responses live: ``<package>/<source>/fixtures/`` of the source package that
+    holds its folder (``flows`` unless ``OSO_SOURCE_PACKAGES`` names others), or ``$OSO_REPLAY_DIR/<source>``
+    when that variable is set, as for the test-only sources and recordings into a scratch directory."""
     root = os.environ.get("OSO_REPLAY_DIR")
-    return Path(root) / source if root else PROJECT_ROOT / "flows" / source / "fixtures"
+    if root:
+        return Path(root) / source
+    from oso_core.sources import source_packages
+
+    for package in source_packages():
+        try:
+            spec = importlib.util.find_spec(f"{package}.{source}")
+        except ModuleNotFoundError:
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations))) / "fixtures"
+    return PROJECT_ROOT / "flows" / source / "fixtures"
 
 
 @dataclass
@@ -58,6 +72,7 @@ class Route:
     query: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
     times: int | None = None
+    note: str | None = None  # for people reading routes.json (what --record cut or emptied); never matched
     served: int = 0
 
     @classmethod
@@ -113,9 +128,14 @@ class ReplayServer:
     @classmethod
     def for_source(cls, source: str, root: Path | None = None) -> ReplayServer:
         directory = root / source if root else fixtures_dir(source)
+        if not (directory / "routes.json").is_file():
+            raise FileNotFoundError(f"source {source} has no replay fixtures ({directory / 'routes.json'} is missing)")
+        return cls.from_directory(directory)
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> ReplayServer:
+        """A server for the fixtures in ``directory`` (its ``routes.json`` and the files it names)."""
         routes_file = directory / "routes.json"
-        if not routes_file.is_file():
-            raise FileNotFoundError(f"source {source} has no replay fixtures ({routes_file} is missing)")
         routes = [Route.from_dict(r) for r in json.loads(routes_file.read_text())]
         return cls(routes, directory)
 
