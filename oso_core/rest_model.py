@@ -284,11 +284,21 @@ class Resource(_Model):
         unknown = [name for name in self.required if name not in known]
         if unknown:
             raise ValueError(f"required {unknown} are not among the fields {sorted(known)}")
-        if self.extra != "keep":
-            for column, paths in self.columns.items():
-                for path in [paths] if isinstance(paths, str) else paths:
-                    if path.split(".")[0] not in known:
+        schema = self.record_schema
+        for column, paths in self.columns.items():
+            for path in [paths] if isinstance(paths, str) else paths:
+                head, *rest = path.split(".")
+                if head not in known:
+                    if self.extra != "keep":
                         raise ValueError(f"column {column!r}: {path!r} is not among the fields {sorted(known)}")
+                    continue
+                dtype = schema[head]
+                for part in rest:
+                    inner = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
+                    if part not in inner:
+                        raise ValueError(f"column {column!r}: field {head!r} has no {part!r} in its type")
+                    dtype = inner[part]
+        if self.extra != "keep":
             missing = [key for key in self.primary_key if key not in self.output_columns]
             if missing:
                 raise ValueError(f"primary_key {missing} is not among the columns {self.output_columns}")
