@@ -127,10 +127,12 @@ def _declaring_modules(package: str) -> Iterator[str]:
             yield f"{package}.{info.name}"
 
 
-def discover_sources(packages: Iterable[str] | None = None) -> dict[str, Source]:
+def discover_sources(packages: str | Iterable[str] | None = None) -> dict[str, Source]:
     """Every ``SOURCE`` (or ``SOURCES``) declared in the given packages (default: ``source_packages()``), by name,
     in name order."""
     found: dict[str, Source] = {}
+    if isinstance(packages, str):
+        packages = [packages]
     for package in packages if packages is not None else source_packages():
         for module_name in _declaring_modules(package):
             for source in _declared(importlib.import_module(module_name)):
