@@ -11,6 +11,8 @@ What it declares:
 * ``maintenance`` (flow ``oso-table-maintenance``): compaction, snapshot expiry and orphan-file deletion of every
   table (``flows/maintenance.py``), weekly on cron ``0 0 * * 3``: Wednesdays, midweek, away from Sunday's loads
   (a load that does run meanwhile wins over the compaction, see ``oso_core.warehouse.maintenance``);
+  a dynamic source (a YAML file of ``OSO_DYNAMIC_SOURCES_DIR``) gets entrypoint ``flows/dynamic.py:<name>_flow``
+  and that directory in its job's environment (as does the weekly run), so the worker loads the same files;
 * for each windowed source (``Source.windows``), ``<source>-windows``: the same flow on the Sunday cron, which by
   default loads every missing or failed window. Like OSO's partitioned-asset schedules it starts *inactive*
   (the weekly run already fills windows); activate it to fill windows on their own schedule.
@@ -32,12 +34,14 @@ import yaml
 
 from oso_core.secret_params import SecretParameterError, check_parameters
 from oso_core.secrets import resolve_setting
+from oso_core.settings import dynamic_sources_dir
 from oso_core.sources import Source, discover_sources
 
 WEEKLY_CRON = "0 0 * * 0"
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_flow"
 MAINTENANCE_CRON = "0 0 * * 3"
 MAINTENANCE_ENTRYPOINT = "flows/maintenance.py:maintenance_flow"
+DYNAMIC_MODULE = "flows.dynamic"  # serves the YAML files of OSO_DYNAMIC_SOURCES_DIR
 DEFAULT_WORK_POOL = "oso-process"
 PREFECT_VERSION = "3.9.1"
 
@@ -64,6 +68,22 @@ def _schedule(timezone: str, active: bool, cron: str = WEEKLY_CRON) -> list[dict
     return [{"cron": cron, "timezone": timezone, "day_or": True, "active": active}]
 
 
+def _dynamic_env(source: Source | None = None) -> dict[str, str]:
+    """``OSO_DYNAMIC_SOURCES_DIR`` for the worker's runs of a dynamic source (and the weekly run) when the
+    directory is configured: a worker reads the same YAML files to load the flow of ``flows/dynamic.py``."""
+    directory = dynamic_sources_dir()
+    if directory is None or (source is not None and source.module != DYNAMIC_MODULE):
+        return {}
+    return {"OSO_DYNAMIC_SOURCES_DIR": str(directory)}
+
+
+def _work_pool_for(source: Source, name: str) -> dict[str, Any]:
+    pool = _work_pool(name)
+    if env := _dynamic_env(source):
+        pool["job_variables"] = {"env": env}
+    return pool
+
+
 def source_deployment(source: Source, work_pool: str) -> dict[str, Any]:
     return {
         "name": source.name,
@@ -73,7 +93,7 @@ def source_deployment(source: Source, work_pool: str) -> dict[str, Any]:
         "parameters": {},
         "schedules": [],
         "concurrency_limit": _concurrency(),
-        "work_pool": _work_pool(work_pool),
+        "work_pool": _work_pool_for(source, work_pool),
     }
 
 
@@ -90,7 +110,7 @@ def windows_deployment(source: Source, work_pool: str, timezone: str) -> dict[st
         "parameters": {},
         "schedules": _schedule(timezone, active=False),
         "concurrency_limit": _concurrency(),
-        "work_pool": _work_pool(work_pool),
+        "work_pool": _work_pool_for(source, work_pool),
     }
 
 
@@ -98,8 +118,9 @@ def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, packa
     """The weekly run. Which packages hold sources is the worker's environment (``OSO_SOURCE_PACKAGES``), never a
     flow parameter: no run of a deployment can be pointed at other code by its parameters."""
     pool = _work_pool(work_pool)
-    if package != "flows":
-        pool["job_variables"] = {"env": {"OSO_SOURCE_PACKAGES": package}}
+    env = {**({"OSO_SOURCE_PACKAGES": package} if package != "flows" else {}), **_dynamic_env()}
+    if env:
+        pool["job_variables"] = {"env": env}
     return {
         "name": "weekly",
         "description": "Every declared source, a few at a time, on Sundays at midnight (OSO's weekly job).",

@@ -49,3 +49,10 @@ def source_packages() -> list[str]:
     """Python packages holding source folders (``OSO_SOURCE_PACKAGES``, comma-separated; default ``flows``)."""
     raw = os.environ.get("OSO_SOURCE_PACKAGES", "flows")
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def dynamic_sources_dir() -> Path | None:
+    """Directory of dynamic source descriptions, one YAML file per REST source (``OSO_DYNAMIC_SOURCES_DIR``;
+    unset: no dynamic sources)."""
+    raw = os.environ.get("OSO_DYNAMIC_SOURCES_DIR")
+    return Path(raw).expanduser().resolve() if raw else None

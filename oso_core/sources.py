@@ -128,18 +128,26 @@ def _declaring_modules(package: str) -> Iterator[str]:
 
 
 def discover_sources(packages: str | Iterable[str] | None = None) -> dict[str, Source]:
-    """Every ``SOURCE`` declared in the given package(s) (default: ``source_packages()``), by name, in name order."""
-    if packages is None:
-        packages = source_packages()
-    elif isinstance(packages, str):
-        packages = [packages]
+    """Every ``SOURCE`` (or ``SOURCES``) declared in the given packages (default: ``source_packages()``), by name,
+    in name order."""
     found: dict[str, Source] = {}
-    for package in packages:
+    if isinstance(packages, str):
+        packages = [packages]
+    for package in packages if packages is not None else source_packages():
         for module_name in _declaring_modules(package):
-            source = getattr(importlib.import_module(module_name), "SOURCE", None)
-            if not isinstance(source, Source):
-                continue
-            if source.name in found:
-                raise ValueError(f"source {source.name} declared twice ({found[source.name].module}, {module_name})")
-            found[source.name] = dataclasses.replace(source, module=module_name)
+            for source in _declared(importlib.import_module(module_name)):
+                if source.name in found:
+                    raise ValueError(
+                        f"source {source.name} declared twice ({found[source.name].module}, {module_name})"
+                    )
+                found[source.name] = dataclasses.replace(source, module=module_name)
     return dict(sorted(found.items()))
+
+
+def _declared(module: Any) -> list[Source]:
+    """A module's ``SOURCE``, or its ``SOURCES`` (a mapping or list: ``flows/dynamic.py`` serves one source per
+    YAML file of the dynamic sources directory, read when asked; an invalid file fails discovery here)."""
+    one = getattr(module, "SOURCE", None)
+    many = getattr(module, "SOURCES", None) or ()
+    candidates = [one, *(many.values() if isinstance(many, dict) else many)]
+    return [source for source in candidates if isinstance(source, Source)]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from oso_dev.replay import ReplayServer, Route
 
 from oso_core.graphql import GraphQLClient, GraphQLRequestError, PageRetry
 from oso_core.http import HttpClient, RetryPolicy, SourceError
 from oso_core.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
 from oso_core.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
+from oso_dev.replay import ReplayServer, Route
 
 KEY = "k3yQ7vXr9TmWb2ZpLs8NdYc4HfJg6Ke1"
 FAST = RetryPolicy(attempts=1, backoff_initial=0.01, backoff_max=0.01, total_wait=1, jitter=0)

@@ -16,12 +16,12 @@ from typing import Any
 
 import polars as pl
 import pytest
-from oso_dev.replay import ReplayServer
 
 from flows.chainlist.source import chainlist_flow
 from flows.defillama.source import defillama_flow
 from oso_core.query import Client, OsoError
 from oso_core.warehouse import CatalogConfig, Warehouse
+from oso_dev.replay import ReplayServer
 
 NOTEBOOK = """
     from pyoso import Client

@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
-from flows.growthepie.source import METRICS, growthepie_flow
+from flows.growthepie.source import SPEC, growthepie_flow
 from oso_core.http import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
+METRICS = SPEC.resource("fundamentals_full").endpoint.params["metric"].values
 FIXTURE = fixtures_dir("growthepie")
 TOTAL_ROWS = sum(len(json.loads((FIXTURE / f"{m}.json").read_text())) for m in METRICS)
 

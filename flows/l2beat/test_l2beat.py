@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.l2beat.payload import RETRY
 from flows.l2beat.replay import replay_parameters
-from flows.l2beat.source import SOURCE, l2beat_flow
+from flows.l2beat.source import SOURCE, SPEC, l2beat_flow
 from oso_core.http import SourceError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURE = Path(__file__).parent / "fixtures"
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
+RETRY = SPEC.client.retry
 EXPECTED = {"l2beat.projects": 4, "l2beat.activity": 9, "l2beat.tvs": 9}
 
 
