@@ -24,6 +24,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from oso_core.github_urls import parse_github_url
+
 try:  # libyaml is ~8x faster; fall back only where PyYAML was built without it
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
@@ -66,7 +68,6 @@ REPOSITORY_SCHEMA: dict[str, pl.DataType] = {
     "owner": pl.String(),
     "repo_name": pl.String(),
 }
-_GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/([^/\s?#]+)(?:/([^/\s?#]+))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -281,23 +282,19 @@ def collections_frame(directory: Directory) -> pl.DataFrame:
     return _with_revision(_frame(directory.collections, COLLECTION_SCHEMA), directory.revision)
 
 
-def parse_github_url(url: str) -> tuple[str | None, str | None]:
-    """``(owner, repo)`` of a GitHub URL; an org-level URL has no repo, a non-GitHub URL has neither."""
-    match = _GITHUB_URL.match(url.strip())
-    if not match:
-        return None, None
-    owner, repo = match.group(1), match.group(2)
-    if repo and repo.endswith(".git"):
-        repo = repo[:-4]
-    return owner, repo or None
-
-
 def repositories_frame(directory: Directory) -> pl.DataFrame:
     rows = []
     for project in directory.projects:
         for entry in project.get("github") or []:
-            owner, repo = parse_github_url(entry["url"])
-            rows.append({"project_name": project["name"], "url": entry["url"], "owner": owner, "repo_name": repo})
+            parsed = parse_github_url(entry["url"])
+            rows.append(
+                {
+                    "project_name": project["name"],
+                    "url": entry["url"],
+                    "owner": parsed.owner if parsed else None,
+                    "repo_name": parsed.repository if parsed else None,
+                }
+            )
     frame = pl.DataFrame(rows, schema=REPOSITORY_SCHEMA)
     return _with_revision(
         frame.unique(subset=["project_name", "url"], keep="first", maintain_order=True), directory.revision
