@@ -50,10 +50,23 @@ CHART_SCHEMAS = {
 }
 
 
+def summary_body(where: Where, payload: Any) -> Any:
+    """The summary's ``{chart, projects}``, from either shape L2BEAT has served.
+
+    The API has answered ``/scaling/summary`` both bare (``{chart, projects}``) and wrapped like its chart
+    endpoints (``{success, data: {chart, projects}}``); the wrapped form with ``success: false`` is an error.
+    """
+    if isinstance(payload, dict) and "projects" not in payload and isinstance(payload.get("data"), dict):
+        if where.field(payload, "success", bool, required=False, default=True) is not True:
+            raise where.error("success", f"is false ({str(payload)[:200]})")
+        return payload["data"]
+    return payload
+
+
 def projects_frame(source: str, payload: Any) -> tuple[list[str], pl.DataFrame]:
     """The slugs (keys of ``projects``) and one row per project, nested values as JSON text."""
     where = Where(source, SUMMARY)
-    projects = where.field(payload, "projects", dict)
+    projects = where.field(summary_body(where, payload), "projects", dict)
     rows = []
     for slug, project in projects.items():
         where.at(slug).expect(project, dict, "project")
