@@ -46,6 +46,8 @@ def ossd_flow(repo_url: str = DEFAULT_REPO_URL, ref: str | None = None, skip_inv
     }
     summary.results.extend(Warehouse().write_tables(SOURCE, tables))
     summary.skipped = [f"{p.path} ({p.field}: {p.problem})" for p in directory.skipped]
+    if directory.ignored:
+        summary.notes.append(f"not regular files, not read: {', '.join(directory.ignored)}")
     summary.notes.append(f"commit {revision.sha or '(plain directory, no commit)'}")
     summary.publish()
     return summary
