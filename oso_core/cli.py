@@ -7,11 +7,29 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from oso_core.sources import Source
+
+# Prefect's analytics, off for the project's own runs unless the environment says otherwise. A run without
+# PREFECT_API_URL starts an ephemeral Prefect server in a subprocess that inherits this process's environment; its
+# telemetry service POSTs to sens-o-matic.prefect.io at start and, offline, logs "ERROR ... Failed to send
+# telemetry" in every run. PREFECT_SERVER_ANALYTICS_ENABLED is that server's setting (Prefect 3.9:
+# ServerSettings.analytics_enabled); DO_NOT_TRACK is the client SDK's opt-out, checked when each event is sent.
+TELEMETRY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+def quiet_prefect_telemetry() -> None:
+    """Set the telemetry opt-outs where the environment has not chosen (``setdefault``: a user's value wins)."""
+    for name, value in TELEMETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+# At import, so it precedes any flow call (every source module, and so the weekly pipeline, imports this module).
+quiet_prefect_telemetry()
 
 
 def source_parser(source: Source, description: str | None = None) -> argparse.ArgumentParser:
@@ -44,6 +62,8 @@ def run_source_cli(
 ) -> int:
     """Parse arguments, run the source's flow (against replayed fixtures with ``--replay``), return an exit code."""
     import importlib
+
+    quiet_prefect_telemetry()
 
     from oso_core.replay import replay_parameters
 
