@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 import types
 import typing
@@ -30,6 +31,24 @@ COMMON_HELP = {
     "min_interval": "seconds between requests (default: setting <source>.min_interval)",
     "full_refresh": "reload every row instead of only those changed since the last load",
 }
+
+# Prefect's analytics, off for the project's own runs unless the environment says otherwise. A run without
+# PREFECT_API_URL starts an ephemeral Prefect server in a subprocess that inherits this process's environment; its
+# telemetry service POSTs to sens-o-matic.prefect.io at start and, offline, logs "ERROR ... Failed to send
+# telemetry" in every run. PREFECT_SERVER_ANALYTICS_ENABLED is that server's setting (Prefect 3.9:
+# ServerSettings.analytics_enabled); DO_NOT_TRACK is the client SDK's opt-out, checked when each event is sent.
+TELEMETRY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+def quiet_prefect_telemetry() -> None:
+    """Set the telemetry opt-outs where the environment has not chosen (``setdefault``: a user's value wins)."""
+    for name, value in TELEMETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+# At import, so it precedes any flow call (every source module, and so the weekly pipeline, imports this module).
+quiet_prefect_telemetry()
+
 
 
 def _unwrap(annotation: Any) -> tuple[Any, str | None]:
@@ -92,6 +111,7 @@ def _dev_package() -> Any:
 
 def run_source_cli(source: Source, flow_fn: Callable[..., Any], argv: list[str] | None = None) -> int:
     """Parse arguments, run the source's flow, return an exit code (the flow logged its own traceback)."""
+    quiet_prefect_telemetry()
     from oso_core.secret_params import SecretParameterError, check_parameters
 
     parser, names = source_parser(source, flow_fn)

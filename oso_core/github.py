@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +24,7 @@ import httpx
 import polars as pl
 
 from oso_core.fanout import fan_out
+from oso_core.github_urls import GitHubUrl, UrlKind, parse_github_url
 from oso_core.http import HttpClient, RetryPolicy, Skipped, retry_after_seconds
 from oso_core.pagination import link_header_next, paginate_next_link
 from oso_core.records import Where
@@ -90,38 +90,6 @@ class GitHubClient(HttpClient):
         if response.status_code in (403, 429):
             return SECONDARY_LIMIT_WAIT
         return None
-
-
-# --- URLs ---------------------------------------------------------------------------------------------------
-
-
-class UrlKind(Enum):
-    REPOSITORY = "repository"
-    OWNER = "owner"
-
-
-@dataclass(frozen=True)
-class GitHubUrl:
-    """A parsed ``https://github.com/<owner>[/<repo>]`` URL (OSO's ``ParsedGithubURL``)."""
-
-    url: str
-    owner: str
-    repository: str | None = None
-
-    @property
-    def kind(self) -> UrlKind:
-        return UrlKind.REPOSITORY if self.repository else UrlKind.OWNER
-
-
-def parse_github_url(url: str) -> GitHubUrl | None:
-    """The owner (and repository) of a github.com URL, or None for anything else (OSO skips those too)."""
-    parts = urlsplit(url.strip())
-    if parts.netloc.lower() != "github.com" or not parts.path.startswith("/"):
-        return None
-    segments = parts.path[1:].rstrip("/").split("/")
-    if not segments[0] or len(segments) not in (1, 2) or any(not s for s in segments):
-        return None
-    return GitHubUrl(url, segments[0], segments[1] if len(segments) == 2 else None)
 
 
 # --- requests -----------------------------------------------------------------------------------------------

@@ -175,6 +175,7 @@ class WindowedLoad:
         self.state = LoadState(self.warehouse)
         self.summary = summary or LoadSummary(source.name)
         self.outcomes: list[WindowOutcome] = []
+        self.plans: list[WindowPlan] = []
 
     def plan(
         self,
@@ -188,6 +189,14 @@ class WindowedLoad:
         assert self.source.windows is not None
         states = self.state.latest(self.source.name, table)
         plan = plan_windows(self.source.windows, table, states, start=start, end=end, now=now, max_windows=max_windows)
+        self.plans.append(plan)
+        if not plan.windows:
+            explicit = start is not None or end is not None
+            self.summary.notes.append(
+                f"{table}: no window overlaps {start or self.source.windows.start}..{end or 'now'}"
+                if explicit
+                else f"{table}: no windows to load: every window up to now is loaded"
+            )
         if plan.backlog:
             self.summary.notes.append(
                 f"{table}: {plan.backlog} older window(s) still missing; later runs load them "
@@ -258,8 +267,10 @@ class WindowedLoad:
             )
         for o in self.faulty():
             self.summary.notes.append(f"FAULTY {o.table} window {o.window}: {o.error}")
-        if not self.outcomes:
-            self.summary.notes.append("no windows to load: every window up to now is loaded")
+        if not self.plans:
+            # the source stopped before planning (e.g. an input table it reads is missing): say so, never
+            # "every window is loaded"; nothing was extracted and no window's state was recorded
+            self.summary.notes.append("no windows planned: no window was loaded or marked")
         faulty = self.faulty()
         if faulty:
             raise FaultyWindowsError(self.source.name, faulty, self.summary)

@@ -141,3 +141,52 @@ def test_fixture_scripts_are_kept(tmp_path: Path):
     for source in ("crates", "crypto_ecosystems", "openlabelsinitiative"):
         root = Path(__file__).parents[1] / "flows" / source / "fixtures"
         assert (root / "make_fixture.py").is_file() and (root / "routes.json").is_file()
+
+
+ODD_MEMBERS = {
+    "dump/data/.csv": "its name gives an empty table name",
+    "dump/data/._crates.csv": "its name gives an empty table name",  # a Mac's resource fork
+    "dump/data/Crate Owners.csv": "'Crate Owners' is not a snake_case table name",
+    "dump/data/crate-owners.csv": "'crate-owners' is not a snake_case table name",
+    "dump/data/__.csv": "'__' is not a snake_case table name",
+}
+
+
+def test_members_that_make_no_table_name_are_skipped_and_named_in_the_notes(tmp_path: Path):
+    from oso_core.staging import stage_archive_csvs
+
+    files = {"dump/data/crates.csv": b"id,name\n1,serde\n", **{name: b"a,b\n1,2\n" for name in ODD_MEMBERS}}
+    archive = tmp_path / "dump.tar.gz"
+    archive.write_bytes(build_tar_gz(files))
+    notes: list[str] = []
+    staged = stage_archive_csvs("crates", archive, tmp_path / "stage", notes=notes)
+    assert [(t.name, t.member, t.rows) for t in staged] == [("crates", "dump/data/crates.csv", 1)]
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["crates.parquet"]
+    listed = ", ".join(f"{name} ({problem})" for name, problem in ODD_MEMBERS.items())
+    assert notes == [f"archive member(s) skipped, no table name: {listed}"]
+
+    only_odd = tmp_path / "odd.tar.gz"
+    only_odd.write_bytes(build_tar_gz({"dump/data/.csv": b"a\n1\n"}))
+    with pytest.raises(BadFileError, match=r"no files matching '\*.csv' within 3 folders \(skipped: dump/data/.csv"):
+        stage_archive_csvs("crates", only_odd, tmp_path / "stage2")
+
+
+def test_crates_dump_with_a_member_named_dot_csv_loads_the_rest_and_creates_no_nameless_table(warehouse, tmp_path):
+    from flows.crates.fixtures.make_fixture import dump_files
+    from flows.crates.source import crates_flow
+    from oso_core.query import list_tables
+    from oso_dev.replay import ReplayServer, Route
+
+    files = dump_files()
+    top = next(iter(files)).split("/")[0]
+    files[f"{top}/data/.csv"] = b"id,x\n1,2\n"
+    (tmp_path / "db-dump.tar.gz").write_bytes(build_tar_gz(files))
+    with ReplayServer([Route(path="/db-dump.tar.gz", file="db-dump.tar.gz")], root=tmp_path) as server:
+        summary = crates_flow(base_url=server.url)
+    assert "crates." not in summary.rows and "crates.crates" in summary.rows
+    assert f"archive member(s) skipped, no table name: {top}/data/.csv (its name gives an empty table name)" in (
+        summary.notes
+    )
+    tables = list_tables(warehouse)
+    assert "crates.crates" in tables["table"].to_list()
+    assert all(not name.endswith(".") for name in tables["table"].to_list())

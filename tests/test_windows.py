@@ -101,3 +101,26 @@ def test_windowed_load_records_each_window_and_fails_the_run_for_a_faulty_one(wa
     rerun.finish()
     assert warehouse.sql("select count(*) n, count(distinct id) d from demo_windows.events").rows() == [(3, 3)]
     assert LoadState(warehouse).latest("demo_windows", "events")["2024-01-21"].status == PARTIAL  # not over yet
+
+
+def test_notes_say_why_nothing_was_loaded(warehouse) -> None:
+    """Only a plan that found every window loaded says so; a run that planned nothing says it marked nothing."""
+    idle = WindowedLoad(DEMO, warehouse)
+    summary = idle.finish()
+    assert summary.notes == ["no windows planned: no window was loaded or marked"]
+    assert LoadState(warehouse).latest("demo_windows", "events") == {}
+
+    now = datetime(2024, 1, 28, tzinfo=UTC)  # a window boundary: every window up to now has ended
+    empty = pl.DataFrame({"id": [], "v": []}, schema={"id": pl.String, "v": pl.Int64})
+    first = WindowedLoad(DEMO, warehouse)
+    first.load(first.plan("events", max_windows=None, now=now), lambda window: empty, now=now)
+    tally = "events: 4 window(s): 4 loaded, 0 partial (still open, reloaded next run), 0 faulty; 0 rows"
+    assert first.finish().notes == [tally]
+
+    done = WindowedLoad(DEMO, warehouse)
+    done.load(done.plan("events", now=now), lambda window: empty, now=now)
+    assert done.finish().notes == ["events: no windows to load: every window up to now is loaded"]
+
+    asked = WindowedLoad(DEMO, warehouse)
+    asked.load(asked.plan("events", start="2020-01-01", end="2020-02-01", now=now), lambda window: empty, now=now)
+    assert asked.finish().notes == ["events: no window overlaps 2020-01-01..2020-02-01"]

@@ -58,7 +58,9 @@ def crates_flow(run: SourceRun, base_url: str | None = None) -> None:
     url = run.base_url(base_url) + ARCHIVE_PATH
     with downloaded(SOURCE.name, url) as archive, tempfile.TemporaryDirectory(prefix="oso-crates-stage-") as stage:
         summary.notes.extend(archive.notes)
-        staged = stage_archive_csvs(SOURCE.name, archive.path, Path(stage), column_types=COLUMN_TYPES)
+        staged = stage_archive_csvs(
+            SOURCE.name, archive.path, Path(stage), column_types=COLUMN_TYPES, notes=summary.notes
+        )
         declared = {spec.name for spec in SOURCE.tables}
         for table in staged:
             if table.name in declared:

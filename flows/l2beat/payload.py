@@ -25,3 +25,17 @@ def chart_points(payload: Any, call: Call) -> list[dict[str, Any]]:
     if len(rows) < len(points):
         call.note(f"{len(points) - len(rows)} point(s) not matching {types} dropped")
     return rows
+
+
+def summary_body(payload: Any, call: Call) -> Any:
+    """``/scaling/summary``'s ``{chart, projects}``, from either shape L2BEAT has served.
+
+    The API has answered it both bare (``{chart, projects}``) and wrapped like its chart endpoints
+    (``{success, data: {chart, projects}}``); the wrapped form with ``success: false`` is an error.
+    """
+    where = call.where
+    if isinstance(payload, dict) and "projects" not in payload and isinstance(payload.get("data"), dict):
+        if where.field(payload, "success", bool, required=False, default=True) is not True:
+            raise where.error("success", f"is false ({str(payload)[:200]})")
+        return payload["data"]
+    return payload

@@ -54,6 +54,38 @@ def test_happy_path_projects_and_charts_as_rows(warehouse) -> None:
     assert slugs == ["arbitrum", "base", "op-mainnet"]
 
 
+SUMMARY_BODY = json.loads((FIXTURE / "scaling_summary.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [SUMMARY_BODY, {"success": True, "data": SUMMARY_BODY}],
+    ids=["unwrapped {chart, projects}", "wrapped {success, data: {chart, projects}}"],
+)
+def test_summary_in_either_shape_loads_the_same_tables(warehouse, body) -> None:
+    with ReplayServer(fixture_routes(Route("/scaling/summary", json=body)), root=FIXTURE) as server:
+        summary = run(server)
+    assert summary.rows == EXPECTED
+    ids = warehouse.sql("SELECT id FROM l2beat.projects ORDER BY id")["id"].to_list()
+    assert ids == ["arbitrum", "base", "op-mainnet", "paradex"]
+    slugs = warehouse.sql("SELECT DISTINCT project_slug FROM l2beat.activity ORDER BY 1")["project_slug"].to_list()
+    assert slugs == ["arbitrum", "base", "op-mainnet"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"success": False, "data": {}}, "l2beat: /scaling/summary: field 'success': is false"),
+        ({"success": True, "data": {"chart": {}}}, "l2beat: /scaling/summary: field 'projects': missing"),
+    ],
+)
+def test_wrapped_summary_that_is_unsuccessful_or_empty_fails_naming_the_field(warehouse, body, message) -> None:
+    routes = fixture_routes(Route("/scaling/summary", json=body))
+    with ReplayServer(routes, root=FIXTURE) as server, pytest.raises(SourceError, match=message):
+        run(server)
+    assert not warehouse.exists("l2beat.projects")
+
+
 def test_429_with_retry_after_then_success_and_flaky_5xx(warehouse) -> None:
     routes = fixture_routes(
         Route("/scaling/summary", status=503, headers={"Retry-After": "0"}, times=1),

@@ -10,7 +10,7 @@ import polars as pl
 
 from oso_core.fanout import fan_out
 from oso_core.http import HttpClient
-from oso_core.lake_inputs import project_urls
+from oso_core.lake_inputs import PROJECTS_TABLE, project_urls
 from oso_core.naming import snake_case
 from oso_core.records import Where, json_text, records_to_frame
 from oso_core.summary import LoadSummary
@@ -82,14 +82,23 @@ def package_of(url: str) -> str | None:
 
 
 def lake_packages(summary: LoadSummary, warehouse: Any) -> list[str] | None:
+    """The npm packages of ``ossd.projects``, or None (with a note saying why) when there is nothing to load.
+
+    A missing table (ossd not run yet) or one without any npm package is not an error of npm's: the run ends
+    Completed with the note, loads nothing and marks no window, so the windows load once the packages exist.
+    Marking them loaded with zero rows would hide those weeks from every later run.
+    """
     urls = project_urls(warehouse, "npm")
     if urls is None:
-        summary.notes.append("ossd.projects is not in the lake yet: no npm packages, nothing loaded")
+        summary.notes.append(f"{PROJECTS_TABLE} is not in the lake yet: no npm packages, nothing loaded")
         return None
     packages = sorted({p for p in map(package_of, urls) if p})
     if unparsed := [url for url in urls if package_of(url) is None]:
         summary.notes.append(f"{len(unparsed)} npm URL(s) name no package: {', '.join(unparsed[:10])}")
-    summary.notes.append(f"ossd.projects: {len(packages)} npm package(s)")
+    if not packages:
+        summary.notes.append(f"{PROJECTS_TABLE} lists no npm package: nothing loaded")
+        return None
+    summary.notes.append(f"{PROJECTS_TABLE}: {len(packages)} npm package(s)")
     return packages
 
 

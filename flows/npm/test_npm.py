@@ -157,6 +157,29 @@ def test_without_ossd_nothing_is_loaded_and_no_window_is_marked(warehouse) -> No
     assert summary.rows == {}
     assert "ossd.projects is not in the lake yet: no npm packages, nothing loaded" in summary.notes
     assert LoadState(warehouse).latest("npm", "downloads") == {}
+    assert summary.notes == [
+        "ossd.projects is not in the lake yet: no npm packages, nothing loaded",
+        "no windows planned: no window was loaded or marked",
+    ]  # not "every window up to now is loaded" (issue 10, fault 12)
+
+
+def test_ossd_without_npm_packages_loads_nothing_and_marks_no_window(warehouse) -> None:
+    """Windows marked loaded with zero rows would never be loaded once the packages exist."""
+    projects = pl.DataFrame(
+        {"name": ["only-github"], "npm": [[{"url": "https://github.com/not/npm"}]]},
+        schema={"name": pl.String, "npm": URL},
+    )
+    warehouse.write("ossd.projects", projects, mode="replace")
+    with ReplayServer.for_source("npm") as server:
+        summary = npm_flow(base_url=server.url, registry_url=server.url)
+    assert summary.rows == {} and server.requests == []
+    assert summary.notes == [
+        "1 npm URL(s) name no package: https://github.com/not/npm",
+        "ossd.projects lists no npm package: nothing loaded",
+        "no windows planned: no window was loaded or marked",
+    ]
+    assert LoadState(warehouse).latest("npm", "downloads") == {}
+    assert not warehouse.exists("npm.manifests") and not warehouse.exists("npm.downloads")
 
 
 def test_rerun_merges_to_the_same_table(warehouse) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from oso_core.git_checkout import Revision
+from oso_core.github_urls import parse_github_url
 
 try:  # libyaml is ~8x faster; fall back only where PyYAML was built without it
     from yaml import CSafeLoader as _Loader
@@ -37,6 +40,13 @@ SOCIAL_FIELDS = ("farcaster", "medium", "mirror", "telegram", "twitter")
 # The real directory (~7,100 files) parses in ~1.3 s on one core; below a few thousand files, forking costs more.
 PARALLEL_THRESHOLD = 2000
 MAX_WORKERS = 4
+# oss-directory's files use no YAML anchors or aliases. A few are allowed; beyond that a file is refused before
+# its values are built, because nested aliases expand exponentially (a 563-byte "billion laughs" file took 1 GiB
+# in 16 s and then MemoryError, in the schema check and in the error texts that repeat the expanded value).
+MAX_YAML_ALIASES = 16
+# Bounds on what one bad file adds to the error report and the run summary.
+MAX_PROBLEM_CHARS = 300
+MAX_PROBLEMS_PER_FILE = 20
 
 _URL = pl.List(pl.Struct({"url": pl.String}))
 PROJECT_SCHEMA: dict[str, pl.DataType] = {
@@ -67,7 +77,76 @@ REPOSITORY_SCHEMA: dict[str, pl.DataType] = {
     "owner": pl.String(),
     "repo_name": pl.String(),
 }
-_GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/([^/\s?#]+)(?:/([^/\s?#]+))?", re.IGNORECASE)
+
+
+class YamlAliasError(yaml.YAMLError):
+    """A YAML file uses more aliases than allowed, or an alias that contains itself."""
+
+
+def _children(node: Node) -> Iterator[Node]:
+    if isinstance(node, SequenceNode):
+        yield from node.value
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+
+
+def check_aliases(root: Node, budget: int = MAX_YAML_ALIASES) -> None:
+    """Raise ``YamlAliasError`` when the composed document reuses nodes (aliases) more than ``budget`` times
+    or contains itself. The composer shares one node per anchor, so this walks each node once: linear in the
+    file's size, however large the aliases would expand."""
+    done: set[int] = set()
+    on_path = {id(root)}
+    stack = [(root, _children(root))]
+    uses = 0
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(node))
+            done.add(id(node))
+            continue
+        key = id(child)
+        if key in on_path:
+            raise YamlAliasError(f"a YAML alias refers to a value that contains it ({_mark(child)})")
+        if key in done:
+            uses += 1
+            if uses > budget:
+                raise YamlAliasError(
+                    f"more than {budget} YAML aliases ({_mark(child)}); oss-directory files use none "
+                    "(nested aliases can expand a small file without bound)"
+                )
+            continue
+        on_path.add(key)
+        stack.append((child, _children(child)))
+
+
+def _mark(node: Node) -> str:
+    mark = node.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "alias"
+
+
+class BoundedLoader(_Loader):  # type: ignore[misc, valid-type]
+    """libyaml's safe loader that checks the alias budget between composing the document and building it."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        check_aliases(node)
+        return self.construct_document(node)
+
+
+def load_yaml(data: bytes) -> Any:
+    """One YAML document; aliases are checked only when the text has a ``*`` (an alias cannot be written
+    without one), so the ~98% of oss-directory files without one parse at libyaml's full speed."""
+    return yaml.load(data, Loader=BoundedLoader if b"*" in data else _Loader)  # noqa: S506 - safe C loaders
+
+
+def _capped(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -93,12 +172,14 @@ class InvalidDirectoryError(Exception):
 
 @dataclass
 class Directory:
-    """Parsed and validated records, plus the files that were skipped with ``skip_invalid``."""
+    """Parsed and validated records, the files that were skipped with ``skip_invalid``, and the entries named
+    ``*.yaml`` that are not regular files (``ignored``, each with its kind)."""
 
     projects: list[dict[str, Any]]
     collections: list[dict[str, Any]]
     revision: Revision
     skipped: list[FileProblem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,34 +235,88 @@ def _field_path(error: Any) -> str:
     return ".".join(parts) or "(document)"
 
 
+class NotRegularFileError(OSError):
+    """A directory entry named like a data file that is a FIFO, socket, device or directory."""
+
+
+def file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory")):
+        if test(mode):
+            return name
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def read_regular_file(path: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file (after symlinks); raise ``NotRegularFileError`` otherwise.
+
+    Opened non-blocking and checked on the open descriptor: opening a FIFO for reading would otherwise wait
+    for a writer forever, and checking the name before opening would race with the file being replaced.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"not a regular file ({file_type(mode)})")
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(descriptor)
+
+
 def parse_file(path: str, kind: str, relative_to: str) -> tuple[dict[str, Any] | None, list[FileProblem]]:
     """Parse and validate one YAML file; returns the record or the problems that make it unusable."""
     rel = os.path.relpath(path, relative_to)
     try:
-        with open(path, "rb") as handle:
-            record = yaml.load(handle, Loader=_Loader)  # noqa: S506 - CSafeLoader is the safe C loader
+        record = load_yaml(read_regular_file(path))
+    except YamlAliasError as exc:
+        return None, [FileProblem(rel, "(document)", f"refused YAML: {exc}")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        return None, [FileProblem(rel, where, f"unparsable YAML: {getattr(exc, 'problem', None) or exc}")]
+        problem = _capped(f"unparsable YAML: {getattr(exc, 'problem', None) or exc}")
+        return None, [FileProblem(rel, where, problem)]
+    except NotRegularFileError as exc:
+        return None, [FileProblem(rel, "(file)", str(exc))]
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [FileProblem(rel, "(file)", f"unreadable: {exc}")]
+        return None, [FileProblem(rel, "(file)", _capped(f"unreadable: {exc}"))]
     if not isinstance(record, dict):
         return None, [FileProblem(rel, "(document)", f"expected a mapping, got {type(record).__name__}")]
     errors = schema_checks()[kind].errors(record)
     if errors:
-        return None, [FileProblem(rel, _field_path(e), e.message) for e in errors]
+        problems = [FileProblem(rel, _capped(_field_path(e), 120), _capped(e.message)) for e in errors]
+        if len(problems) > MAX_PROBLEMS_PER_FILE:
+            more = len(problems) - MAX_PROBLEMS_PER_FILE
+            problems = [*problems[:MAX_PROBLEMS_PER_FILE], FileProblem(rel, "(document)", f"{more} more problem(s)")]
+        return None, problems
     version = record.get("version")
     if isinstance(version, float) and not version.is_integer():
         return None, [FileProblem(rel, "version", f"{version} is not a whole number")]
     return record, []
 
 
-def yaml_files(root: Path, subdir: str) -> list[str]:
+def yaml_files(root: Path, subdir: str, ignored: list[str] | None = None) -> list[str]:
+    """The ``*.yaml`` regular files under ``root/subdir``, sorted.
+
+    Entries named ``*.yaml`` that are not regular files (a FIFO, socket, device or directory; git cannot even
+    store the first three) are not data: they are left out and described in ``ignored`` for the run summary.
+    Reading a FIFO would wait for a writer forever. A name whose target cannot be examined (a broken symlink)
+    is kept, so reading it reports the file as a bad one.
+    """
     base = root / subdir
     if not base.is_dir():
         raise FileNotFoundError(f"{root} is not an oss-directory checkout: {subdir}/ is missing")
-    return sorted(str(p) for p in base.rglob("*.yaml"))
+    files = []
+    for path in sorted(base.rglob("*.yaml")):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if stat.S_ISREG(mode):
+            files.append(str(path))
+        elif ignored is not None:
+            ignored.append(f"{path.relative_to(root)} ({file_type(mode)})")
+    return files
 
 
 def _parse_chunk(args: tuple[list[str], str, str]) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
@@ -217,8 +352,9 @@ def read_directory(
     """Every project and collection under ``root``; raise on any bad file unless ``skip_invalid``."""
     parsed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     problems: list[FileProblem] = []
+    ignored: list[str] = []
     for kind, subdir in (("project", PROJECTS_DIR), ("collection", COLLECTIONS_DIR)):
-        paths = yaml_files(root, subdir)
+        paths = yaml_files(root, subdir, ignored)
         good = []
         for path, (record, errs) in zip(paths, parse_all(paths, kind, root, workers), strict=True):
             if errs:
@@ -235,6 +371,7 @@ def read_directory(
         collections=[r for path, r in parsed["collection"] if path not in bad],
         revision=revision,
         skipped=problems,
+        ignored=ignored,
     )
 
 
@@ -274,23 +411,19 @@ def collections_frame(directory: Directory) -> pl.DataFrame:
     return _with_revision(_frame(directory.collections, COLLECTION_SCHEMA), directory.revision)
 
 
-def parse_github_url(url: str) -> tuple[str | None, str | None]:
-    """``(owner, repo)`` of a GitHub URL; an org-level URL has no repo, a non-GitHub URL has neither."""
-    match = _GITHUB_URL.match(url.strip())
-    if not match:
-        return None, None
-    owner, repo = match.group(1), match.group(2)
-    if repo and repo.endswith(".git"):
-        repo = repo[:-4]
-    return owner, repo or None
-
-
 def repositories_frame(directory: Directory) -> pl.DataFrame:
     rows = []
     for project in directory.projects:
         for entry in project.get("github") or []:
-            owner, repo = parse_github_url(entry["url"])
-            rows.append({"project_name": project["name"], "url": entry["url"], "owner": owner, "repo_name": repo})
+            parsed = parse_github_url(entry["url"])
+            rows.append(
+                {
+                    "project_name": project["name"],
+                    "url": entry["url"],
+                    "owner": parsed.owner if parsed else None,
+                    "repo_name": parsed.repository if parsed else None,
+                }
+            )
     frame = pl.DataFrame(rows, schema=REPOSITORY_SCHEMA)
     return _with_revision(
         frame.unique(subset=["project_name", "url"], keep="first", maintain_order=True), directory.revision

@@ -42,6 +42,8 @@ def ossd_flow(
     with checkout(repo_url, ref) as (root, revision):
         directory = ossd.read_directory(root, revision, skip_invalid=skip_invalid)
     run.summary.skipped = [f"{p.path} ({p.field}: {p.problem})" for p in directory.skipped]
+    if directory.ignored:
+        run.summary.notes.append(f"not regular files, not read: {', '.join(directory.ignored)}")
     run.summary.notes.append(f"commit {revision.sha or '(plain directory, no commit)'}")
     return {
         "projects": ossd.projects_frame(directory),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ossd.payload import InvalidDirectoryError, parse_github_url
+from flows.ossd.payload import InvalidDirectoryError
 from flows.ossd.replay import SAMPLE_DIR
 from flows.ossd.source import ossd_flow
 
@@ -188,21 +188,6 @@ def test_unknown_ref_is_a_clear_error(sample: Path, tmp_path: Path, oso_home: Pa
 
     with pytest.raises(CheckoutError, match="no ref 'nope'"):
         ossd_flow(repo_url=str(repo), ref="nope")
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://github.com/wevm/viem", ("wevm", "viem")),
-        ("https://github.com/gitcoinco", ("gitcoinco", None)),
-        ("https://github.com/gitcoinco/", ("gitcoinco", None)),
-        ("https://github.com/a/b.git", ("a", "b")),
-        ("https://github.com/a/b/tree/main/packages/x", ("a", "b")),
-        ("https://gitlab.com/a/b", (None, None)),
-    ],
-)
-def test_parse_github_url(url: str, expected: tuple[str | None, str | None]) -> None:
-    assert parse_github_url(url) == expected
 
 
 def test_command_line_help_and_query(sample: Path, oso_home: Path) -> None:

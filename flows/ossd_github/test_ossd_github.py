@@ -217,10 +217,3 @@ def test_without_ossd_repositories_it_says_so(oso_home, warehouse, monkeypatch):
     assert summary.results == []
     assert summary.notes == ["ossd.repositories is missing: run ossd first"]
     assert not warehouse.exists(TABLE)
-
-
-def test_parse_github_url_as_oso():
-    assert parse_github_url("https://github.com/wevm/viem/").repository == "viem"
-    assert parse_github_url("https://github.com/ethereum").repository is None
-    assert parse_github_url("https://github.com/a/b/tree/main") is None
-    assert parse_github_url("https://gitlab.com/a/b") is None
