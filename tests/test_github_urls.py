@@ -13,7 +13,7 @@ from flows.ossd_github.source import ossd_github_flow
 from oso_core.github_urls import GitHubUrl, UrlKind, parse_github_url
 from oso_dev.replay import ReplayServer, Route
 
-GITHUB_FIXTURES = Path(__file__).parent / "fixtures" / "ossd_github"
+GITHUB_FIXTURES = Path(__file__).parents[1] / "flows" / "ossd_github" / "fixtures"
 
 # (url, owner, repository); owner None = not a GitHub owner or repository URL.
 FORMS: list[tuple[str, str | None, str | None]] = [
