@@ -35,7 +35,9 @@ DAY = "day(block_timestamp)"
 
 SOURCE = Source(
     name="ethereum",
-    description="Ethereum blocks, transactions and logs over JSON-RPC (daily windows, RPC URL a secret)",
+    description=(
+        "Ethereum blocks, transactions, logs by day over JSON-RPC; cryo's columns + block_timestamp, no receipts"
+    ),
     tables=(
         TableSpec("blocks", "overwrite_partitions", ("block_number",), DAY, "one row per block"),
         TableSpec("transactions", "overwrite_partitions", ("block_number", "transaction_index"), DAY, "transactions"),
