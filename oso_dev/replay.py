@@ -12,7 +12,8 @@ them, in order, first match wins::
       {"method": "POST", "path": "/graphql", "body": {"variables.offset": 0}, "file": "page0.json"}
     ]
 
-``path`` may use ``*`` wildcards; ``query`` and ``body`` (dotted paths into a JSON body) match as subsets;
+``path`` may use ``*`` wildcards; ``query`` and ``body`` (dotted paths into a JSON body, numbers indexing arrays,
+e.g. ``{"0.method": "eth_getLogs"}`` for a JSON-RPC batch) match as subsets;
 ``times`` serves a route only that many times, so ``429`` or ``503`` then success is two routes. A request that
 matches nothing gets a 404 naming the request, which is also what a real API says about an unknown path.
 ``note`` is free text for people (``--record`` writes ``"cut from 1,234 to 5 items"`` there) and is ignored.
@@ -94,11 +95,16 @@ class Route:
 
 
 def _dig(body: Any, dotted: str) -> Any:
+    """The value at ``dotted`` in a JSON body; a numeric part indexes a list (batched JSON-RPC bodies are arrays:
+    ``0.method`` is the first call's method)."""
     value = body
     for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
             return _MISSING
-        value = value[part]
     return value
 
 

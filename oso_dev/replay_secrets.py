@@ -9,7 +9,7 @@ obviously fake value through the env resolver's own variable (``DAGSTER__ENS__AP
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from oso_core import settings
@@ -21,9 +21,18 @@ def replay_secret_value(ref: SecretReference) -> str:
 
 
 @contextmanager
-def replay_secrets(refs: tuple[SecretReference, ...]) -> Iterator[dict[str, str]]:
-    """Make ``refs`` resolve to fake values while the block runs; yields ``{env name: fake value}``."""
-    names = {f"{settings.secret_prefix()}__{r.group_name}__{r.key}".upper(): replay_secret_value(r) for r in refs}
+def replay_secrets(
+    refs: tuple[SecretReference, ...], values: Mapping[SecretReference, str] | None = None
+) -> Iterator[dict[str, str]]:
+    """Make ``refs`` resolve to fake values while the block runs; yields ``{env name: fake value}``.
+
+    ``values`` gives some references a value of their own (the ethereum source's RPC URL is a secret, and its
+    replay's is the local replay server's URL with a stand-in key)."""
+    values = values or {}
+    names = {
+        f"{settings.secret_prefix()}__{r.group_name}__{r.key}".upper(): values.get(r) or replay_secret_value(r)
+        for r in refs
+    }
     saved = {name: os.environ.get(name) for name in names}
     os.environ.update(names)
     try:
