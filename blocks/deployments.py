@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
+from oso_core import settings
 from oso_core.secret_params import SecretParameterError, check_parameters
-from oso_core.secrets import resolve_setting
 from oso_core.settings import dynamic_sources_dir
 from oso_core.sources import Source, discover_sources
 
@@ -53,7 +53,8 @@ HEADER = """\
 
 
 def configured_timezone() -> str:
-    return resolve_setting("weekly", "timezone", "UTC") or "UTC"
+    """The cron's time zone: setting ``weekly.timezone`` (default UTC)."""
+    return settings.weekly().timezone
 
 
 def _concurrency(limit: int = 1) -> dict[str, Any]:

@@ -30,7 +30,10 @@ from oso_core.secrets import SecretInaccessibleError, SecretReference, SecretRes
 logger = logging.getLogger("oso.alerts")
 
 DISCORD_LIMIT = 2000
-WEBHOOK_SECRET = SecretReference("discord", "webhook_url")
+WEBHOOK_SECRET = SecretReference(
+    "discord", "webhook_url", "Discord webhook of #alerts, https://discord.com/api/webhooks/<id>/<token> "
+    "(unset: alerts go to the log)"
+)
 BLOCK_NAME = "oso-discord-alerts"
 FAILURE_AUTOMATION = "oso-flow-run-failed"
 RECOVERY_AUTOMATION = "oso-deployment-recovered"

@@ -22,13 +22,13 @@ from prefect import task
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from oso_core import settings
 from oso_core.alerts import WEEKLY_PART_PREFIX, first_error_line
 from oso_core.secret_params import check_parameters
-from oso_core.secrets import resolve_setting
 from oso_core.sources import Source, discover_sources
 
 TASK_RUNNERS = ("threads", "dask", "ray")
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = settings.WeeklySettings.model_fields["concurrency"].default
 
 
 @dataclass
@@ -69,7 +69,8 @@ class SourceFailed(Exception):
 
 
 def configured_concurrency() -> int:
-    return int(resolve_setting("weekly", "concurrency", str(DEFAULT_CONCURRENCY)) or DEFAULT_CONCURRENCY)
+    """Sources loaded at once: setting ``weekly.concurrency`` (default 4)."""
+    return settings.weekly().concurrency
 
 
 def build_task_runner(kind: str | None = None, max_workers: int | None = None, processes: bool = True) -> TaskRunner:
@@ -80,16 +81,16 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
     starts in a second instead of ~10 s per worker on a small machine). ``ray`` uses prefect-ray
     (``pip install prefect-ray``) and ``weekly.ray_address`` when set.
     """
-    kind = (kind or resolve_setting("weekly", "task_runner", "threads") or "threads").lower()
+    configured = settings.weekly()
+    kind = (kind or configured.task_runner).lower()
     workers = max_workers or configured_concurrency()
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "dask":
         from prefect_dask import DaskTaskRunner
 
-        address = resolve_setting("weekly", "dask_address")
-        if address:
-            return DaskTaskRunner(address=address)
+        if configured.dask_address:
+            return DaskTaskRunner(address=configured.dask_address)
         cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": processes, "dashboard_address": None}
         return DaskTaskRunner(cluster_kwargs=cluster)
     if kind == "ray":
@@ -97,7 +98,7 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
             from prefect_ray import RayTaskRunner  # type: ignore[import-not-found]
         except ImportError as exc:
             raise RuntimeError("task runner 'ray' needs prefect-ray: pip install prefect-ray") from exc
-        return RayTaskRunner(address=resolve_setting("weekly", "ray_address"))
+        return RayTaskRunner(address=configured.ray_address)
     raise ValueError(f"unknown task runner {kind!r}; one of {', '.join(TASK_RUNNERS)}")
 
 

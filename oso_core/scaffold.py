@@ -10,7 +10,7 @@ kind is modelled on a source already in ``flows/``: rest on chainlist, graphql o
 
 Then the generated files that list sources are refreshed here, so adding a source touches its folder and nothing
 else by hand: the README's source table (``oso_dev.docs``), ``prefect.yaml`` (``blocks.deployments``) and
-``.env.example`` (the new base URL and secret settings, without values).
+``.env.example`` (re-rendered by ``blocks.env_example`` with the new base URL and secret settings, no values).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import keyword
 import re
 import sys
 import tarfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +169,7 @@ def regenerate_files(name: str, package: str, root: Path) -> list[str]:
     """Refresh what lists the sources: README table, ``prefect.yaml``, ``.env.example``; returns what changed."""
     from oso_core.sources import discover_sources
 
-    source = discover_sources([package])[name]
+    discover_sources([package])[name]  # the new source must be discoverable (KeyError otherwise)
     done = []
     try:
         from oso_dev.docs import update_readme
@@ -187,31 +186,32 @@ def regenerate_files(name: str, package: str, root: Path) -> list[str]:
         if (root / "prefect.yaml").read_text() != text:
             (root / "prefect.yaml").write_text(text)
             done.append("prefect.yaml (deployments)")
-    added = add_env_example(root / ".env.example", name, _setting_names(source))
+    added = refresh_env_example(root / ".env.example", name, package)
     if added:
         done.append(f".env.example (+{', '.join(added)})")
     return done
 
 
-def _setting_names(source) -> list[str]:  # noqa: ANN001 - a Source
-    from oso_core import settings
-
-    names = [f"{settings.secret_prefix()}__{ref.group_name}__{ref.key}".upper() for ref in source.secrets]
-    if source.base_url is not None:
-        names.append(f"{settings.secret_prefix()}__{source.name}__BASE_URL".upper())
-    return names
-
-
-def add_env_example(path: Path, name: str, variables: Iterable[str]) -> list[str]:
-    """Append the variables ``.env.example`` does not list yet (no values); returns those added."""
+def refresh_env_example(path: Path, name: str, package: str) -> list[str]:
+    """Re-render ``.env.example`` (``blocks.env_example``) with the new source beside those it already lists;
+    returns the variables added. Nothing without the file or the generator (an installed library)."""
+    try:
+        from blocks.env_example import listed_sources, render, variables
+    except ImportError:
+        return []
     if not path.is_file():
         return []
+    from oso_core.sources import discover_sources
+
     text = path.read_text()
-    missing = [v for v in variables if not re.search(rf"^#?\s*{re.escape(v)}=", text, re.MULTILINE)]
-    if missing:
-        block = f"\n# {name} (added by python -m oso_core new-source)\n" + "".join(f"{v}=\n" for v in missing)
-        path.write_text(text.rstrip("\n") + "\n" + block)
-    return missing
+    keep = listed_sources(text) | {name}
+    found = {**discover_sources(), **discover_sources([package])}
+    new = render(s for s in found.values() if s.name in keep)
+    before = set(variables(text))
+    added = [v for v in variables(new) if v not in before]
+    if new != text:
+        path.write_text(new)
+    return added
 
 
 def next_steps(result: Scaffolded) -> list[str]:
@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         print("refreshed: " + "; ".join(result.regenerated))
     elif result.package != "flows" or args.regenerate is False:
         print("not refreshed (run them when the source is ready): python -m oso_dev.docs; "
-              "python -m blocks.deployments --write prefect.yaml; add its settings to .env.example")  # fmt: skip
+              "python -m blocks.deployments --write prefect.yaml; "
+              "python -m blocks.env_example --write .env.example")  # fmt: skip
     print("next:")
     for i, step in enumerate(next_steps(result), 1):
         print(f"  {i}. {step}")

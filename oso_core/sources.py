@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core import settings
+from oso_core.secrets import SecretReference
+from oso_core.settings import SourceSettings
 
 WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
 WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
@@ -59,8 +61,9 @@ class Source:
     ``flow`` names the flow function in the declaring module; ``module`` is filled in by discovery.
     ``depends_on`` names sources whose tables this one reads (defillama reads ``ossd.projects``): the weekly
     pipeline runs those first.
-    The base URL is a setting resolved like a secret, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``,
-    so the same code hits the real API in production and a local replay server in tests.
+    The base URL is a setting, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``, so the same code hits the
+    real API in production and a local replay server in tests. ``settings_model`` is the source's settings model
+    (``SourceSettings``, or a subclass for a source with knobs of its own such as npm's ``registry_url``).
     """
 
     name: str
@@ -74,6 +77,7 @@ class Source:
     depends_on: tuple[str, ...] = ()
     namespace: str = ""
     module: str = ""
+    settings_model: type[SourceSettings] = SourceSettings
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:
@@ -89,13 +93,19 @@ class Source:
     def qualified(self, table: str) -> str:
         return f"{self.lake_namespace}.{self.table(table).name}"
 
-    def resolve_base_url(self, override: str | None = None, resolver: SecretResolver | None = None) -> str:
+    @property
+    def settings(self) -> SourceSettings:
+        """This source's settings (``PREFIX__<NAME>__*``), read once per process."""
+        return settings.source(self.name, self.settings_model)
+
+    def resolve_base_url(self, override: str | None = None) -> str:
         """The base URL to call: an explicit override (replay, tests), else the setting, else the default."""
         if override:
             return override.rstrip("/")
-        value = resolve_setting(self.name, "base_url", self.base_url, resolver)
+        value = self.settings.base_url or self.base_url
         if not value:
-            raise ValueError(f"source {self.name} has no base URL; set {self.name}.base_url")
+            name = settings.env_name(settings.group_prefix(self.name), "base_url")
+            raise ValueError(f"source {self.name} has no base URL; set {self.name}.base_url ({name})")
         return value.rstrip("/")
 
     @property
@@ -109,8 +119,6 @@ class Source:
 
 def source_packages() -> list[str]:
     """Packages whose sources are discovered: ``flows`` unless ``OSO_SOURCE_PACKAGES`` names others."""
-    from oso_core import settings
-
     return settings.source_packages()
 
 

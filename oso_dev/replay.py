@@ -25,26 +25,44 @@ import fnmatch
 import importlib.util
 import json
 import mimetypes
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oso_core.settings import PROJECT_ROOT
 
 CHUNK = 1 << 16
 
 
+class ReplaySettings(BaseSettings):
+    """Development settings of ``--replay`` / ``--record`` (environment only).
+
+    Read on every call rather than once: ``--record`` points ``OSO_REPLAY_DIR`` at a scratch directory while it
+    probes a source's replay (``oso_dev.record``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OSO_", env_ignore_empty=True, extra="ignore", env_file=None)
+    section: ClassVar[str] = "development: --replay and --record (environment only)"
+
+    replay_dir: Path | None = Field(
+        default=None,
+        description="Where --replay reads and --record writes recorded API responses, as <dir>/<source>/ "
+        "(default: each source folder's fixtures/)",
+    )
+
+
 def fixtures_dir(source: str) -> Path:
     """Where a source's recorded responses live: ``<package>/<source>/fixtures/`` of the source package that
     holds its folder (``flows`` unless ``OSO_SOURCE_PACKAGES`` names others), or ``$OSO_REPLAY_DIR/<source>``
     when that variable is set, as for the test-only sources and recordings into a scratch directory."""
-    root = os.environ.get("OSO_REPLAY_DIR")
+    root = ReplaySettings().replay_dir
     if root:
         return Path(root) / source
     from oso_core.sources import source_packages

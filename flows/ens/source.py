@@ -15,7 +15,7 @@ from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec
 
-API_KEY = SecretReference("ens", "api_key")
+API_KEY = SecretReference("ens", "api_key", "The Graph gateway API key, placed into the subgraph URL path")
 SUBGRAPH_PATH = "/api/{api_key}/subgraphs/id/5XqPmWe6gjyrJtFn9cLy237i4cWw2j9HcUJEXsP5qGtH"
 
 SOURCE = Source(

@@ -19,7 +19,9 @@ from oso_core.sql_replication import (
     table_specs,
 )
 
-DATABASE = SecretReference("gitcoin", "regendata_xyz_database")
+DATABASE = SecretReference(
+    "gitcoin", "regendata_xyz_database", "PostgreSQL URL of Gitcoin's regendata.xyz replica (contains the password)"
+)
 
 TABLES = (
     SqlTable("all_donations", partition_on="round_num"),

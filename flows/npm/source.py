@@ -19,13 +19,25 @@ range with ``--start/--end`` to backfill them.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import cast
+
+from pydantic import Field
 
 from flows.npm.payload import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
 from oso_core.engine import SourceRun, source_flow
 from oso_core.http import HttpClient, min_interval_setting
-from oso_core.secrets import resolve_setting
+from oso_core.settings import SourceSettings
 from oso_core.sources import Source, TableSpec, Windows
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
+
+
+class NpmSettings(SourceSettings):
+    """npm's settings: the common ones plus its second host, ``DAGSTER__NPM__REGISTRY_URL``."""
+
+    registry_url: str | None = Field(
+        default=None, description=f"Host of the package manifests (default {REGISTRY_URL}; downloads use BASE_URL)"
+    )
+
 
 SOURCE = Source(
     name="npm",
@@ -45,6 +57,7 @@ SOURCE = Source(
     # npm counts downloads from 2015-01-10; OSO's weekly partitions from that date begin on Sunday 2015-01-11,
     # the first whole week with data (a window from Sunday 2015-01-04 would always miss days).
     windows=Windows(start=date(2015, 1, 11), days=7),
+    settings_model=NpmSettings,
 )
 
 
@@ -68,7 +81,7 @@ def npm_flow(
     load = WindowedLoad(SOURCE, run.warehouse, run.summary)
     packages = lake_packages(load.summary, load.warehouse)
     interval = min_interval_setting(SOURCE.name)
-    registry = registry_url or resolve_setting(SOURCE.name, "registry_url", REGISTRY_URL) or REGISTRY_URL
+    registry = registry_url or cast(NpmSettings, SOURCE.settings).registry_url or REGISTRY_URL
     if packages is not None and "manifests" in chosen:
         with HttpClient(SOURCE.name, registry, headers=HEADERS, min_interval=interval) as http:
             frame = manifests(http, packages, max_workers, load.summary)

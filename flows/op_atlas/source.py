@@ -20,7 +20,9 @@ from oso_core.sql_replication import (
     table_specs,
 )
 
-DATABASE = SecretReference("op_atlas", "database")
+DATABASE = SecretReference(
+    "op_atlas", "database", "PostgreSQL URL of the OP Atlas database replica (contains the password)"
+)
 
 TABLES = (
     SqlTable("Application", cursor="updatedAt"),

@@ -23,7 +23,7 @@ from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec, Windows
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
-PERSONAL_TOKEN = SecretReference("open_collective", "personal_token")
+PERSONAL_TOKEN = SecretReference("open_collective", "personal_token", "Open Collective personal API token")
 
 SOURCE = Source(
     name="open_collective",

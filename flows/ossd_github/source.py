@@ -14,7 +14,11 @@ from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec
 from oso_core.warehouse import Warehouse
 
-GITHUB_TOKEN = SecretReference("ossd", "github_token")
+GITHUB_TOKEN = SecretReference(
+    "ossd",
+    "github_token",
+    'GitHub token (fine-grained or classic, public read is enough) sent as "Authorization: Bearer"',
+)
 REPOSITORIES_TABLE = "ossd.repositories"
 
 SOURCE = Source(

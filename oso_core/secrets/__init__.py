@@ -104,7 +104,11 @@ def default_resolver() -> SecretResolver:
 def resolve_setting(
     group: str, key: str, default: str | None = None, resolver: SecretResolver | None = None
 ) -> str | None:
-    """A non-secret setting stored under the same ``(group, key)`` convention (e.g. ``iceberg.catalog_uri``)."""
+    """An optional secret-like setting (e.g. ``iceberg.catalog_uri``, which may hold a password), or ``default``.
+
+    Plain settings (base URLs, rate limits, the weekly knobs) are typed models read once: ``oso_core.settings``.
+    Only values that may carry a credential stay here, resolved through the secrets chain on every call.
+    """
     try:
         return (resolver or default_resolver()).resolve_as_str(SecretReference(group, key))
     except SecretInaccessibleError:

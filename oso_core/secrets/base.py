@@ -37,6 +37,7 @@ class SecretReference:
 
     group_name: str
     key: str
+    description: str = field(default="", compare=False, repr=False)  # for .env.example; not part of the name
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_name", check_snake_case(self.group_name, "secret group_name"))

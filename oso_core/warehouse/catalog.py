@@ -1,6 +1,7 @@
 """Which Iceberg catalog the lake is: embedded SQLite by default, Postgres-backed SQL or REST by settings.
 
-Settings are resolved like secrets under group ``iceberg`` because a shared catalog URI usually carries a password:
+Settings of group ``iceberg``: the URI, credential and token are secrets (a shared catalog URI usually carries a
+password) resolved through ``oso_core.secrets``; the rest are typed settings (``oso_core.settings.iceberg()``):
 
 =====================================  =====================================================================
 ``DAGSTER__ICEBERG__CATALOG_TYPE``      ``sql`` (default) or ``rest``
@@ -31,9 +32,17 @@ from pyiceberg.catalog import Catalog, load_catalog
 from sqlalchemy.exc import SQLAlchemyError
 
 from oso_core import settings
-from oso_core.secrets import SecretResolver, resolve_setting
+from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
 
 CATALOG_INIT_ATTEMPTS = 5
+
+# The secret-like part of the iceberg settings: resolved through the secrets chain, never typed settings.
+CATALOG_SECRETS = (
+    SecretReference("iceberg", "catalog_uri", "Catalog URI, e.g. postgresql+psycopg2://user:pass@host/db or "
+                    "https://rest-catalog (default: sqlite:///$OSO_HOME/catalog.db)"),
+    SecretReference("iceberg", "credential", "REST catalog OAuth2 client credential (client_id:client_secret)"),
+    SecretReference("iceberg", "token", "REST catalog bearer token"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,23 +65,24 @@ class CatalogConfig:
     @classmethod
     def from_settings(cls, resolver: SecretResolver | None = None) -> CatalogConfig:
         default = cls.embedded()
+        typed = settings.iceberg()
 
-        def setting(key: str, fallback: str = "") -> str:
+        def secret(key: str, fallback: str = "") -> str:
             return resolve_setting("iceberg", key, fallback, resolver) or fallback
 
         extra = {}
-        for key, prop in (("credential", "credential"), ("token", "token"), ("scope", "scope")):
-            if value := setting(key):
-                extra[prop] = value
-        if block := setting("gcp_credentials_block"):
-            extra["oso.gcp_credentials_block"] = block
-        if project := setting("gcp_project"):
-            extra["gcs.project-id"] = project
+        for key, value in (("credential", secret("credential")), ("token", secret("token")), ("scope", typed.scope)):
+            if value:
+                extra[key] = value
+        if typed.gcp_credentials_block:
+            extra["oso.gcp_credentials_block"] = typed.gcp_credentials_block
+        if typed.gcp_project:
+            extra["gcs.project-id"] = typed.gcp_project
         return cls(
-            name=setting("catalog_name", default.name),
-            type=setting("catalog_type", default.type),
-            uri=setting("catalog_uri", default.uri),
-            warehouse=setting("warehouse", default.warehouse),
+            name=typed.catalog_name,
+            type=typed.catalog_type,
+            uri=secret("catalog_uri", default.uri),
+            warehouse=typed.warehouse or default.warehouse,
             extra=extra,
         )
 

@@ -4,6 +4,8 @@
   so flow runs cost ~1 s instead of the ~12 s of an ephemeral server per process.
 * ``oso_home`` (per test): a fresh embedded lake in a temporary ``OSO_HOME``.
 * ``postgres`` (session): a real PostgreSQL cluster, started on first use.
+* ``fresh_settings`` (per test, autouse): typed settings are read once per process, so each test starts with
+  none read and any ``monkeypatch.setenv`` / ``delenv`` forgets them (the next read sees the new environment).
 """
 
 from __future__ import annotations
@@ -79,6 +81,28 @@ def _drain_prefect_workers() -> None:
     for worker in (APILogWorker, EventsWorker):
         with contextlib.suppress(Exception):  # best effort at teardown
             worker.drain_all(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Forget the settings read so far, before, during (on every env change of ``monkeypatch``) and after a test.
+
+    The test's ``monkeypatch`` is this same instance, so wrapping its env methods covers every change a test makes
+    mid-way (set a variable, call, change it, call again) without each test calling ``settings.reload()``.
+    """
+    from oso_core import settings
+
+    for name in ("setenv", "delenv"):
+        method = getattr(monkeypatch, name)
+
+        def changed(*args: object, _method=method, **kwargs: object) -> None:
+            _method(*args, **kwargs)
+            settings.reload()
+
+        setattr(monkeypatch, name, changed)
+    settings.reload()
+    yield
+    settings.reload()
 
 
 @pytest.fixture

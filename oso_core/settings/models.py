@@ -1,0 +1,173 @@
+"""The typed settings: one pydantic-settings model per group, so every non-secret knob has a name, a type and a
+default in one place (``.env.example`` is rendered from these models by ``python -m blocks.env_example``).
+
+Names follow OSO's ``PREFIX__GROUP__KEY`` convention (``DAGSTER__WEEKLY__CONCURRENCY``); the prefix and the
+``.env`` file are process settings, so ``oso_core.settings.load`` passes them at instantiation (``_env_prefix``,
+``_env_file``) instead of freezing them in ``model_config``. The process settings (``OSO_*``) are read from the
+environment only: they say where the ``.env`` file is, so that file cannot set them.
+
+Secret-like settings (a catalog URI holding a password, tokens, the Discord webhook) are *not* here: they stay
+``SecretReference``s resolved through ``oso_core.secrets``, which also reads Prefect blocks and GCP Secret Manager.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_PREFIX = "dagster"
+
+
+def _comma_list(value: Any) -> Any:
+    """``"env, Prefect ,gcp"`` → ``["env", "Prefect", "gcp"]`` (env values are plain comma lists, not JSON)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class ProcessSettings(BaseSettings):
+    """How this process finds everything else: the lake, the secrets backends, the sources (env ``OSO_*`` only)."""
+
+    model_config = SettingsConfigDict(env_prefix="OSO_", env_ignore_empty=True, extra="ignore", env_file=None)
+    section: ClassVar[str] = "process"
+
+    secrets: Annotated[list[str], NoDecode] = Field(
+        default=["env"],
+        description="Ordered secret backends, first that has a secret wins: env, prefect, gcp (default: env)",
+    )
+    secret_prefix: str = Field(default=DEFAULT_PREFIX, description="Prefix of every secret and setting name")
+    env_file: Path = Field(
+        default=PROJECT_ROOT / ".env", description="The .env file the env backend and the settings read"
+    )
+    gcp_project: str | None = Field(
+        default=None, description="GCP project holding the Secret Manager secrets (default: the credentials' project)"
+    )
+    gcp_credentials_block: str | None = Field(
+        default=None,
+        description="Name of a saved prefect-gcp GcpCredentials block (default: Application Default Credentials)",
+    )
+    source_packages: Annotated[list[str], NoDecode] = Field(
+        default=["flows"], description="Python packages holding source folders, comma-separated"
+    )
+    dynamic_sources_dir: Path | None = Field(
+        default=None,
+        description="Directory of dynamic REST sources: one YAML description per file, each a source with its "
+        "deployment (default: none); their settings follow the same names as the other sources'",
+    )
+    home: Path = Field(default=Path(".oso"), description="Root of the embedded lake: catalog.db and warehouse/")
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _backends(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        return [part.lower() for part in value] if isinstance(value, list) else value
+
+    @field_validator("source_packages", mode="before")
+    @classmethod
+    def _packages(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("home", "dynamic_sources_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+
+class GroupSettings(BaseSettings):
+    """Settings of one group, ``PREFIX__<GROUP>__<KEY>`` from the environment, then the ``.env`` file.
+
+    An empty value counts as unset wherever it is (as for secrets): the blank lines of a copied ``.env.example``
+    keep the defaults. Unknown names under the prefix (the group's secrets among them) are ignored.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{DEFAULT_PREFIX.upper()}__GROUP__",
+        env_file=PROJECT_ROOT / ".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+    group: ClassVar[str] = ""
+    section: ClassVar[str] = ""
+
+
+class WeeklySettings(GroupSettings):
+    """The weekly pipeline and its deployments."""
+
+    group: ClassVar[str] = "weekly"
+    section: ClassVar[str] = "weekly: the weekly pipeline and its deployments"
+
+    concurrency: int = Field(default=4, ge=1, description="Sources loaded at once")
+    task_runner: Literal["threads", "dask", "ray"] = Field(
+        default="threads", description="Where sources run: threads, dask or ray"
+    )
+    dask_address: str | None = Field(default=None, description="Address of an existing Dask scheduler "
+                                     "(default: a local cluster)")  # fmt: skip
+    ray_address: str | None = Field(default=None, description="Address of an existing Ray cluster "
+                                    "(default: a local Ray)")  # fmt: skip
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the Sunday 00:00 cron in prefect.yaml (regenerate prefect.yaml after a change)",
+    )
+
+    @field_validator("task_runner", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone such as UTC or Europe/Paris") from None
+        return value
+
+
+class IcebergSettings(GroupSettings):
+    """A shared catalog instead of the embedded one: the non-secret part (URI, credential and token are secrets)."""
+
+    group: ClassVar[str] = "iceberg"
+    section: ClassVar[str] = "iceberg: a shared catalog instead of the embedded one"
+
+    catalog_type: str = Field(default="sql", description="Catalog type: sql (SQLite or Postgres via SQLAlchemy) "
+                              "or rest")  # fmt: skip
+    catalog_name: str = Field(default="oso", description="Catalog name")
+    warehouse: str | None = Field(
+        default=None, description="Warehouse location, e.g. gs://bucket/lake (default: file://$OSO_HOME/warehouse)"
+    )
+    scope: str | None = Field(default=None, description="REST catalog OAuth2 scope")
+    gcp_credentials_block: str | None = Field(
+        default=None, description="Name of a prefect-gcp GcpCredentials block used for a gs:// warehouse"
+    )
+    gcp_project: str | None = Field(default=None, description="GCP project of the gs:// warehouse bucket")
+
+
+class SourceSettings(GroupSettings):
+    """One source's knobs, ``PREFIX__<SOURCE>__<KEY>``: the same model for every source, one instance per source.
+
+    ``None`` means "the source's own default" (its declaration's base URL, its flow's retry policy), so a flow
+    only overrides what is set. A source with knobs of its own subclasses this model and names the subclass in
+    its ``Source(settings_model=...)``.
+    """
+
+    section: ClassVar[str] = "every source"
+
+    base_url: str | None = Field(default=None, description="API base URL (default: the source's declaration)")
+    min_interval: float | None = Field(
+        default=None, ge=0, description="Minimum seconds between request starts (default: the source's, mostly 0)"
+    )
+    rate_limit_wait: float | None = Field(
+        default=None, ge=0, description="GraphQL: seconds to wait on HTTP 429 without Retry-After (default 65)"
+    )
+    retry_attempts: int | None = Field(default=None, ge=1, description="GraphQL: attempts per page (default 10)")
+    retry_backoff: float | None = Field(default=None, ge=0, description="GraphQL: first backoff seconds (default 1)")
+    page_interval: float | None = Field(
+        default=None, ge=0, description="GraphQL: pause between pages in seconds (default: the source's)"
+    )
