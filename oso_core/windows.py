@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from oso_core.graphql import restore_exception
+from oso_core.errors import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
 from oso_core.sources import Source, Windows
 from oso_core.summary import LoadSummary
