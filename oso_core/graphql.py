@@ -20,10 +20,10 @@ the page is the hook that runs before each retry. The errors are the kinds of ``
 
 Pagination styles (all yield pages, i.e. lists of node dicts, as dlt resources do):
 
-* :func:`paginate_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
+* :func:`paginate_graphql_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
   at ``totalCount`` when the API gives it, else at an empty or short page;
-* :func:`paginate_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
-* :func:`paginate_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
+* :func:`paginate_graphql_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
+* :func:`paginate_graphql_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
   does not shift when rows are added during the load.
 """
 
@@ -323,7 +323,7 @@ def fetch_count(
     return _count(client, data, count_path, operation)
 
 
-def paginate_offset(
+def paginate_graphql_offset(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],
@@ -362,7 +362,7 @@ def paginate_offset(
             return
 
 
-def paginate_relay(
+def paginate_graphql_relay(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],
@@ -417,7 +417,7 @@ def paginate_relay(
         after = end_cursor
 
 
-def paginate_keyset(
+def paginate_graphql_keyset(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],

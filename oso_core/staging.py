@@ -16,7 +16,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from oso_core.archive import BadFileError, csv_batches, iter_members, parquet_batches
+from oso_core.archive import csv_batches, iter_members, parquet_batches
+from oso_core.errors import BadFileError
 from oso_core.warehouse.types import to_arrow
 
 

@@ -31,7 +31,7 @@ import polars as pl
 
 from oso_core.errors import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, Windows
+from oso_core.sources import Source, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
@@ -73,7 +73,7 @@ def as_utc(value: date | datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def grid_origin(spec: Windows) -> datetime:
+def grid_origin(spec: WindowGrid) -> datetime:
     """First window start: the Sunday on or before ``spec.start`` for weekly windows, else ``spec.start``."""
     origin = as_utc(spec.start)
     if spec.days == 7:
@@ -81,7 +81,7 @@ def grid_origin(spec: Windows) -> datetime:
     return origin
 
 
-def windows_between(spec: Windows, start: date | datetime | str, end: date | datetime | str) -> list[Window]:
+def windows_between(spec: WindowGrid, start: date | datetime | str, end: date | datetime | str) -> list[Window]:
     """Every grid window overlapping ``[start, end)`` (none before the source's first window)."""
     origin, step = grid_origin(spec), timedelta(days=spec.days)
     lo, hi = max(as_utc(start), origin), as_utc(end)
@@ -107,7 +107,7 @@ class WindowPlan:
 
 
 def plan_windows(
-    spec: Windows,
+    spec: WindowGrid,
     table: str,
     states: dict[str, UnitState],
     *,
