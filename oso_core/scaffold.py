@@ -9,8 +9,9 @@ kind is modelled on a source already in ``flows/``: rest on chainlist, graphql o
 ``oso_core/templates/<kind>/`` (``{{name}}``, ``{{NAME}}`` and ``{{package}}`` are filled in).
 
 Then the generated files that list sources are refreshed here, so adding a source touches its folder and nothing
-else by hand: the README's source table (``oso_dev.docs``), ``prefect.yaml`` (``blocks.deployments``) and
-``.env.example`` (the new base URL and secret settings, without values).
+else by hand: the README's source table and ``prefect.yaml`` (by the development extension
+``oso_dev.regenerate``, see ``oso_core.extensions``) and ``.env.example`` (the new base URL and secret settings,
+without values).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oso_core.extensions import extension_modules
 from oso_core.settings import PROJECT_ROOT
 
 KINDS = ("rest", "graphql", "sql", "archive")
@@ -172,21 +174,8 @@ def regenerate_files(name: str, package: str, root: Path) -> list[str]:
 
     source = discover_sources([package])[name]
     done = []
-    try:
-        from oso_dev.docs import update_readme
-    except ImportError:  # an installed library without the development package
-        update_readme = None
-    if update_readme is not None and (root / "README.md").is_file() and update_readme(root / "README.md"):
-        done.append("README.md (source table)")
-    try:
-        from blocks.deployments import configured_timezone, render
-    except ImportError:
-        render = None
-    if render is not None and (root / "prefect.yaml").is_file():
-        text = render(configured_timezone(), package=package)
-        if (root / "prefect.yaml").read_text() != text:
-            (root / "prefect.yaml").write_text(text)
-            done.append("prefect.yaml (deployments)")
+    for extension in extension_modules("regenerate"):  # oso_dev.regenerate in a checkout: README, prefect.yaml
+        done += extension.regenerate(root, package)
     added = add_env_example(root / ".env.example", name, _setting_names(source))
     if added:
         done.append(f".env.example (+{', '.join(added)})")

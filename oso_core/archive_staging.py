@@ -1,4 +1,4 @@
-"""Staging: parse every table of a multi-table archive to local parquet before the first commit.
+"""Archive staging: parse every table of a multi-table archive to local parquet before the first commit.
 
 A tar.gz can only be read front to back, and the crates.io dump holds some fifteen CSVs. Writing each table
 to Iceberg as its member streams past would leave the first tables committed when a later member turns out
