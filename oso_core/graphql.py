@@ -179,6 +179,10 @@ class GraphQLClient:
     def masked_endpoint(self) -> str:
         return self.masked(self.endpoint)
 
+    def malformed(self, problem: str) -> MalformedResponse:
+        """A response not shaped like the API's (not retried); ``problem`` must not quote secrets unmasked."""
+        return MalformedResponse(self.source, self.masked_endpoint, problem)
+
     def _error(self, problem: str, **kwargs: Any) -> GraphQLRequestError:
         return GraphQLRequestError(self.source, self.masked_endpoint, self.masked(problem), **kwargs)
 
@@ -218,7 +222,7 @@ class GraphQLClient:
                 status=response.status_code,
             )
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise MalformedResponse(self.source, self.masked_endpoint, f"{operation}: response has no 'data' object")
+            raise self.malformed(f"{operation}: response has no 'data' object")
         return payload["data"]
 
     def query(
@@ -287,31 +291,26 @@ class GraphQLClient:
 # Paginations -------------------------------------------------------------------------------------------------
 
 
-def _nodes(client: GraphQLClient, data: Any, path: str, operation: str) -> Page:
+def _field(client: GraphQLClient, data: Any, path: str, operation: str) -> Any:
     try:
-        nodes = dig(data, path)
+        return dig(data, path)
     except KeyError as exc:
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
-        ) from None
+        raise client.malformed(f"{operation}: response has no field data.{exc.args[0]}") from None
+
+
+def _nodes(client: GraphQLClient, data: Any, path: str, operation: str) -> Page:
+    nodes = _field(client, data, path, operation)
     if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: data.{path} is not a list of objects"
-        )
+        raise client.malformed(f"{operation}: data.{path} is not a list of objects")
     return nodes
 
 
 def _count(client: GraphQLClient, data: Any, path: str, operation: str) -> int:
-    try:
-        value = dig(data, path)
-    except KeyError as exc:
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
-        ) from None
+    value = _field(client, data, path, operation)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        shown = masked_excerpt(repr(value), client.mask, 120)
-        problem = f"{operation}: data.{path} is not a count: {shown}"
-        raise MalformedResponse(client.source, client.masked_endpoint, problem)
+        raise client.malformed(
+            f"{operation}: data.{path} is not a count: {masked_excerpt(repr(value), client.mask, 120)}"
+        )
     return value
 
 
@@ -390,18 +389,14 @@ def paginate_graphql_relay(
             has_next = info["hasNextPage"]
             end_cursor = info.get("endCursor")
         except (KeyError, TypeError) as exc:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})",
+            raise client.malformed(
+                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})"
             ) from None
         if isinstance(connection, Mapping) and "edges" in connection:
             edges = _nodes(client, data, f"{connection_path}.edges", operation)
             nodes = [edge.get("node") for edge in edges]
             if not all(isinstance(n, dict) for n in nodes):
-                raise MalformedResponse(
-                    client.source, client.masked_endpoint, f"{operation}: an edge of {connection_path} has no node"
-                )
+                raise client.malformed(f"{operation}: an edge of {connection_path} has no node")
         else:
             nodes = _nodes(client, data, f"{connection_path}.nodes", operation)
         if nodes:
@@ -409,10 +404,8 @@ def paginate_graphql_relay(
         if not has_next or not nodes:
             return
         if not end_cursor or end_cursor == after:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})",
+            raise client.malformed(
+                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})"
             )
         after = end_cursor
 
@@ -454,13 +447,11 @@ def paginate_graphql_keyset(
             return
         keys = [n.get(key) for n in nodes]
         if any(k is None for k in keys):
-            raise MalformedResponse(client.source, client.masked_endpoint, f"{operation}: a node has no {key!r}")
+            raise client.malformed(f"{operation}: a node has no {key!r}")
         newest = max(keys)
         if newest <= last:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: keyset did not advance past {last!r} (is the query ordered by {key}?)",
+            raise client.malformed(
+                f"{operation}: keyset did not advance past {last!r} (is the query ordered by {key}?)"
             )
         yield nodes
         last = newest

@@ -384,10 +384,6 @@ class HttpClient:
         response = self.request("GET", path, **kwargs)
         return self.decode_json(path, response)
 
-    def post_json(self, path: str, json: Any, **kwargs: Any) -> Any:
-        response = self.request("POST", path, json=json, **kwargs)
-        return self.decode_json(path, response)
-
     def decode_json(self, path: str, response: httpx.Response) -> Any:
         """The JSON body of ``response``, or a ``PayloadError`` naming the endpoint if it is not JSON."""
         try:

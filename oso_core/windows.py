@@ -266,26 +266,5 @@ class WindowedLoad:
         return self.summary
 
 
-def window_range_arguments(parser) -> None:  # type: ignore[no-untyped-def]
-    """``--start/--end/--max-windows`` for a windowed source's command line."""
-    parser.add_argument("--start", default=None, help="load windows from this date (YYYY-MM-DD), whatever state")
-    parser.add_argument("--end", default=None, help="load windows up to this date (exclusive; default now)")
-    parser.add_argument(
-        "--max-windows",
-        type=int,
-        default=None,
-        help=f"without --start/--end: at most this many missing/faulty windows per run (default {DEFAULT_MAX_WINDOWS})",
-    )
-
-
-def window_range_parameters(args) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    params: dict[str, object] = {}
-    for name in ("start", "end", "max_windows"):
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
-    return params
-
-
 def keys(windows: Iterable[Window]) -> list[str]:
     return [w.key for w in windows]
