@@ -67,9 +67,19 @@ class RateLimited(RequestError):
 class GraphQLErrors(RequestError):
     """The response carried a GraphQL ``errors`` array; ``messages`` are the server's words."""
 
-    def __init__(self, source: str, endpoint: str, operation: str, messages: list[str], *, retryable: bool = True):
+    def __init__(
+        self,
+        source: str,
+        endpoint: str,
+        operation: str,
+        messages: list[str],
+        *,
+        retryable: bool = True,
+        status: int | None = None,
+    ):
         self.messages = messages
-        super().__init__(source, endpoint, f"{operation}: GraphQL errors: {'; '.join(messages)}", retryable=retryable)
+        problem = f"{operation}: GraphQL errors: {'; '.join(messages)}"
+        super().__init__(source, endpoint, problem, retryable=retryable, status=status)
 
 
 class PayloadError(SourceError):

@@ -214,7 +214,14 @@ class GraphQLClient:
             messages = [self.masked(str(e.get("message", e)) if isinstance(e, dict) else str(e)) for e in errors]
             # 200 with errors: execution failed (timeouts, "too complex", indexer errors): a smaller page may pass.
             # 4xx with errors: the query or the key is wrong (validation, auth): no retry fixes that.
-            raise GraphQLErrors(self.source, self.masked_endpoint, operation, messages, retryable=response.is_success)
+            raise GraphQLErrors(
+                self.source,
+                self.masked_endpoint,
+                operation,
+                messages,
+                retryable=response.is_success,
+                status=response.status_code,
+            )
         if not response.is_success:
             raise self._error(
                 f"{operation}: HTTP {response.status_code}: {self.http.body_excerpt(response)}",
