@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from oso_core.http import SourceError
+from oso_core.errors import BadFileError
 
 CSV_BLOCK_BYTES = 1 << 20
 JSONL_BATCH_ROWS = 20_000
@@ -37,32 +37,6 @@ _ARROW_ROW = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+)")
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 # What reading a member of a damaged archive raises (from gzip, zlib, tarfile or zipfile) mid-stream.
 READ_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, OSError, zipfile.BadZipFile, tarfile.TarError)
-
-
-class BadFileError(SourceError):
-    """A bulk file, archive member, record or field that cannot be read; nothing was written because of it."""
-
-    def __init__(
-        self,
-        source: str,
-        file: str,
-        problem: str,
-        *,
-        member: str | None = None,
-        record: int | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ):
-        self.file, self.member, self.record, self.line, self.field = file, member, record, line, field
-        where = []
-        if record is not None:
-            where.append(f"record {record}")
-        if line is not None:
-            where.append(f"line {line}")
-        if field is not None:
-            where.append(f"field {field!r}")
-        location = f"{file}:{member}" if member else file
-        super().__init__(source, location, f"{', '.join(where)}: {problem}" if where else problem)
 
 
 @dataclass

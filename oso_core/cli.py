@@ -19,6 +19,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from oso_core.extensions import extension_modules
 from oso_core.sources import Source
 
 COMMON_HELP = {
@@ -101,12 +102,9 @@ def source_parser(source: Source, fn: Callable[..., Any]) -> tuple[argparse.Argu
 
 
 def _dev_package() -> Any:
-    """``oso_dev`` (replay and record) when running from a checkout, else None."""
-    try:
-        import oso_dev.cli
-    except ImportError:
-        return None
-    return oso_dev.cli
+    """The extension adding ``--replay``/``--record`` (``oso_dev.cli`` in a checkout), else None."""
+    found = extension_modules("add_arguments", "wanted", "session")
+    return found[0] if found else None
 
 
 def run_source_cli(source: Source, flow_fn: Callable[..., Any], argv: list[str] | None = None) -> int:

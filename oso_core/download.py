@@ -1,15 +1,15 @@
 """Streaming downloads of bulk files (archives, parquet exports) to a temporary file, in bounded chunks.
 
 OSO's ``archive2bq`` read the whole response into memory (``response.read()``); the crates.io dump is over a
-gigabyte, so here the body goes to disk chunk by chunk and memory stays at one chunk. Connection errors, 429 and
-5xx are retried with the same bounds as ``HttpClient`` (tenacity, backoff with jitter, ``Retry-After``); a body
-cut short is resumed with an HTTP ``Range`` request when the server supports it (guarded by ``If-Range`` so a
-file that changed in between is fetched again whole), else the download restarts from zero.
+gigabyte, so here the body goes to disk chunk by chunk and memory stays at one chunk. The requests go through an
+``HttpClient`` and its one retry loop: connection errors, 429 and 5xx are retried within the policy's bounds
+(backoff with jitter, ``Retry-After``, the source's rate limiter). What is particular to downloads is the
+attempt: a body cut short is resumed with an HTTP ``Range`` request when the server supports it (guarded by
+``If-Range`` so a file that changed in between is fetched again whole), else the download restarts from zero.
 """
 
 from __future__ import annotations
 
-import random
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -19,19 +19,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from oso_core.http import RETRYABLE_STATUS, RetryPolicy, SourceError, retry_after_seconds
+from oso_core.errors import RateLimited, RequestError
+from oso_core.http import HttpClient, Retryable, RetryableStatus, RetryPolicy
 
 DEFAULT_CHUNK = 1 << 20
-
-
-class _RetryableDownload(Exception):
-    """An attempt that may succeed when repeated: a retryable status or a body cut short."""
-
-    def __init__(self, problem: str, response: httpx.Response | None = None):
-        self.problem, self.response = problem, response
-        super().__init__(problem)
 
 
 @dataclass
@@ -64,41 +56,43 @@ def download_file(
     retry: RetryPolicy | None = None,
     timeout: float = 60.0,
     chunk_size: int = DEFAULT_CHUNK,
-    client: httpx.Client | None = None,
+    mask: tuple[str, ...] = (),
+    client: HttpClient | None = None,
 ) -> Download:
-    """Stream ``url`` into ``dest`` with retries and resume; raise ``SourceError`` naming the source and URL."""
-    policy = retry or RetryPolicy()
+    """Stream ``url`` into ``dest`` with retries and resume; raise a ``RequestError`` naming the source and URL.
+
+    ``client`` (its retry policy, rate limiter and masks) is used when given; otherwise one is made from
+    ``headers``, ``retry``, ``timeout`` and ``mask``.
+    """
     result = Download(url=url, path=dest)
-    own_client = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=True, headers=dict(headers or {}))
+    http = client or HttpClient(source, "", headers=headers, timeout=timeout, retry=retry, mask=mask)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(b"")
-    state = {"validator": None, "ranges": False}
+    state: dict[str, str | bool | None] = {"validator": None, "ranges": False}
 
     def attempt() -> None:
         result.attempts += 1
         have = dest.stat().st_size
         request_headers = {"Accept-Encoding": "identity"}
-        resuming = have > 0 and state["ranges"]
+        resuming = have > 0 and bool(state["ranges"])
         if resuming:
             request_headers["Range"] = f"bytes={have}-"
             if state["validator"]:
-                request_headers["If-Range"] = state["validator"]
+                request_headers["If-Range"] = str(state["validator"])
         with http.stream("GET", url, headers=request_headers) as response:
             status = response.status_code
-            if status in RETRYABLE_STATUS:
-                raise _RetryableDownload(f"HTTP {status}", response)
             if status == 416 and resuming:
                 dest.write_bytes(b"")
                 result.restarted += 1
-                raise _RetryableDownload("HTTP 416 for a resume; starting over")
+                raise Retryable("HTTP 416 for a resume; starting over")
             if not response.is_success:
-                body = response.read()[:200].decode("utf-8", "replace")
-                raise SourceError(source, url, f"HTTP {status}: {body}")
+                response.read()
+                problem = f"HTTP {status}: {http.body_excerpt(response)}"
+                raise http.error(url, problem, RequestError, retryable=False, status=status)
             if status == 206 and resuming:
                 start = _content_range_start(response)
                 if start != have:
-                    raise SourceError(source, url, f"server resumed at byte {start}, expected {have}")
+                    raise http.error(url, f"server resumed at byte {start}, expected {have}")
                 mode, offset = "ab", have
                 result.resumed += 1
             else:
@@ -120,32 +114,22 @@ def download_file(
                     handle.write(chunk)
             received = offset + response.num_bytes_downloaded
             if expected is not None and received < expected:
-                raise _RetryableDownload(f"body cut short at {received} of {expected} bytes")
+                raise Retryable(f"body cut short at {received} of {expected} bytes")
             result.bytes = dest.stat().st_size
 
-    def wait(retry_state: RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, _RetryableDownload) and exc.response is not None:
-            hinted = retry_after_seconds(exc.response)
-            if hinted is not None:
-                return min(hinted, policy.backoff_max)
-        base = min(policy.backoff_initial * 2 ** (retry_state.attempt_number - 1), policy.backoff_max)
-        return base * (1 + random.uniform(0, policy.jitter))
-
-    retrying = Retrying(
-        retry=retry_if_exception(lambda e: isinstance(e, (_RetryableDownload, httpx.TransportError))),
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_wait),
-        wait=wait,
-        reraise=True,
-    )
     try:
-        retrying(attempt)
-    except _RetryableDownload as exc:
-        raise SourceError(source, url, f"{exc.problem} after {result.attempts} attempts") from None
+        http.retrying(attempt)
+    except Retryable as exc:
+        problem = f"{exc.problem} after {result.attempts} attempts"
+        if isinstance(exc, RetryableStatus) and exc.response.status_code == 429:
+            raise http.error(url, problem, RateLimited, wait=http.wait_hint(exc.response)) from None
+        status = exc.response.status_code if isinstance(exc, RetryableStatus) else None
+        raise http.error(url, problem, RequestError, retryable=True, status=status) from None
     except httpx.TransportError as exc:
-        raise SourceError(source, url, f"{type(exc).__name__}: {exc} after {result.attempts} attempts") from None
+        problem = f"{type(exc).__name__}: {exc} after {result.attempts} attempts"
+        raise http.error(url, problem, RequestError, retryable=True) from None
     finally:
-        if own_client:
+        if client is None:
             http.close()
     if result.resumed:
         result.notes.append(f"{file_name_of(url)}: resumed {result.resumed} time(s)")

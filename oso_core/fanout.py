@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from oso_core.http import Skipped, SourceError
+from oso_core.errors import Skipped, SourceError
 
 T = TypeVar("T")
 R = TypeVar("R")

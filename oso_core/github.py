@@ -23,9 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import polars as pl
 
+from oso_core.errors import Skipped
 from oso_core.fanout import fan_out
 from oso_core.github_urls import GitHubUrl, UrlKind, parse_github_url
-from oso_core.http import HttpClient, RetryPolicy, Skipped, retry_after_seconds
+from oso_core.http import HttpClient, RetryPolicy, retry_after_seconds
 from oso_core.pagination import link_header_next, paginate_next_link
 from oso_core.records import Where
 

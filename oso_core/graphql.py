@@ -14,12 +14,16 @@ to the same rules, kept here once:
 * secrets carried in the endpoint URL (The Graph puts its API key in the path) or headers are masked as
   ``***`` in every message this module produces.
 
+The requests go through ``oso_core.http.HttpClient`` (its rate limiter, statuses, masking) and the retries through
+its one loop (``RetryPolicy.run``): :class:`PageRetry` is a ``RetryPolicy`` with the page rules, and shrinking
+the page is the hook that runs before each retry. The errors are the kinds of ``oso_core.errors``.
+
 Pagination styles (all yield pages, i.e. lists of node dicts, as dlt resources do):
 
-* :func:`paginate_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
+* :func:`paginate_graphql_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
   at ``totalCount`` when the API gives it, else at an empty or short page;
-* :func:`paginate_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
-* :func:`paginate_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
+* :func:`paginate_graphql_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
+* :func:`paginate_graphql_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
   does not shift when rows are added during the load.
 """
 
@@ -27,17 +31,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from oso_core.http import SourceError, retry_after_seconds
-from oso_core.masking import DEFAULT_EXCERPT, mask_secrets, masked_excerpt
+from oso_core.errors import GraphQLErrors, GraphQLRequestError, MalformedResponse, PageFailed, RateLimited
+from oso_core.http import HttpClient, RetryableStatus, RetryPolicy
+from oso_core.masking import masked_excerpt
 
 logger = logging.getLogger(__name__)
 
@@ -46,85 +49,39 @@ Page = list[Node]
 
 
 @dataclass(frozen=True)
-class PageRetry:
-    """How hard to try one page: bounded attempts, backoff, page shrinking and the long wait on 429.
+class PageRetry(RetryPolicy):
+    """How hard to try one page: the shared retry bounds plus page shrinking and the long wait on 429.
 
     Defaults follow OSO's ``RetryConfig`` (10 attempts, 1→5 s ×1.5 with jitter, page size ×0.6) and its
-    65 s rate-limit wait; tests pass ``rate_limit_wait=0`` and ``backoff_initial=0``.
+    65 s rate-limit wait; tests pass ``rate_limit_wait=0`` and ``backoff_initial=0``. ``total_wait`` is large
+    enough for every attempt to wait out a rate limit: the attempts are the bound that matters here.
     """
 
     attempts: int = 10
     backoff_initial: float = 1.0
     backoff_max: float = 5.0
-    backoff_multiplier: float = 1.5
+    total_wait: float = 3600.0
     jitter: float = 0.1
+    backoff_multiplier: float = 1.5
     shrink: float = 0.6
     min_page_size: int = 10
     rate_limit_wait: float = 65.0
     rate_limit_max_wait: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("PageRetry.attempts must be at least 1")
+        super().__post_init__()
         if not 0 < self.shrink < 1:
             raise ValueError("PageRetry.shrink must be between 0 and 1 (OSO uses 0.5-0.6)")
         if self.min_page_size < 1:
             raise ValueError("PageRetry.min_page_size must be at least 1")
 
-    def backoff(self, attempt: int) -> float:
-        base = min(self.backoff_initial * self.backoff_multiplier ** (attempt - 1), self.backoff_max)
-        return base * (1 + random.uniform(0, self.jitter))
-
     def smaller(self, size: int) -> int:
         """The next page size: ×shrink, never below the floor, and never larger than the page that failed."""
         return max(min(self.min_page_size, size), int(size * self.shrink))
 
-
-def restore_exception(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
-    """Rebuild an exception whose ``__init__`` takes more than its message (Prefect pickles failed states)."""
-    exc = Exception.__new__(cls)
-    exc.args = args
-    exc.__dict__.update(state)
-    return exc
-
-
-class _Picklable:
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (restore_exception, (type(self), self.args, dict(self.__dict__)))  # type: ignore[attr-defined]
-
-
-class GraphQLRequestError(_Picklable, SourceError):
-    """One request failed; ``retryable`` says whether another attempt (with a smaller page) may succeed."""
-
-    def __init__(self, source: str, endpoint: str, problem: str, *, retryable: bool, status: int | None = None):
-        self.retryable, self.status = retryable, status
-        super().__init__(source, endpoint, problem)
-
-
-class GraphQLErrors(GraphQLRequestError):
-    """The response carried a GraphQL ``errors`` array; ``messages`` are the servers' words."""
-
-    def __init__(self, source: str, endpoint: str, operation: str, messages: list[str], *, retryable: bool = True):
-        self.messages = messages
-        super().__init__(source, endpoint, f"{operation}: GraphQL errors: {'; '.join(messages)}", retryable=retryable)
-
-
-class RateLimited(GraphQLRequestError):
-    def __init__(self, source: str, endpoint: str, wait: float | None):
-        self.wait = wait
-        super().__init__(source, endpoint, "HTTP 429 (rate limited)", retryable=True, status=429)
-
-
-class MalformedResponse(_Picklable, SourceError):
-    """The response is not shaped like the API's: retrying will not fix it."""
-
-
-class PageFailed(_Picklable, SourceError):
-    """A page kept failing after every retry; ``variables`` are the (masked-safe) paging variables tried last."""
-
-    def __init__(self, source: str, endpoint: str, problem: str, variables: Mapping[str, Any]):
-        self.variables = dict(variables)
-        super().__init__(source, endpoint, problem)
+    def rate_limited_wait(self, asked: float | None) -> float:
+        """The wait after a 429: what the server asked (else ``rate_limit_wait``), at most ``rate_limit_max_wait``."""
+        return min(max(asked if asked is not None else self.rate_limit_wait, 0.0), self.rate_limit_max_wait)
 
 
 def dig(data: Any, dotted: str) -> Any:
@@ -168,7 +125,8 @@ class GraphQLClient:
         headers: extra headers (e.g. Open Collective's ``Personal-Token``).
         mask: secret strings to replace by ``***`` in logs and errors (keys, tokens).
         retry: per-page retry policy.
-        min_interval: seconds between requests (OSO waits 1–2 s between pages on public APIs).
+        min_interval: seconds between requests (OSO waits 1–2 s between pages on public APIs); the source's
+            shared rate limiter.
     """
 
     def __init__(
@@ -184,18 +142,18 @@ class GraphQLClient:
     ):
         self.source = source
         self.endpoint = endpoint
-        self.mask = tuple(m for m in mask if m)
         self.retry = retry or PageRetry()
-        self.min_interval = min_interval
-        self.requests = 0
-        self._last_request = 0.0
         base, self._path = split_endpoint(endpoint)
-        self._client = httpx.Client(
-            base_url=base,
+        self.http = HttpClient(
+            source,
+            base,
             headers={"Content-Type": "application/json", **dict(headers or {})},
             timeout=timeout,
-            follow_redirects=True,
+            retry=self.retry,
+            min_interval=min_interval,
+            mask=mask,
         )
+        self.mask = self.http.mask
 
     def __enter__(self) -> GraphQLClient:
         return self
@@ -204,67 +162,74 @@ class GraphQLClient:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self.http.close()
+
+    @property
+    def requests(self) -> int:
+        return self.http.stats.requests
+
+    @property
+    def min_interval(self) -> float:
+        return self.http.min_interval
 
     def masked(self, text: str) -> str:
-        return mask_secrets(text, self.mask)
-
-    def body_excerpt(self, response: httpx.Response, limit: int = DEFAULT_EXCERPT) -> str:
-        """The start of a response body for an error: masked whole first, then cut (never the other way)."""
-        return masked_excerpt(response.text, self.mask, limit)
+        return self.http.masked(text)
 
     @property
     def masked_endpoint(self) -> str:
         return self.masked(self.endpoint)
 
-    def _throttle(self) -> None:
-        if self.min_interval:
-            delay = self._last_request + self.min_interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        self._last_request = time.monotonic()
+    def malformed(self, problem: str) -> MalformedResponse:
+        """A response not shaped like the API's (not retried); ``problem`` must not quote secrets unmasked."""
+        return MalformedResponse(self.source, self.masked_endpoint, problem)
 
     def _error(self, problem: str, **kwargs: Any) -> GraphQLRequestError:
         return GraphQLRequestError(self.source, self.masked_endpoint, self.masked(problem), **kwargs)
 
     def execute(self, query: str, variables: Mapping[str, Any] | None = None, *, operation: str = "query") -> Any:
         """One attempt: POST ``{query, variables}``, return ``data``; raise a typed, masked error otherwise."""
-        self._throttle()
-        self.requests += 1
         try:
-            response = self._client.post(self._path, json=request_body(query, variables))
+            response = self.http.send("POST", self._path, json=request_body(query, variables))
+        except RetryableStatus as exc:
+            status = exc.response.status_code
+            if status == 429:
+                raise RateLimited(self.source, self.masked_endpoint, wait=self.http.wait_hint(exc.response)) from None
+            raise self._error(f"{operation}: HTTP {status}", retryable=True, status=status) from None
         except httpx.TransportError as exc:
             raise self._error(f"{operation}: {type(exc).__name__}: {exc}", retryable=True) from None
-        if response.status_code == 429:
-            raise RateLimited(self.source, self.masked_endpoint, retry_after_seconds(response))
-        if response.status_code >= 500:
-            raise self._error(f"{operation}: HTTP {response.status_code}", retryable=True, status=response.status_code)
         try:
             payload = response.json()
         except ValueError:
             if not response.is_success:
                 raise self._error(
-                    f"{operation}: HTTP {response.status_code}: {self.body_excerpt(response)}",
+                    f"{operation}: HTTP {response.status_code}: {self.http.body_excerpt(response)}",
                     retryable=False,
                     status=response.status_code,
                 ) from None
             raise self._error(
-                f"{operation}: response is not JSON: {self.body_excerpt(response, 120)!r}", retryable=True
+                f"{operation}: response is not JSON: {self.http.body_excerpt(response, 120)!r}", retryable=True
             ) from None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             messages = [self.masked(str(e.get("message", e)) if isinstance(e, dict) else str(e)) for e in errors]
             # 200 with errors: execution failed (timeouts, "too complex", indexer errors): a smaller page may pass.
             # 4xx with errors: the query or the key is wrong (validation, auth): no retry fixes that.
-            raise GraphQLErrors(self.source, self.masked_endpoint, operation, messages, retryable=response.is_success)
+            raise GraphQLErrors(
+                self.source,
+                self.masked_endpoint,
+                operation,
+                messages,
+                retryable=response.is_success,
+                status=response.status_code,
+            )
         if not response.is_success:
             raise self._error(
-                f"{operation}: HTTP {response.status_code}: {self.body_excerpt(response)}",
+                f"{operation}: HTTP {response.status_code}: {self.http.body_excerpt(response)}",
                 retryable=False,
                 status=response.status_code,
             )
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise MalformedResponse(self.source, self.masked_endpoint, f"{operation}: response has no 'data' object")
+            raise self.malformed(f"{operation}: response has no 'data' object")
         return payload["data"]
 
     def query(
@@ -283,80 +248,76 @@ class GraphQLClient:
         """
         policy = self.retry
         size = page_size
-        attempt = 0
-        last: GraphQLRequestError | None = None
-        while attempt < policy.attempts:
-            attempt += 1
+        attempts = 0
+
+        def attempt() -> tuple[Any, int | None]:
+            nonlocal attempts
+            attempts += 1
             sent = dict(variables or {})
             if size_variable is not None and size is not None:
                 sent[size_variable] = size
-            try:
-                return self.execute(query, sent, operation=operation), size
-            except RateLimited as exc:
-                last = exc
-                wait = exc.wait if exc.wait is not None else policy.rate_limit_wait
-                wait = min(max(wait, 0.0), policy.rate_limit_max_wait)
-                logger.warning(
-                    "%s: %s: rate limited; waiting %.0fs (attempt %d)", self.source, operation, wait, attempt
-                )
-                time.sleep(wait)
-            except GraphQLRequestError as exc:
-                if not exc.retryable:
-                    raise
-                last = exc
-                if size is not None:
-                    size = policy.smaller(size)
-                wait = policy.backoff(attempt)
-                logger.warning(
-                    "%s: %s failed (%s); retry %d/%d in %.1fs%s",
-                    self.source,
-                    operation,
-                    exc.problem,
-                    attempt,
-                    policy.attempts,
-                    wait,
-                    f" with page size {size}" if size is not None else "",
-                )
-                time.sleep(wait)
-        tried = {k: v for k, v in (variables or {}).items() if not isinstance(v, (dict, list))}
-        if size_variable is not None:
-            tried[size_variable] = size
-        raise PageFailed(
-            self.source,
-            self.masked_endpoint,
-            f"{operation} {tried} failed after {policy.attempts} attempts: {last.problem if last else 'no attempt'}",
-            tried,
-        )
+            return self.execute(query, sent, operation=operation), size
+
+        def shrink_page(exc: BaseException, number: int, wait: float) -> None:
+            nonlocal size
+            if isinstance(exc, RateLimited):  # the page size is not the problem: wait, then ask the same
+                logger.warning("%s: %s: rate limited; waiting %.0fs (attempt %d)", self.source, operation, wait, number)
+                return
+            if size is not None:
+                size = policy.smaller(size)
+            problem = exc.problem if isinstance(exc, GraphQLRequestError) else str(exc)
+            shown = f" with page size {size}" if size is not None else ""
+            logger.warning(
+                "%s: %s failed (%s); retry %d/%d in %.1fs%s",
+                self.source,
+                operation,
+                problem,
+                number,
+                policy.attempts,
+                wait,
+                shown,
+            )
+
+        try:
+            return self.http.retrying(
+                attempt,
+                retryable=lambda exc: isinstance(exc, GraphQLRequestError) and exc.retryable,
+                wait_hint=lambda exc: policy.rate_limited_wait(exc.wait) if isinstance(exc, RateLimited) else None,
+                on_retry=shrink_page,
+            )
+        except GraphQLRequestError as exc:
+            if not exc.retryable:
+                raise
+            tried = {k: v for k, v in (variables or {}).items() if not isinstance(v, (dict, list))}
+            if size_variable is not None:
+                tried[size_variable] = size
+            problem = f"{operation} {tried} failed after {attempts} attempts: {exc.problem}"
+            raise PageFailed(self.source, self.masked_endpoint, problem, tried) from None
 
 
 # Paginations -------------------------------------------------------------------------------------------------
 
 
-def _nodes(client: GraphQLClient, data: Any, path: str, operation: str) -> Page:
+def _field(client: GraphQLClient, data: Any, path: str, operation: str) -> Any:
     try:
-        nodes = dig(data, path)
+        return dig(data, path)
     except KeyError as exc:
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
-        ) from None
+        raise client.malformed(f"{operation}: response has no field data.{exc.args[0]}") from None
+
+
+def _nodes(client: GraphQLClient, data: Any, path: str, operation: str) -> Page:
+    nodes = _field(client, data, path, operation)
     if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: data.{path} is not a list of objects"
-        )
+        raise client.malformed(f"{operation}: data.{path} is not a list of objects")
     return nodes
 
 
 def _count(client: GraphQLClient, data: Any, path: str, operation: str) -> int:
-    try:
-        value = dig(data, path)
-    except KeyError as exc:
-        raise MalformedResponse(
-            client.source, client.masked_endpoint, f"{operation}: response has no field data.{exc.args[0]}"
-        ) from None
+    value = _field(client, data, path, operation)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        shown = masked_excerpt(repr(value), client.mask, 120)
-        problem = f"{operation}: data.{path} is not a count: {shown}"
-        raise MalformedResponse(client.source, client.masked_endpoint, problem)
+        raise client.malformed(
+            f"{operation}: data.{path} is not a count: {masked_excerpt(repr(value), client.mask, 120)}"
+        )
     return value
 
 
@@ -368,7 +329,7 @@ def fetch_count(
     return _count(client, data, count_path, operation)
 
 
-def paginate_offset(
+def paginate_graphql_offset(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],
@@ -407,7 +368,7 @@ def paginate_offset(
             return
 
 
-def paginate_relay(
+def paginate_graphql_relay(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],
@@ -435,18 +396,14 @@ def paginate_relay(
             has_next = info["hasNextPage"]
             end_cursor = info.get("endCursor")
         except (KeyError, TypeError) as exc:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})",
+            raise client.malformed(
+                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})"
             ) from None
         if isinstance(connection, Mapping) and "edges" in connection:
             edges = _nodes(client, data, f"{connection_path}.edges", operation)
             nodes = [edge.get("node") for edge in edges]
             if not all(isinstance(n, dict) for n in nodes):
-                raise MalformedResponse(
-                    client.source, client.masked_endpoint, f"{operation}: an edge of {connection_path} has no node"
-                )
+                raise client.malformed(f"{operation}: an edge of {connection_path} has no node")
         else:
             nodes = _nodes(client, data, f"{connection_path}.nodes", operation)
         if nodes:
@@ -454,15 +411,13 @@ def paginate_relay(
         if not has_next or not nodes:
             return
         if not end_cursor or end_cursor == after:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})",
+            raise client.malformed(
+                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})"
             )
         after = end_cursor
 
 
-def paginate_keyset(
+def paginate_graphql_keyset(
     client: GraphQLClient,
     query: str,
     variables: Mapping[str, Any],
@@ -499,13 +454,11 @@ def paginate_keyset(
             return
         keys = [n.get(key) for n in nodes]
         if any(k is None for k in keys):
-            raise MalformedResponse(client.source, client.masked_endpoint, f"{operation}: a node has no {key!r}")
+            raise client.malformed(f"{operation}: a node has no {key!r}")
         newest = max(keys)
         if newest <= last:
-            raise MalformedResponse(
-                client.source,
-                client.masked_endpoint,
-                f"{operation}: keyset did not advance past {last!r} (is the query ordered by {key}?)",
+            raise client.malformed(
+                f"{operation}: keyset did not advance past {last!r} (is the query ordered by {key}?)"
             )
         yield nodes
         last = newest
@@ -527,24 +480,17 @@ def configured_retry(
     ``(source, page_interval)`` (env ``DAGSTER__<SOURCE>__RATE_LIMIT_WAIT`` …): production keeps OSO's long
     waits, tests and replays set them to 0.
     """
-    from oso_core.secrets import resolve_setting
+    from oso_core import settings
 
-    policy = default or PageRetry()
-    changes: dict[str, Any] = {}
-    for setting, attribute, kind in (
-        ("rate_limit_wait", "rate_limit_wait", float),
-        ("retry_attempts", "attempts", int),
-        ("retry_backoff", "backoff_initial", float),
-    ):
-        raw = resolve_setting(source, setting, None)
-        if raw not in (None, ""):
-            try:
-                changes[attribute] = kind(raw)
-            except ValueError:
-                raise ValueError(f"setting {source}.{setting} must be a number, got {raw!r}") from None
-    interval = resolve_setting(source, "page_interval", None)
-    try:
-        pause = float(interval) if interval not in (None, "") else None
-    except ValueError:
-        raise ValueError(f"setting {source}.page_interval must be a number, got {interval!r}") from None
-    return dataclasses.replace(policy, **changes), pause if pause is not None else page_interval
+    configured = settings.source(source)
+    changes = {
+        attribute: value
+        for attribute, value in (
+            ("rate_limit_wait", configured.rate_limit_wait),
+            ("attempts", configured.retry_attempts),
+            ("backoff_initial", configured.retry_backoff),
+        )
+        if value is not None
+    }
+    pause = configured.page_interval
+    return dataclasses.replace(default or PageRetry(), **changes), pause if pause is not None else page_interval

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.graphql import MalformedResponse
+from oso_core.errors import MalformedResponse
 from oso_core.naming import snake_case
 
 JSON = "json"

@@ -13,6 +13,12 @@ call (``on_status={404: "skip"}``) rather than coded in loops, like dlt's ``resp
 Every wait is bounded: attempts, the exponential backoff (with jitter) per wait, and the total time spent
 waiting for one request, including what ``Retry-After`` asks for. A server asking for more than the remaining
 budget makes the request fail at once rather than stall a run for an hour.
+
+This is the one transport of the library: GraphQL (``oso_core.graphql``) and bulk downloads
+(``oso_core.download``) send through an ``HttpClient`` too, and retry with the same loop,
+:meth:`RetryPolicy.run` (tenacity), through hooks for what differs: GraphQL shrinks the page before the next
+attempt, a download resumes where the cut connection left it. Every client of a source in a process shares one
+:class:`RateLimiter`; errors are the kinds of ``oso_core.errors``; secrets are masked by ``oso_core.masking``.
 """
 
 from __future__ import annotations
@@ -21,55 +27,36 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from oso_core.masking import mask_secrets, masked_excerpt
+from oso_core.errors import PayloadError, RateLimited, RequestError, Skipped, SourceError
+from oso_core.masking import DEFAULT_EXCERPT, mask_secrets, masked_excerpt
 
+T = TypeVar("T")
 StatusAction = Literal["skip", "ignore", "raise", "retry"]
 STATUS_ACTIONS: tuple[str, ...] = ("skip", "ignore", "raise", "retry")
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class SourceError(Exception):
-    """A source could not get or understand its data; names the source, the endpoint and what was wrong."""
+class Retryable(Exception):
+    """An attempt that may succeed when repeated (a retryable status, a body cut short); ``response`` carries the
+    server's wait hint when there is one."""
 
-    def __init__(self, source: str, endpoint: str, problem: str):
-        self.source, self.endpoint, self.problem = source, endpoint, problem
-        super().__init__(f"{source}: {endpoint}: {problem}")
-
-    def __reduce__(self) -> tuple:
-        # Prefect pickles a failed run's exception; keyword-only subclasses cannot be rebuilt from ``args``.
-        return (_restore_error, (type(self), self.args, self.__dict__))
+    def __init__(self, problem: str, response: httpx.Response | None = None):
+        self.problem, self.response = problem, response
+        super().__init__(problem)
 
 
-def _restore_error(cls: type[Exception], args: tuple, state: dict) -> Exception:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-class RetryableStatus(Exception):
+class RetryableStatus(Retryable):
     def __init__(self, response: httpx.Response):
-        self.response = response
-        super().__init__(f"HTTP {response.status_code}")
-
-
-class Skipped(Exception):
-    """Raised for a status the caller declared as ``skip``/``ignore`` (e.g. defillama's 404 for a retired slug)."""
-
-    def __init__(self, endpoint: str, status: int):
-        self.endpoint, self.status = endpoint, status
-        super().__init__(f"{endpoint}: HTTP {status} (skipped)")
-
-    def __reduce__(self) -> tuple:
-        return (Skipped, (self.endpoint, self.status))
+        super().__init__(f"HTTP {response.status_code}", response)
 
 
 @dataclass(frozen=True)
@@ -85,11 +72,50 @@ class RetryPolicy:
     backoff_max: float = 30.0
     total_wait: float = 300.0
     jitter: float = 0.25
+    backoff_multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"{type(self).__name__}.attempts must be at least 1")
 
     def backoff(self, attempt_number: int) -> float:
         """The wait after failed attempt ``attempt_number`` (1-based) when the server gives no hint."""
-        base = min(self.backoff_initial * 2 ** (attempt_number - 1), self.backoff_max)
+        base = min(self.backoff_initial * self.backoff_multiplier ** (attempt_number - 1), self.backoff_max)
         return base * (1 + random.uniform(0, self.jitter))
+
+    def run(
+        self,
+        attempt: Callable[[], T],
+        *,
+        retryable: Callable[[BaseException], bool],
+        wait_hint: Callable[[BaseException], float | None] = lambda exc: None,
+        before_sleep: Callable[[BaseException, int, float], None] | None = None,
+    ) -> T:
+        """Call ``attempt`` until it returns, fails in a way ``retryable`` rejects, or the bounds are spent; then
+        the last exception propagates.
+
+        The hooks are what differs between callers: ``wait_hint(exc)`` is the wait the server asked for (else
+        the backoff), ``before_sleep(exc, attempt_number, wait)`` runs before each wait (GraphQL shrinks its page
+        there; HttpClient counts the retry).
+        """
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = wait_hint(exc) if exc is not None else None
+            return hinted if hinted is not None else self.backoff(state.attempt_number)
+
+        def stop(state: RetryCallState) -> bool:
+            return state.attempt_number >= self.attempts or state.idle_for + state.upcoming_sleep > self.total_wait
+
+        def sleeping(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            if before_sleep is not None and exc is not None:
+                before_sleep(exc, state.attempt_number, state.upcoming_sleep)
+
+        retrying = Retrying(
+            retry=retry_if_exception(retryable), stop=stop, wait=wait, before_sleep=sleeping, reraise=True
+        )
+        return retrying(attempt)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -125,6 +151,19 @@ class RateLimiter:
         self._next_start = 0.0
         self._lock = threading.Lock()
 
+    _shared: ClassVar[dict[tuple[str, float], RateLimiter]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def for_source(cls, source: str, min_interval: float) -> RateLimiter:
+        """The process-wide limiter of ``source`` at ``min_interval``: every client of a source (REST, GraphQL,
+        downloads, one per fan-out worker or per host) draws from it, so the source's rate limit holds in total.
+        """
+        if not min_interval:
+            return cls(0.0)
+        with cls._shared_lock:
+            return cls._shared.setdefault((source, min_interval), cls(min_interval))
+
     @classmethod
     def per_second(cls, requests_per_second: float) -> RateLimiter:
         if requests_per_second <= 0:
@@ -159,8 +198,9 @@ class HttpStats:
 class HttpClient:
     """A per-source httpx client with retries; ``mask`` strings (keys in URLs) never reach errors or logs.
 
-    Thread-safe: fan-outs share one client (one connection pool, one rate limiter) across their workers.
-    ``rate_limiter`` may be shared between clients of one source; otherwise ``min_interval`` makes one.
+    Thread-safe: fan-outs share one client (one connection pool) across their workers. Every client of a source
+    shares the source's ``RateLimiter`` at ``min_interval`` unless given its own ``rate_limiter``.
+    ``base_url`` may be empty for a client that is given absolute URLs (downloads).
     """
 
     def __init__(
@@ -179,7 +219,7 @@ class HttpClient:
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.limiter = rate_limiter or RateLimiter(min_interval)
+        self.limiter = rate_limiter or RateLimiter.for_source(source, min_interval)
         self.mask = tuple(m for m in mask if m)
         self.stats = HttpStats()
         self._stats_lock = threading.Lock()
@@ -207,17 +247,20 @@ class HttpClient:
     def masked(self, text: str) -> str:
         return mask_secrets(text, self.mask)
 
-    def body_excerpt(self, response: httpx.Response) -> str:
+    def body_excerpt(self, response: httpx.Response, limit: int = DEFAULT_EXCERPT) -> str:
         """The start of a response body for an error: masked whole first, then cut (never the other way)."""
-        return masked_excerpt(response.text, self.mask)
+        return masked_excerpt(response.text, self.mask, limit)
 
-    def error(self, endpoint: str, problem: str) -> SourceError:
-        return SourceError(self.source, self.masked(endpoint), self.masked(problem))
+    def error(self, endpoint: str, problem: str, kind: type[SourceError] = SourceError, **kw: Any) -> SourceError:
+        """A ``kind`` of ``SourceError`` for ``endpoint``, endpoint and problem masked."""
+        return kind(self.source, self.masked(endpoint), self.masked(problem), **kw)
 
     def _count(self, **increments: float) -> None:
         with self._stats_lock:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    # Hooks for APIs with their own rules (GitHub) ----------------------------------------------------------
 
     def wait_hint(self, response: httpx.Response) -> float | None:
         """Seconds the server asks us to wait before retrying ``response`` (``Retry-After``); APIs with their
@@ -228,22 +271,65 @@ class HttpClient:
         """Whether a response outside the retryable statuses is still a retry (e.g. GitHub's rate-limit 403)."""
         return False
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableStatus):
-            hinted = self.wait_hint(exc.response)
-            if hinted is not None:
-                return hinted
-        return self.retry.backoff(state.attempt_number)
+    # One attempt -------------------------------------------------------------------------------------------
 
-    def _stop(self, state: RetryCallState) -> bool:
-        """Stop when attempts are spent or the next wait would overrun the total wait budget."""
-        if stop_after_attempt(self.retry.attempts)(state):
-            return True
-        return state.idle_for + state.upcoming_sleep > self.retry.total_wait
+    def _sending(self) -> None:
+        self._count(throttle_wait_s=self.limiter.acquire(), requests=1)
 
-    def _before_sleep(self, state: RetryCallState) -> None:
-        self._count(retries=1, retry_wait_s=state.upcoming_sleep)
+    def _received(self, response: httpx.Response, retryable: frozenset[int]) -> None:
+        with self._stats_lock:
+            self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
+        if response.status_code in retryable or self.should_retry(response):
+            raise RetryableStatus(response)
+
+    def send(
+        self, method: str, path: str, *, retryable: frozenset[int] = RETRYABLE_STATUS, **kwargs: Any
+    ) -> httpx.Response:
+        """One attempt, after the rate limiter: the response, or ``RetryableStatus`` for a status worth retrying."""
+        self._sending()
+        response = self._client.request(method, path, **kwargs)
+        self._received(response, retryable)
+        return response
+
+    @contextmanager
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """One streamed attempt (downloads), after the rate limiter; ``RetryableStatus`` as for :meth:`send`."""
+        self._sending()
+        with self._client.stream(method, url, **kwargs) as response:
+            self._received(response, RETRYABLE_STATUS)
+            yield response
+
+    # Retrying ----------------------------------------------------------------------------------------------
+
+    def retrying(
+        self,
+        attempt: Callable[[], T],
+        *,
+        retryable: Callable[[BaseException], bool] | None = None,
+        wait_hint: Callable[[BaseException], float | None] | None = None,
+        on_retry: Callable[[BaseException, int, float], None] | None = None,
+    ) -> T:
+        """``attempt`` under this client's retry policy, counting retries and their waits in ``stats``.
+
+        By default a ``Retryable`` (status or cut body) or a connection error is retried after the server's
+        ``wait_hint`` or the backoff; GraphQL passes its own predicate, hint and ``on_retry`` (page shrinking).
+        """
+
+        def counted(exc: BaseException, number: int, wait: float) -> None:
+            self._count(retries=1, retry_wait_s=wait)
+            if on_retry is not None:
+                on_retry(exc, number, wait)
+
+        return self.retry.run(
+            attempt,
+            retryable=retryable or (lambda exc: isinstance(exc, (Retryable, httpx.TransportError))),
+            wait_hint=wait_hint or self._hinted_wait,
+            before_sleep=counted,
+        )
+
+    def _hinted_wait(self, exc: BaseException) -> float | None:
+        response = getattr(exc, "response", None)
+        return self.wait_hint(response) if isinstance(response, httpx.Response) else None
 
     def request(
         self,
@@ -257,36 +343,22 @@ class HttpClient:
 
         Raises:
             Skipped: the final status was declared ``skip``/``ignore``.
-            SourceError: any other failure, naming the source, the endpoint and the status or error.
+            RequestError: the request failed (``RateLimited`` for a final 429), naming source, endpoint, status.
         """
         actions = dict(on_status or {})
         unknown = {a for a in actions.values() if a not in STATUS_ACTIONS}
         if unknown:
             raise ValueError(f"unknown status action(s) {sorted(unknown)}; one of {STATUS_ACTIONS}")
         retryable = RETRYABLE_STATUS | {status for status, action in actions.items() if action == "retry"}
-
         attempts = 0
 
         def once() -> httpx.Response:
             nonlocal attempts
             attempts += 1
-            self._count(throttle_wait_s=self.limiter.acquire(), requests=1)
-            response = self._client.request(method, path, **kwargs)
-            with self._stats_lock:
-                self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
-            if response.status_code in retryable or self.should_retry(response):
-                raise RetryableStatus(response)
-            return response
+            return self.send(method, path, retryable=retryable, **kwargs)
 
-        retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, (RetryableStatus, httpx.TransportError))),
-            stop=self._stop,
-            wait=self._wait,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
         try:
-            response = retrying(once)
+            response = self.retrying(once)
         except RetryableStatus as exc:
             response = exc.response
             status = response.status_code
@@ -296,14 +368,17 @@ class HttpClient:
             detail = f"HTTP {status} after {attempts} attempt(s)"
             if hinted is not None and hinted > self.retry.total_wait:
                 detail += f"; Retry-After {hinted:g}s exceeds the {self.retry.total_wait:g}s wait budget"
-            raise self.error(path, detail) from None
+            if status == 429:
+                raise self.error(path, detail, RateLimited, wait=hinted) from None
+            raise self.error(path, detail, RequestError, retryable=True, status=status) from None
         except httpx.TransportError as exc:
-            raise self.error(path, f"{type(exc).__name__}: {exc}") from None
+            raise self.error(path, f"{type(exc).__name__}: {exc}", RequestError, retryable=True) from None
         if response.is_success:
             return response
         if actions.get(response.status_code) in ("skip", "ignore"):
             raise Skipped(path, response.status_code)
-        raise self.error(path, f"HTTP {response.status_code}: {self.body_excerpt(response)}")
+        problem = f"HTTP {response.status_code}: {self.body_excerpt(response)}"
+        raise self.error(path, problem, RequestError, retryable=False, status=response.status_code)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         response = self.request("GET", path, **kwargs)
@@ -314,25 +389,17 @@ class HttpClient:
         return self.decode_json(path, response)
 
     def decode_json(self, path: str, response: httpx.Response) -> Any:
-        """The JSON body of ``response``, or a ``SourceError`` naming the endpoint if it is not JSON."""
+        """The JSON body of ``response``, or a ``PayloadError`` naming the endpoint if it is not JSON."""
         try:
             return response.json()
         except ValueError as exc:
-            raise self.error(path, f"malformed JSON ({exc})") from None
+            raise self.error(path, f"malformed JSON ({exc})", PayloadError) from None
 
 
 def min_interval_setting(source: str, default: float = 0.0) -> float:
     """The source's rate limit as seconds between requests: setting ``<source>.min_interval`` (env
-    ``DAGSTER__<SOURCE>__MIN_INTERVAL``), else ``default``."""
-    from oso_core.secrets import resolve_setting
+    ``DAGSTER__<SOURCE>__MIN_INTERVAL``, typed and checked by ``oso_core.settings``), else ``default``."""
+    from oso_core import settings
 
-    raw = resolve_setting(source, "min_interval", None)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"setting {source}.min_interval must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"setting {source}.min_interval must be >= 0, got {value}")
-    return value
+    value = settings.source(source).min_interval
+    return default if value is None else value

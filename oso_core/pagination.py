@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from oso_core.errors import PayloadError
 from oso_core.http import HttpClient, StatusAction
 
 RecordsSelector = str | Callable[[Any], Any]
@@ -44,11 +45,12 @@ def _page_records(http: HttpClient, endpoint: str, payload: Any, records: Record
         try:
             page = select(payload, records)
         except KeyError:
-            raise http.error(endpoint, f"field {records!r} is missing from the response") from None
+            raise http.error(endpoint, f"field {records!r} is missing from the response", PayloadError) from None
     if page is None:
         return []
     if not isinstance(page, list):
-        raise http.error(endpoint, f"field {where!r} should be a list of records, got {type(page).__name__}")
+        problem = f"field {where!r} should be a list of records, got {type(page).__name__}"
+        raise http.error(endpoint, problem, PayloadError)
     return page
 
 
@@ -157,7 +159,7 @@ def paginate_next_link(
             yield page
         url, query = next_link(response, payload), None  # a next link carries its own query
         if url and str(response.request.url.join(url)) in seen:
-            raise http.error(path, f"next link {url} points back at a page already read")
+            raise http.error(path, f"next link {url} points back at a page already read", PayloadError)
 
 
 def _total(
@@ -170,9 +172,9 @@ def _total(
     try:
         value = select(payload, total)
     except KeyError:
-        raise http.error(endpoint, f"field {total!r} is missing from the response") from None
+        raise http.error(endpoint, f"field {total!r} is missing from the response", PayloadError) from None
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise http.error(endpoint, f"field {total!r} should be an integer, got {value!r}")
+        raise http.error(endpoint, f"field {total!r} should be an integer, got {value!r}", PayloadError)
     return value

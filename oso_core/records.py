@@ -21,24 +21,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from oso_core.http import SourceError
+from oso_core.errors import RecordError
 
 _MISSING = object()
-
-
-class RecordError(SourceError):
-    """A payload did not have the shape the source expects; names the record and the field."""
-
-    def __init__(
-        self, source: str, endpoint: str, problem: str, *, record: str | None = None, field: str | None = None
-    ):
-        self.record, self.field = record, field
-        where = []
-        if record is not None:
-            where.append(f"record {record}")
-        if field is not None:
-            where.append(f"field {field!r}")
-        super().__init__(source, endpoint, ": ".join([*where, problem]))
 
 
 @dataclass(frozen=True)

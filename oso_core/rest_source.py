@@ -29,8 +29,9 @@ import polars as pl
 import yaml
 
 from oso_core.engine import SourceRun, source_flow
+from oso_core.errors import Skipped, SourceError
 from oso_core.fanout import fan_out
-from oso_core.http import HttpClient, RetryPolicy, Skipped, SourceError, StatusAction, min_interval_setting
+from oso_core.http import HttpClient, RetryPolicy, StatusAction, min_interval_setting
 from oso_core.naming import snake_case
 from oso_core.pagination import json_next, link_header_next, paginate_next_link, paginate_offset, paginate_pages
 from oso_core.records import Where, records_to_frame

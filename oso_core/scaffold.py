@@ -9,8 +9,9 @@ kind is modelled on a source already in ``flows/``: rest on chainlist, graphql o
 ``oso_core/templates/<kind>/`` (``{{name}}``, ``{{NAME}}`` and ``{{package}}`` are filled in).
 
 Then the generated files that list sources are refreshed here, so adding a source touches its folder and nothing
-else by hand: the README's source table (``oso_dev.docs``), ``prefect.yaml`` (``blocks.deployments``) and
-``.env.example`` (re-rendered by ``blocks.env_example`` with the new base URL and secret settings, no values).
+else by hand: the README's source table and ``prefect.yaml`` (by the development extension
+``oso_dev.regenerate``, see ``oso_core.extensions``) and ``.env.example`` (the new base URL and secret settings,
+without values).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oso_core.extensions import extension_modules
 from oso_core.settings import PROJECT_ROOT
 
 KINDS = ("rest", "graphql", "sql", "archive")
@@ -171,47 +173,9 @@ def regenerate_files(name: str, package: str, root: Path) -> list[str]:
 
     discover_sources([package])[name]  # the new source must be discoverable (KeyError otherwise)
     done = []
-    try:
-        from oso_dev.docs import update_readme
-    except ImportError:  # an installed library without the development package
-        update_readme = None
-    if update_readme is not None and (root / "README.md").is_file() and update_readme(root / "README.md"):
-        done.append("README.md (source table)")
-    try:
-        from blocks.deployments import configured_timezone, render
-    except ImportError:
-        render = None
-    if render is not None and (root / "prefect.yaml").is_file():
-        text = render(configured_timezone(), package=package)
-        if (root / "prefect.yaml").read_text() != text:
-            (root / "prefect.yaml").write_text(text)
-            done.append("prefect.yaml (deployments)")
-    added = refresh_env_example(root / ".env.example", name, package)
-    if added:
-        done.append(f".env.example (+{', '.join(added)})")
+    for extension in extension_modules("regenerate"):  # oso_dev.regenerate in a checkout: README, prefect.yaml,
+        done += extension.regenerate(root, package, name)  # .env.example
     return done
-
-
-def refresh_env_example(path: Path, name: str, package: str) -> list[str]:
-    """Re-render ``.env.example`` (``blocks.env_example``) with the new source beside those it already lists;
-    returns the variables added. Nothing without the file or the generator (an installed library)."""
-    try:
-        from blocks.env_example import listed_sources, render, variables
-    except ImportError:
-        return []
-    if not path.is_file():
-        return []
-    from oso_core.sources import discover_sources
-
-    text = path.read_text()
-    keep = listed_sources(text) | {name}
-    found = {**discover_sources(), **discover_sources([package])}
-    new = render(s for s in found.values() if s.name in keep)
-    before = set(variables(text))
-    added = [v for v in variables(new) if v not in before]
-    if new != text:
-        path.write_text(new)
-    return added
 
 
 def next_steps(result: Scaffolded) -> list[str]:

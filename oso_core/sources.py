@@ -47,8 +47,10 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
-class Windows:
-    """Weekly (or other fixed-length) windows from ``start``, as OSO's ``WeeklyPartitionsDefinition``."""
+class WindowGrid:
+    """A source's grid of weekly (or other fixed-length) load windows from ``start``, as OSO's
+    ``WeeklyPartitionsDefinition``; ``oso_core.windows`` cuts it into ``Window``s. (Not the warehouse's
+    ``partitioning.Windows``: the partitions that one frame touches.)"""
 
     start: date
     days: int = 7
@@ -72,7 +74,7 @@ class Source:
     description: str = ""
     secrets: tuple[SecretReference, ...] = ()
     base_url: str | None = None
-    windows: Windows | None = None
+    windows: WindowGrid | None = None
     tags: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     namespace: str = ""

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_core.load_state import LOADED, LoadState
 from oso_core.masking import excerpt, mask_secrets
 from oso_core.naming import snake_case

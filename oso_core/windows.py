@@ -29,9 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from oso_core.graphql import restore_exception
+from oso_core.errors import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, Windows
+from oso_core.sources import Source, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
@@ -73,7 +73,7 @@ def as_utc(value: date | datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def grid_origin(spec: Windows) -> datetime:
+def grid_origin(spec: WindowGrid) -> datetime:
     """First window start: the Sunday on or before ``spec.start`` for weekly windows, else ``spec.start``."""
     origin = as_utc(spec.start)
     if spec.days == 7:
@@ -81,7 +81,7 @@ def grid_origin(spec: Windows) -> datetime:
     return origin
 
 
-def windows_between(spec: Windows, start: date | datetime | str, end: date | datetime | str) -> list[Window]:
+def windows_between(spec: WindowGrid, start: date | datetime | str, end: date | datetime | str) -> list[Window]:
     """Every grid window overlapping ``[start, end)`` (none before the source's first window)."""
     origin, step = grid_origin(spec), timedelta(days=spec.days)
     lo, hi = max(as_utc(start), origin), as_utc(end)
@@ -107,7 +107,7 @@ class WindowPlan:
 
 
 def plan_windows(
-    spec: Windows,
+    spec: WindowGrid,
     table: str,
     states: dict[str, UnitState],
     *,
@@ -275,27 +275,6 @@ class WindowedLoad:
         if faulty:
             raise FaultyWindowsError(self.source.name, faulty, self.summary)
         return self.summary
-
-
-def window_range_arguments(parser) -> None:  # type: ignore[no-untyped-def]
-    """``--start/--end/--max-windows`` for a windowed source's command line."""
-    parser.add_argument("--start", default=None, help="load windows from this date (YYYY-MM-DD), whatever state")
-    parser.add_argument("--end", default=None, help="load windows up to this date (exclusive; default now)")
-    parser.add_argument(
-        "--max-windows",
-        type=int,
-        default=None,
-        help=f"without --start/--end: at most this many missing/faulty windows per run (default {DEFAULT_MAX_WINDOWS})",
-    )
-
-
-def window_range_parameters(args) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    params: dict[str, object] = {}
-    for name in ("start", "end", "max_windows"):
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
-    return params
 
 
 def keys(windows: Iterable[Window]) -> list[str]:

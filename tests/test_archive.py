@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from flows.crates.fixtures.make_fixture import build_tar_gz
-from oso_core.archive import BadFileError, coalesce, csv_batches, iter_members, jsonl_batches, member_selected
+from oso_core.archive import coalesce, csv_batches, iter_members, jsonl_batches, member_selected
+from oso_core.errors import BadFileError
 
 
 def tricky_csv(rows: int, seed: int = 7) -> tuple[bytes, list[list[str]]]:

@@ -31,7 +31,7 @@ MEASURE = textwrap.dedent(
     import polars as pl
     import psutil
     from oso_core.download import download_file
-    from oso_core.staging import stage_archive_csvs
+    from oso_core.archive_staging import stage_archive_csvs
     from oso_core.warehouse import Warehouse
 
     process = psutil.Process()

@@ -13,9 +13,9 @@ from oso_core.graphql import (
     PageFailed,
     PageRetry,
     fetch_count,
-    paginate_keyset,
-    paginate_offset,
-    paginate_relay,
+    paginate_graphql_keyset,
+    paginate_graphql_offset,
+    paginate_graphql_relay,
 )
 from oso_dev.replay import ReplayServer, Route
 
@@ -50,7 +50,9 @@ def test_offset_pages_to_the_total_count() -> None:
     ]
     with ReplayServer(routes) as server, client(server) as gql:
         pages = list(
-            paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=3)
+            paginate_graphql_offset(
+                gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=3
+            )
         )
     assert [[n["id"] for n in p] for p in pages] == [["a", "b", "c"], ["d", "e", "f"], ["g"]]
     assert sent(server, "offset") == [0, 3, 6]
@@ -64,7 +66,7 @@ def test_offset_without_total_stops_at_a_short_page_and_skip_take_names() -> Non
     ]
     with ReplayServer(routes) as server, client(server) as gql:
         pages = list(
-            paginate_offset(
+            paginate_graphql_offset(
                 gql, "q", {}, nodes_path="attestations", page_size=2, offset_variable="skip", limit_variable="take"
             )
         )
@@ -81,7 +83,7 @@ def test_failing_page_is_retried_smaller_and_paging_continues_with_the_smaller_s
     with ReplayServer(routes) as server, client(server) as gql:
         ids = [
             n["id"]
-            for p in paginate_offset(
+            for p in paginate_graphql_offset(
                 gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=4
             )
             for n in p
@@ -99,7 +101,9 @@ def test_graphql_errors_array_shrinks_the_page_like_a_server_error() -> None:
     ]
     with ReplayServer(routes) as server, client(server) as gql:
         pages = list(
-            paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=8)
+            paginate_graphql_offset(
+                gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=8
+            )
         )
     assert pages == [[{"id": "a"}]]
     assert sent(server, "limit") == [8, 4, 2]
@@ -113,7 +117,9 @@ def test_429_waits_and_retries_the_same_page_size() -> None:
     ]
     with ReplayServer(routes) as server, client(server) as gql:
         pages = list(
-            paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=5)
+            paginate_graphql_offset(
+                gql, OFFSET_QUERY, {}, nodes_path="items.nodes", total_path="items.totalCount", page_size=5
+            )
         )
     assert [n["id"] for n in pages[0]] == ["a", "b"]
     assert sent(server, "limit") == [5, 5, 5]
@@ -122,7 +128,7 @@ def test_429_waits_and_retries_the_same_page_size() -> None:
 def test_a_page_that_keeps_failing_raises_page_failed_after_the_bounded_attempts() -> None:
     routes = [gql_route({}, {"errors": [{"message": "Internal indexer error"}]})]
     with ReplayServer(routes) as server, client(server) as gql, pytest.raises(PageFailed) as caught:
-        list(paginate_offset(gql, OFFSET_QUERY, {"type": "DEBIT"}, nodes_path="items.nodes", page_size=8))
+        list(paginate_graphql_offset(gql, OFFSET_QUERY, {"type": "DEBIT"}, nodes_path="items.nodes", page_size=8))
     assert len(server.requests) == FAST.attempts
     assert sent(server, "limit") == [8, 4, 2, 2]  # shrinks to the floor and stays there
     message = str(caught.value)
@@ -137,7 +143,7 @@ def test_validation_errors_with_http_400_fail_at_once() -> None:
         client(server) as gql,
         pytest.raises(GraphQLErrors, match='Cannot query field "nope"'),
     ):
-        list(paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8))
+        list(paginate_graphql_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8))
     assert len(server.requests) == 1
 
 
@@ -148,7 +154,7 @@ def test_malformed_response_names_the_missing_field_and_is_not_retried() -> None
         client(server) as gql,
         pytest.raises(MalformedResponse, match=r"demo: http://.*/graphql: .*no field data\.items\.nodes"),
     ):
-        list(paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8))
+        list(paginate_graphql_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8))
     assert len(server.requests) == 1
 
 
@@ -160,7 +166,9 @@ def test_a_non_json_page_is_retried() -> None:
         gql_route({}, items(["a"], 1)),
     ]
     with ReplayServer(routes) as server, client(server) as gql:
-        assert list(paginate_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8)) == [[{"id": "a"}]]
+        assert list(paginate_graphql_offset(gql, OFFSET_QUERY, {}, nodes_path="items.nodes", page_size=8)) == [
+            [{"id": "a"}]
+        ]
     assert len(server.requests) == 2
 
 
@@ -194,7 +202,7 @@ def test_relay_cursor_pages_to_the_end() -> None:
         gql_route({"variables.after": "Y3Vyc29yOjI="}, page(["c"], "Y3Vyc29yOjM=", False)),
     ]
     with ReplayServer(routes) as server, client(server) as gql:
-        pages = list(paginate_relay(gql, "q", {}, connection_path="repos", page_size=2))
+        pages = list(paginate_graphql_relay(gql, "q", {}, connection_path="repos", page_size=2))
     assert [[n["id"] for n in p] for p in pages] == [["a", "b"], ["c"]]
     assert sent(server, "first") == [2, 2]
 
@@ -214,7 +222,7 @@ def test_keyset_pages_to_the_end_and_masks_a_key_in_the_url(caplog: pytest.LogCa
     ]
     caplog.set_level(logging.WARNING)
     with ReplayServer(routes) as server, client(server, path, mask=(key,)) as gql:
-        pages = list(paginate_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
+        pages = list(paginate_graphql_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
         assert key not in gql.masked_endpoint and "/api/***/subgraphs" in gql.masked_endpoint
     assert [[n["id"] for n in p] for p in pages] == [["0x01", "0x02"], ["0x03"]]
     assert [r.body["variables"]["where"]["id_gt"] for r in server.requests] == ["", "0x02", "0x02"]
@@ -223,7 +231,7 @@ def test_keyset_pages_to_the_end_and_masks_a_key_in_the_url(caplog: pytest.LogCa
 
     failing = [Route("/api/*/subgraphs/id/*", method="POST", json={"errors": [{"message": f"bad {key}"}]})]
     with ReplayServer(failing) as server, client(server, path, mask=(key,)) as gql, pytest.raises(PageFailed) as caught:
-        list(paginate_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
+        list(paginate_graphql_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
     assert key not in str(caught.value) and "/api/***/" in str(caught.value) and "bad ***" in str(caught.value)
     assert key not in caplog.text
 
@@ -235,7 +243,7 @@ def test_keyset_that_does_not_advance_is_an_error_not_a_loop() -> None:
         client(server) as gql,
         pytest.raises(MalformedResponse, match="did not advance"),
     ):
-        list(paginate_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
+        list(paginate_graphql_keyset(gql, KEYSET_QUERY, {}, nodes_path="domains", page_size=2))
     assert len(server.requests) == 2
 
 

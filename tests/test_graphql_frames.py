@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from oso_core.graphql import MalformedResponse
+from oso_core.errors import MalformedResponse
 from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
 from oso_core.naming import snake_case
 

@@ -209,9 +209,7 @@ def test_min_interval_setting(monkeypatch: pytest.MonkeyPatch, oso_home) -> None
 def test_source_errors_survive_pickling_as_prefect_stores_them() -> None:
     import pickle
 
-    from oso_core.archive import BadFileError
-    from oso_core.http import Skipped, SourceError
-    from oso_core.records import RecordError
+    from oso_core.errors import BadFileError, RecordError, Skipped, SourceError
 
     errors = [
         SourceError("defillama", "/protocols", "HTTP 500 after 6 attempts"),

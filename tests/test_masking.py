@@ -9,8 +9,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from oso_core.graphql import GraphQLClient, GraphQLRequestError, PageRetry
-from oso_core.http import HttpClient, RetryPolicy, SourceError
+from oso_core.errors import GraphQLRequestError, SourceError
+from oso_core.graphql import GraphQLClient, PageRetry
+from oso_core.http import HttpClient, RetryPolicy
 from oso_core.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
 from oso_core.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
 from oso_dev.replay import ReplayServer, Route

@@ -11,8 +11,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from oso_core.errors import Skipped, SourceError
 from oso_core.fanout import fan_out
-from oso_core.http import HttpClient, RetryPolicy, Skipped, SourceError
+from oso_core.http import HttpClient, RetryPolicy
 from oso_core.pagination import json_next, paginate_next_link, paginate_offset, paginate_pages
 from oso_dev.replay import ReplayServer, Route
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_core.rest_model import DescriptionError
 from oso_core.rest_source import build
 from oso_core.secret_params import SecretParameterError

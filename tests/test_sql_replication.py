@@ -7,7 +7,7 @@ import re
 import polars as pl
 import pytest
 
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_core.load_state import LoadState
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source

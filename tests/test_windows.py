@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import PARTIAL, FaultyWindowsError, WindowedLoad, grid_origin, keys, plan_windows, windows_between
 
-SPEC = Windows(start=date(2024, 1, 1))  # a Monday: the grid starts on Sunday 2023-12-31
+SPEC = WindowGrid(start=date(2024, 1, 1))  # a Monday: the grid starts on Sunday 2023-12-31
 NOW = datetime(2024, 2, 1, tzinfo=UTC)
 
 
@@ -20,9 +20,9 @@ def state(unit: str, status: str) -> UnitState:
 
 
 def test_weekly_grid_starts_on_the_sunday_on_or_before_the_start_date() -> None:
-    assert grid_origin(Windows(date(2015, 1, 23))) == datetime(2015, 1, 18, tzinfo=UTC)  # open_collective
-    assert grid_origin(Windows(date(2023, 7, 28))) == datetime(2023, 7, 23, tzinfo=UTC)  # eas_optimism
-    assert grid_origin(Windows(date(2024, 1, 7))) == datetime(2024, 1, 7, tzinfo=UTC)
+    assert grid_origin(WindowGrid(date(2015, 1, 23))) == datetime(2015, 1, 18, tzinfo=UTC)  # open_collective
+    assert grid_origin(WindowGrid(date(2023, 7, 28))) == datetime(2023, 7, 23, tzinfo=UTC)  # eas_optimism
+    assert grid_origin(WindowGrid(date(2024, 1, 7))) == datetime(2024, 1, 7, tzinfo=UTC)
     windows = windows_between(SPEC, "2024-01-10", "2024-01-22")
     assert keys(windows) == ["2024-01-07", "2024-01-14", "2024-01-21"]
     assert windows[0].iso() == ("2024-01-07T00:00:00Z", "2024-01-14T00:00:00Z")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from flows.chainlist.source import SOURCE, chainlist_flow
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 FIXTURE = fixtures_dir("chainlist")

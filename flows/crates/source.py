@@ -15,10 +15,10 @@ from pathlib import Path
 
 import polars as pl
 
+from oso_core.archive_staging import stage_archive_csvs
 from oso_core.download import downloaded
 from oso_core.engine import SourceRun, source_flow
 from oso_core.sources import Source, TableSpec
-from oso_core.staging import stage_archive_csvs
 
 ARCHIVE_PATH = "/db-dump.tar.gz"
 # The CSVs of the dump as crates.io exports them (crates_io_database_dump's export.sql); a new CSV is loaded too.

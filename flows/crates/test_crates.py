@@ -10,8 +10,7 @@ import pytest
 
 from flows.crates.fixtures.make_fixture import CSV_FILES, TOP, build_tar_gz, dump_files
 from flows.crates.source import DUMP_TABLES, SOURCE, crates_flow
-from oso_core.archive import BadFileError
-from oso_core.http import SourceError
+from oso_core.errors import BadFileError, SourceError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURE = Path(__file__).parent / "fixtures"

@@ -9,7 +9,7 @@ import pytest
 
 from flows.crypto_ecosystems.fixtures.make_fixture import BUNDLE, EXPORT, FILES, TOP, build_zip
 from flows.crypto_ecosystems.source import SOURCE, crypto_ecosystems_flow
-from oso_core.archive import BadFileError
+from oso_core.errors import BadFileError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURE = Path(__file__).parent / "fixtures"

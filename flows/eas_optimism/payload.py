@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, PageRetry, fetch_count, paginate_offset
+from oso_core.graphql import GraphQLClient, PageRetry, fetch_count, paginate_graphql_offset
 from oso_core.graphql_frames import NodeSchema, frame_from_pages
 from oso_core.windows import Window
 
@@ -58,7 +58,7 @@ def attestations_in_window(gql: GraphQLClient, window: Window, page_size: int) -
                         operation=f"{what} count")  # fmt: skip
     if total == 0:
         return ATTESTATION.empty()
-    pages = paginate_offset(
+    pages = paginate_graphql_offset(
         gql,
         ATTESTATIONS_QUERY,
         {"where": where},

@@ -11,7 +11,7 @@ from datetime import date
 from flows.eas_optimism.payload import PAGE_SIZE, RETRY, attestations_in_window
 from oso_core.engine import SourceRun, source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 SOURCE = Source(
@@ -20,7 +20,7 @@ SOURCE = Source(
     base_url="https://optimism.easscan.org/graphql",
     tables=(TableSpec("attestations", mode="merge", key=("id",), description="attestations, weekly windows"),),
     flow="eas_optimism_flow",
-    windows=Windows(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
+    windows=WindowGrid(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
     tags=("graphql", "windowed"),
 )
 

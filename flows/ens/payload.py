@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, PageRetry, paginate_keyset
+from oso_core.graphql import GraphQLClient, PageRetry, paginate_graphql_keyset
 from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
 
 RETRY = PageRetry(shrink=0.6, min_page_size=1, backoff_initial=1.0, backoff_max=5.0)
@@ -57,5 +57,5 @@ QUERIES = {
 def extract(gql: GraphQLClient, table: str, page_size: int) -> pl.DataFrame:
     """Every row of one table, by keyset pages on ``id``, validated into one frame."""
     query, field, schema = QUERIES[table]
-    pages = paginate_keyset(gql, query, {}, nodes_path=field, page_size=page_size, operation=field)
+    pages = paginate_graphql_keyset(gql, query, {}, nodes_path=field, page_size=page_size, operation=field)
     return frame_from_pages(schema, pages, source=gql.source, endpoint=gql.masked_endpoint, what=field)

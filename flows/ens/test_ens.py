@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.ens.source import SUBGRAPH_PATH, ens_flow
-from oso_core.graphql import MalformedResponse, PageFailed
+from oso_core.errors import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route
 
 KEY = "4f9a1c2b3d4e5f60718293a4b5c6d7e8"

@@ -27,7 +27,7 @@ from oso_core.engine import SourceRun, source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.jsonrpc import JsonRpcClient
 from oso_core.secrets import SecretReference, default_resolver
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad, WindowPlan
 
 RPC_URL = SecretReference("ethereum", "rpc_url")
@@ -45,7 +45,7 @@ SOURCE = Source(
     ),
     flow="ethereum_flow",
     secrets=(RPC_URL,),
-    windows=Windows(start=date(2015, 7, 30), days=1),  # OSO's ETHEREUM_START_DATE (mainnet genesis day)
+    windows=WindowGrid(start=date(2015, 7, 30), days=1),  # OSO's ETHEREUM_START_DATE (mainnet genesis day)
     tags=("json-rpc", "windowed"),
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.gitcoin.source import SOURCE, gitcoin_flow
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 
 pytestmark = pytest.mark.postgres
 

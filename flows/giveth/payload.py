@@ -6,7 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, MalformedResponse, PageRetry, paginate_offset
+from oso_core.errors import MalformedResponse
+from oso_core.graphql import GraphQLClient, PageRetry, paginate_graphql_offset
 from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
 
 RETRY = PageRetry(shrink=0.5, min_page_size=1)
@@ -72,7 +73,7 @@ def qf_rounds(gql: GraphQLClient) -> list[dict[str, Any]]:
 def projects_of_round(gql: GraphQLClient, round_id: int, page_size: int) -> pl.DataFrame:
     """One round's projects in ``skip``/``take`` pages, each row naming its round."""
     what = f"allProjects qfRoundId={round_id}"
-    pages = paginate_offset(
+    pages = paginate_graphql_offset(
         gql,
         PROJECTS_QUERY,
         {"qfRoundId": round_id},

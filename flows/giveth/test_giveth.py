@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.giveth.source import giveth_flow
-from oso_core.graphql import MalformedResponse, PageFailed
+from oso_core.errors import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 

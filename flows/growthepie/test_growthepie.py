@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from flows.growthepie.source import SPEC, growthepie_flow
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 
 METRICS = SPEC.resource("fundamentals_full").endpoint.params["metric"].values

@@ -10,7 +10,7 @@ import pytest
 
 from flows.l2beat.replay import replay_parameters
 from flows.l2beat.source import SOURCE, SPEC, l2beat_flow
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURE = Path(__file__).parent / "fixtures"

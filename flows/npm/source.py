@@ -27,7 +27,7 @@ from flows.npm.payload import HEADERS, REGISTRY_URL, downloads_in_window, lake_p
 from oso_core.engine import SourceRun, source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.settings import SourceSettings
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 
@@ -56,7 +56,7 @@ SOURCE = Source(
     depends_on=("ossd",),  # reads their tables for its list of packages
     # npm counts downloads from 2015-01-10; OSO's weekly partitions from that date begin on Sunday 2015-01-11,
     # the first whole week with data (a window from Sunday 2015-01-04 would always miss days).
-    windows=Windows(start=date(2015, 1, 11), days=7),
+    windows=WindowGrid(start=date(2015, 1, 11), days=7),
     settings_model=NpmSettings,
 )
 

@@ -11,7 +11,7 @@ import pytest
 from flows.npm.payload import package_of
 from flows.npm.replay import replay_parameters
 from flows.npm.source import SOURCE, npm_flow
-from oso_core.http import SourceError
+from oso_core.errors import SourceError
 from oso_core.load_state import LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, PageRetry, fetch_count, paginate_offset
+from oso_core.graphql import GraphQLClient, PageRetry, fetch_count, paginate_graphql_offset
 from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
 from oso_core.windows import Window
 
@@ -134,7 +134,7 @@ def transactions_in_window(gql: GraphQLClient, kind: str, window: Window, page_s
     total = fetch_count(gql, COUNT_QUERY, variables, count_path="transactions.totalCount", operation=f"{what} count")
     if total == 0:
         return TRANSACTION.empty()
-    pages = paginate_offset(
+    pages = paginate_graphql_offset(
         gql,
         TRANSACTIONS_QUERY,
         variables,
@@ -149,7 +149,7 @@ def transactions_in_window(gql: GraphQLClient, kind: str, window: Window, page_s
 
 def all_accounts(gql: GraphQLClient, page_size: int) -> pl.DataFrame:
     """Every account, in offset pages, validated into one frame."""
-    pages = paginate_offset(
+    pages = paginate_graphql_offset(
         gql,
         ACCOUNTS_QUERY,
         {},

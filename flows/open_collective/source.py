@@ -20,7 +20,7 @@ from flows.open_collective.payload import (
 from oso_core.engine import SourceRun, source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.secrets import SecretReference, default_resolver
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 PERSONAL_TOKEN = SecretReference("open_collective", "personal_token", "Open Collective personal API token")
@@ -36,7 +36,7 @@ SOURCE = Source(
     ),
     flow="open_collective_flow",
     secrets=(PERSONAL_TOKEN,),
-    windows=Windows(start=date(2015, 1, 23)),
+    windows=WindowGrid(start=date(2015, 1, 23)),
     tags=("graphql", "windowed"),
 )
 

@@ -10,8 +10,8 @@ import pytest
 
 from flows.openlabelsinitiative.fixtures.make_fixture import ROWS, SCHEMA, build_table, write
 from flows.openlabelsinitiative.source import EXPORT_PATH, SOURCE, openlabelsinitiative_flow
-from oso_core.archive import BadFileError, parquet_batches
-from oso_core.http import SourceError
+from oso_core.archive import parquet_batches
+from oso_core.errors import BadFileError, SourceError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURE = Path(__file__).parent / "fixtures"

@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 
 from flows.ossd_github.source import SOURCE, ossd_github_flow
+from oso_core.errors import RecordError, SourceError
 from oso_core.github import parse_github_url
-from oso_core.http import SourceError
-from oso_core.records import RecordError
 from oso_dev.replay import ReplayServer, Route
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from oso_core.secrets.base import ResolvedSecret, SecretReference, SecretResolver
 
-if TYPE_CHECKING:
-    from oso_core.sources import Source
+
+class DeclaresSecrets(Protocol):
+    """What this module needs of a ``Source``: its declared references. Structural, so that secrets (a layer
+    below the declarations) never imports ``oso_core.sources``, which imports secrets."""
+
+    @property
+    def secrets(self) -> tuple[SecretReference, ...]: ...
 
 # Parameter names that say "this is a credential" (dlt's SENSITIVE_KEYS plus OSO's usual keys).
 SENSITIVE_NAMES = ("token", "password", "secret", "api_key", "apikey", "private_key", "credential")
@@ -62,7 +67,7 @@ class ResolvedSecrets(Mapping[SecretReference, str]):
     __str__ = __repr__
 
 
-def resolve_source_secrets(source: Source, resolver: SecretResolver | None = None) -> ResolvedSecrets:
+def resolve_source_secrets(source: DeclaresSecrets, resolver: SecretResolver | None = None) -> ResolvedSecrets:
     """Every secret ``source`` declares, resolved now (call inside the flow run, not at import or deploy time).
 
     Raises:
@@ -74,7 +79,7 @@ def resolve_source_secrets(source: Source, resolver: SecretResolver | None = Non
     return ResolvedSecrets([resolver.lookup(ref) for ref in source.secrets])
 
 
-def secret_like_parameters(flow_fn: Callable[..., Any], source: Source) -> list[str]:
+def secret_like_parameters(flow_fn: Callable[..., Any], source: DeclaresSecrets) -> list[str]:
     """Parameters of ``flow_fn`` that would carry a secret value into Prefect's stored parameters.
 
     A parameter is suspect when it may hold a string (unannotated, or ``str`` in its annotation) and its name is

@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 from prefect import flow
 
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
@@ -19,7 +19,7 @@ SOURCE = Source(
     name="beta",
     tables=(TableSpec("things", mode="replace"),),
     flow="beta_flow",
-    windows=Windows(start=date(2024, 1, 7)),  # declared windowed: prefect.yaml gets a beta-windows schedule
+    windows=WindowGrid(start=date(2024, 1, 7)),  # declared windowed: prefect.yaml gets a beta-windows schedule
 )
 
 

@@ -1,4 +1,4 @@
-"""Staging: parse every table of a multi-table archive to local parquet before the first commit.
+"""Archive staging: parse every table of a multi-table archive to local parquet before the first commit.
 
 A tar.gz can only be read front to back, and the crates.io dump holds some fifteen CSVs. Writing each table
 to Iceberg as its member streams past would leave the first tables committed when a later member turns out
@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from oso_core.archive import BadFileError, csv_batches, iter_members, parquet_batches
+from oso_core.archive import csv_batches, iter_members, parquet_batches
+from oso_core.errors import BadFileError
 from oso_core.warehouse.types import to_arrow
 
 # A lake table name: snake_case, so it needs no quoting in SQL (what archive2bq's BigQuery tables had too).
