@@ -21,18 +21,22 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
+from oso_core.warehouse.commit import RetryPolicy
+from oso_core.warehouse.identifiers import check_table_name
 from oso_core.warehouse.reader import read_table, sql
 from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
 
-__all__ = ["CatalogConfig", "Warehouse", "WarehouseError", "WriteResult"]
+__all__ = ["CatalogConfig", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
 
 
 class Warehouse:
     """One lake (one catalog): writes with declared modes, reads back as Polars or SQL."""
 
-    def __init__(self, catalog: Catalog | None = None, config: CatalogConfig | None = None):
+    def __init__(
+        self, catalog: Catalog | None = None, config: CatalogConfig | None = None, retry: RetryPolicy | None = None
+    ):
         self.catalog = catalog or open_catalog(config)
-        self.writer = IcebergWriter(self.catalog)
+        self.writer = IcebergWriter(self.catalog, retry)
 
     def write(
         self,
@@ -47,6 +51,7 @@ class Warehouse:
         properties: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Write ``data`` to ``table`` (``namespace.name``) in one Iceberg commit."""
+        check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
         props.setdefault("oso.flow_run_id", _current_flow_run_id())
