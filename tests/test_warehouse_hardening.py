@@ -42,46 +42,50 @@ FIRST_WRITER = textwrap.dedent(
     """
     import sys, time, pathlib, polars as pl
     from oso_core.warehouse import Warehouse
-    worker, go = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+    worker, workers, rounds, gate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), pathlib.Path(sys.argv[4])
     warehouse = Warehouse()
-    print("ready", flush=True)
-    while not go.exists():
-        time.sleep(0.002)
-    rows = worker + 1
-    warehouse.write("fresh.events", pl.DataFrame({"worker": [worker] * rows, "n": list(range(rows))}), mode="append")
+    for r in range(rounds):
+        # a barrier per round: every process writes the first rows of a new namespace and table at once
+        (gate / f"{r}_{worker}").touch()
+        deadline = time.monotonic() + 60
+        while len(list(gate.glob(f"{r}_*"))) < workers:
+            if time.monotonic() > deadline:
+                sys.exit(f"round {r}: another writer never came (it failed)")
+            time.sleep(0.001)
+        rows = worker + 1
+        frame = pl.DataFrame({"worker": [worker] * rows, "n": list(range(rows))})
+        warehouse.write(f"fresh_{r}.events", frame, mode="append")
     """
 )
 
 
-def _first_writes_race(tmp_path: Path, env: dict[str, str], workers: int = 8) -> None:
-    go = tmp_path / "go"
+def _first_writes_race(tmp_path: Path, env: dict[str, str], workers: int = 8, rounds: int = 3) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", FIRST_WRITER, str(w), str(go)],
+            [sys.executable, "-c", FIRST_WRITER, str(w), str(workers), str(rounds), str(gate)],
             cwd=ROOT,
             env={**os.environ, **env},
-            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for w in range(workers)
     ]
     try:
-        for proc in procs:
-            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        go.touch()  # every process has its catalog open: all of them create the namespace and table now
-        results = [proc.communicate(timeout=300) for proc in procs]
+        errors = [proc.communicate(timeout=300)[1] for proc in procs]
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-    failures = [err[-2000:] for proc, (_, err) in zip(procs, results, strict=True) if proc.returncode != 0]
+    failures = [err[-2000:] for proc, err in zip(procs, errors, strict=True) if proc.returncode != 0]
     assert failures == []
     warehouse = Warehouse()
-    got = warehouse.sql("SELECT worker, count(*) AS n FROM fresh.events GROUP BY worker ORDER BY worker")
-    assert got.rows() == [(w, w + 1) for w in range(workers)]
-    assert warehouse.catalog.list_tables("fresh") == [("fresh", "events")]
-    assert len(warehouse.catalog.load_table("fresh.events").snapshots()) == workers
+    for r in range(rounds):
+        got = warehouse.sql(f"SELECT worker, count(*) AS n FROM fresh_{r}.events GROUP BY worker ORDER BY worker")
+        assert got.rows() == [(w, w + 1) for w in range(workers)]
+        assert warehouse.catalog.list_tables(f"fresh_{r}") == [(f"fresh_{r}", "events")]
+        assert len(warehouse.catalog.load_table(f"fresh_{r}.events").snapshots()) == workers
 
 
 def test_first_writes_from_many_processes_into_a_new_namespace_sqlite(oso_home: Path, tmp_path: Path):

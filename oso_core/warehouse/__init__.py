@@ -2,9 +2,11 @@
 
 No flow touches pyiceberg: a flow hands frames to ``Warehouse.write`` with the mode its source declares.
 
-Modes: ``append``; ``replace`` (the table becomes exactly the data); ``merge`` on ``key`` (duplicate keys are an
-error naming the key unless ``dedupe="last"``); ``overwrite_partitions`` with ``partition_by`` ``"day(col)"``,
-``"week(col)"`` (stored as day partitions, overwritten in whole ISO weeks), ``"month(col)"`` or ``"col"``.
+Modes: ``append``; ``replace`` (the table becomes exactly the data, its schema too: columns the data no longer has
+are dropped in the same commit, kept columns keep their field ids so older snapshots still read them); ``merge`` on
+``key`` (duplicate keys are an error naming the key unless ``dedupe="last"``); ``overwrite_partitions`` with
+``partition_by`` ``"day(col)"``, ``"week(col)"`` (stored as day partitions, overwritten in whole ISO weeks),
+``"month(col)"`` or ``"col"``.
 Every call is one Iceberg commit: ``data`` (a frame, a LazyFrame or an iterator of frames, streamed) is staged
 as data files first, then committed at once; on failure the table stays at its previous snapshot. Note that
 ``append`` is the one mode where rerunning a call adds the rows again: use ``merge`` for idempotent reloads.
@@ -50,7 +52,7 @@ class Warehouse:
         source: str | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """Write ``data`` to ``table`` (``namespace.name``) in one Iceberg commit."""
+        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit."""
         check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
