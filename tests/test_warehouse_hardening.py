@@ -253,6 +253,27 @@ def test_any_error_during_the_commit_leaves_no_staged_files(
     assert stray_files(warehouse, "s.t") == set()
 
 
+def test_an_error_after_the_commit_landed_keeps_its_files(
+    warehouse: Warehouse, oso_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Deleting on any error must not delete what a commit that did land references (a lost reply)."""
+    from pyiceberg.table import Transaction
+
+    warehouse.write("s.t", pl.DataFrame({"id": [1]}), mode="append")
+    real_commit = Transaction.commit_transaction
+
+    def lands_then_fails(self):
+        real_commit(self)
+        raise ConnectionError("reply lost")
+
+    monkeypatch.setattr(Transaction, "commit_transaction", lands_then_fails)
+    with pytest.raises(ConnectionError, match="reply lost"):
+        warehouse.write("s.t", pl.DataFrame({"id": [2]}), mode="append")
+    monkeypatch.undo()
+    assert warehouse.sql("SELECT id FROM s.t ORDER BY id")["id"].to_list() == [1, 2]
+    assert stray_files(warehouse, "s.t") == set()
+
+
 # -- 9: replace makes the table's schema the data's ------------------------------------------------------------------
 def test_replace_drops_columns_the_data_no_longer_has(warehouse: Warehouse):
     old = pl.DataFrame(

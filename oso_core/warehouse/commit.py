@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError, ValidationException
 from pyiceberg.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from oso_core.warehouse.errors import WarehouseError
 
@@ -62,8 +63,6 @@ class RetryPolicy:
 
 def is_lock_timeout(error: BaseException) -> bool:
     """The catalog database was busy (locked by another process) and did nothing."""
-    from sqlalchemy.exc import DBAPIError
-
     if not isinstance(error, DBAPIError):
         return False
     text = str(error.orig if error.orig is not None else error).lower()

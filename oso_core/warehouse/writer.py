@@ -339,9 +339,39 @@ class _Staging:
         io = txn._table.io
         staged_updates = txn._updates  # restored if this attempt fails, so a staged create can be committed again
         base_snapshot_id = txn.table_metadata.current_snapshot_id
-        added = [f for files in self.frames_files for f in files]
         props = dict(properties)
         props.update({"oso.mode": self.mode, "oso.rows": str(self.rows)})
+        plan = MergePlan()
+        snapshot_id: int | None = None
+        snapshot_files: list[str] = []
+        metadata_files: list[str] = []
+        in_catalog = False
+        try:
+            plan = self._plan(txn, io, props)
+            added = [f for files in self.frames_files for f in files] + plan.rewritten
+            _stage_snapshot(txn, plan, added, props)
+            snapshot_id, snapshot_files = new_snapshot_files(txn, base_snapshot_id)
+            in_catalog = True
+            with metadata_written() as metadata_files:
+                committed = txn.commit_transaction()
+        except BaseException as error:
+            txn._updates = staged_updates
+            if not (in_catalog and self._landed(error, snapshot_id, metadata_files)):
+                # This attempt's rewrites, manifests and metadata file; a retry re-plans and writes them again.
+                _delete_quietly(io, plan.rewritten)
+                delete_quietly(io, snapshot_files + metadata_files)
+            raise
+        snapshot = committed.current_snapshot()
+        return _Outcome(
+            snapshot_id=snapshot.snapshot_id if snapshot else None,
+            properties=props,
+            rows_replaced=plan.rows_replaced,
+            files_added=len(added),
+            files_removed=len(plan.removed),
+        )
+
+    def _plan(self, txn: Transaction, io: Any, props: dict[str, str]) -> MergePlan:
+        """What the mode replaces in the table as ``txn`` sees it (and the files it rewrites for that)."""
         plan = MergePlan()
         if self.mode == "replace":
             plan = MergePlan(removed=[t.file for t in txn._scan().plan_files()])
@@ -357,39 +387,9 @@ class _Staging:
             props["oso.windows"] = self.windows.describe()[:500]
         if self.mode != "merge":
             props["oso.rows_replaced"] = str(plan.rows_replaced)
-        added = added + plan.rewritten
-        if plan.removed:
-            with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
-                for data_file in plan.removed:
-                    overwrite.delete_data_file(data_file)
-                for data_file in added:
-                    overwrite.append_data_file(data_file)
-        elif added or txn.table_metadata.current_snapshot() is None:
-            with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
-                for data_file in added:
-                    append.append_data_file(data_file)
-        snapshot_id, snapshot_files = new_snapshot_files(txn, base_snapshot_id)
-        try:
-            with metadata_written() as metadata_files:
-                committed = txn.commit_transaction()
-        except BaseException as error:
-            txn._updates = staged_updates
-            if not self._landed(error, snapshot_id):
-                # This attempt's rewrites, manifests and metadata file; a retry re-plans and writes them again.
-                _delete_quietly(io, plan.rewritten)
-                delete_quietly(io, snapshot_files + metadata_files)
-            raise
-        snapshot = committed.current_snapshot()
-        return _Outcome(
-            snapshot_id=snapshot.snapshot_id if snapshot else None,
-            properties=props,
-            rows_replaced=plan.rows_replaced,
-            files_added=len(added),
-            files_removed=len(plan.removed),
-        )
+        return plan
 
-
-    def _landed(self, error: BaseException, snapshot_id: int | None) -> bool:
+    def _landed(self, error: BaseException, snapshot_id: int | None, metadata_files: list[str]) -> bool:
         """Whether a commit that raised ``error`` may still have landed (then its files must stay)."""
         if isinstance(error, CONFLICTS) or is_lock_timeout(error):
             return False  # the catalog refused or was busy: nothing changed
@@ -400,10 +400,27 @@ class _Staging:
         except Exception:  # noqa: BLE001 - the catalog cannot tell: assume the worst
             self.maybe_committed = True
             return True
-        if snapshot_id is not None and table.metadata.snapshot_by_id(snapshot_id) is not None:
+        versions = {table.metadata_location, *(entry.metadata_file for entry in table.metadata.metadata_log)}
+        if versions.intersection(metadata_files) or (
+            snapshot_id is not None and table.metadata.snapshot_by_id(snapshot_id) is not None
+        ):
             self.maybe_committed = True
             return True
         return False
+
+
+def _stage_snapshot(txn: Transaction, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
+    """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append."""
+    if plan.removed:
+        with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
+            for data_file in plan.removed:
+                overwrite.delete_data_file(data_file)
+            for data_file in added:
+                overwrite.append_data_file(data_file)
+    elif added or txn.table_metadata.current_snapshot() is None:
+        with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
+            for data_file in added:
+                append.append_data_file(data_file)
 
 
 def _partition_spec(identifier: str, schema: Any, partition: PartitionBy | None) -> PartitionSpec:
