@@ -2,9 +2,11 @@
 
 No flow touches pyiceberg: a flow hands frames to ``Warehouse.write`` with the mode its source declares.
 
-Modes: ``append``; ``replace`` (the table becomes exactly the data); ``merge`` on ``key`` (duplicate keys are an
-error naming the key unless ``dedupe="last"``); ``overwrite_partitions`` with ``partition_by`` ``"day(col)"``,
-``"week(col)"`` (stored as day partitions, overwritten in whole ISO weeks), ``"month(col)"`` or ``"col"``.
+Modes: ``append``; ``replace`` (the table becomes exactly the data, its schema too: columns the data no longer has
+are dropped in the same commit, kept columns keep their field ids so older snapshots still read them); ``merge`` on
+``key`` (duplicate keys are an error naming the key unless ``dedupe="last"``); ``overwrite_partitions`` with
+``partition_by`` ``"day(col)"``, ``"week(col)"`` (stored as day partitions, overwritten in whole ISO weeks),
+``"month(col)"`` or ``"col"``.
 Every call is one Iceberg commit: ``data`` (a frame, a LazyFrame or an iterator of frames, streamed) is staged
 as data files first, then committed at once; on failure the table stays at its previous snapshot. Note that
 ``append`` is the one mode where rerunning a call adds the rows again: use ``merge`` for idempotent reloads.
@@ -21,18 +23,22 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
+from oso_core.warehouse.commit import RetryPolicy
+from oso_core.warehouse.identifiers import check_table_name
 from oso_core.warehouse.reader import read_table, sql
 from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
 
-__all__ = ["CatalogConfig", "Warehouse", "WarehouseError", "WriteResult"]
+__all__ = ["CatalogConfig", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
 
 
 class Warehouse:
     """One lake (one catalog): writes with declared modes, reads back as Polars or SQL."""
 
-    def __init__(self, catalog: Catalog | None = None, config: CatalogConfig | None = None):
+    def __init__(
+        self, catalog: Catalog | None = None, config: CatalogConfig | None = None, retry: RetryPolicy | None = None
+    ):
         self.catalog = catalog or open_catalog(config)
-        self.writer = IcebergWriter(self.catalog)
+        self.writer = IcebergWriter(self.catalog, retry)
 
     def write(
         self,
@@ -46,7 +52,8 @@ class Warehouse:
         source: str | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """Write ``data`` to ``table`` (``namespace.name``) in one Iceberg commit."""
+        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit."""
+        check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
         props.setdefault("oso.flow_run_id", _current_flow_run_id())

@@ -8,8 +8,8 @@ password) resolved through ``oso_core.secrets``; the rest are typed settings (``
 ``DAGSTER__ICEBERG__CATALOG_URI``       ``sqlite:///…/catalog.db`` (default), ``postgresql+psycopg2://u:p@h/db``
                                         (shared SqlCatalog; its tables are created on first use) or the REST
                                         catalog's ``https://…`` endpoint
-``DAGSTER__ICEBERG__WAREHOUSE``         ``file://$OSO_HOME/warehouse`` (default), ``gs://bucket/path``, or the
-                                        REST catalog's warehouse name
+``DAGSTER__ICEBERG__WAREHOUSE``         ``$OSO_HOME/warehouse`` (default, a plain path), ``file:///path``,
+                                        ``gs://bucket/path``, or the REST catalog's warehouse name
 ``DAGSTER__ICEBERG__CATALOG_NAME``      ``oso``
 ``DAGSTER__ICEBERG__CREDENTIAL`` /
 ``DAGSTER__ICEBERG__TOKEN``             REST catalog OAuth client credential (``id:secret``) or bearer token
@@ -17,6 +17,12 @@ password) resolved through ``oso_core.secrets``; the rest are typed settings (``
                                         turned into a short-lived OAuth token for a ``gs://`` warehouse (without
                                         it, pyiceberg falls back to Application Default Credentials)
 =====================================  =====================================================================
+
+The embedded lake is built from ``$OSO_HOME`` as paths, never by pasting a path into a URI: the SQLite URI is a
+SQLAlchemy URL (which percent-encodes the path and decodes it again), and the warehouse is the plain absolute path,
+because pyiceberg's PyArrow FileIO takes a ``file://`` URI's path literally (``%20`` stays ``%20``) and cuts it at
+``#`` or ``?`` (``file:///x/a#b/home`` writes to ``/x/a``). For the same reason a ``file://`` warehouse given in the
+settings is refused if its path holds ``#``, ``?`` or ``%``.
 
 The SQLite and Postgres catalogs are covered by the tests. REST and ``gs://`` are configuration only: nothing to
 test them against offline.
@@ -27,12 +33,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyiceberg.catalog import Catalog, load_catalog
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from oso_core import settings
 from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core.warehouse.commit import is_lock_timeout
+from oso_core.warehouse.errors import WarehouseError
 
 CATALOG_INIT_ATTEMPTS = 5
 
@@ -58,9 +68,7 @@ class CatalogConfig:
     @classmethod
     def embedded(cls) -> CatalogConfig:
         home = settings.oso_home()
-        return cls(
-            name="oso", type="sql", uri=f"sqlite:///{home / 'catalog.db'}", warehouse=f"file://{home / 'warehouse'}"
-        )
+        return cls(name="oso", type="sql", uri=sqlite_uri(home / "catalog.db"), warehouse=str(home / "warehouse"))
 
     @classmethod
     def from_settings(cls, resolver: SecretResolver | None = None) -> CatalogConfig:
@@ -103,6 +111,34 @@ class CatalogConfig:
         return props
 
 
+def sqlite_uri(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file, whatever characters its path holds (``#``, ``?``, ``%``, spaces …)."""
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def local_paths(config: CatalogConfig) -> tuple[Path | None, Path | None]:
+    """The SQLite file and the warehouse folder the config names on this machine (None where not local).
+
+    Raises WarehouseError for a ``file://`` warehouse pyiceberg would write somewhere else than it says.
+    """
+    database = None
+    if config.uri.startswith("sqlite:"):
+        name = make_url(config.uri).database
+        database = Path(name) if name and name != ":memory:" else None
+    warehouse = None
+    parsed = urlparse(config.warehouse)
+    if not parsed.scheme or Path(config.warehouse).is_absolute():
+        warehouse = Path(config.warehouse)
+    elif parsed.scheme == "file":
+        if parsed.query or parsed.fragment or "%" in parsed.path or "#" in config.warehouse:
+            raise WarehouseError(
+                f"the warehouse {config.warehouse!r} (DAGSTER__ICEBERG__WAREHOUSE) is a file:// URI whose path holds "
+                "'#', '?' or '%', which pyiceberg does not decode: give the plain path instead"
+            )
+        warehouse = Path(parsed.netloc + parsed.path)
+    return database, warehouse
+
+
 def gcs_token_properties(block_name: str) -> dict[str, str]:
     """pyiceberg GCS properties from a prefect-gcp ``GcpCredentials`` block (an OAuth token valid ~1 hour)."""
     from google.auth.transport.requests import Request
@@ -122,17 +158,19 @@ def gcs_token_properties(block_name: str) -> dict[str, str]:
 def open_catalog(config: CatalogConfig | None = None) -> Catalog:
     """Open (and on first use create) the catalog; the embedded lake's folder is made on demand."""
     config = config or CatalogConfig.from_settings()
-    if config.uri.startswith("sqlite:///"):
-        Path(config.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if config.warehouse.startswith("file://"):
-        Path(config.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    database, warehouse = local_paths(config)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    if warehouse is not None:
+        warehouse.mkdir(parents=True, exist_ok=True)
     for attempt in range(CATALOG_INIT_ATTEMPTS):
         try:
             return load_catalog(config.name, **config.properties())
         except SQLAlchemyError as error:
             # Two loads (threads of one flow, or workers) creating the catalog tables at once: one of them finds
             # the tables made between its check and its CREATE. The next attempt sees them and creates nothing.
-            if attempt + 1 == CATALOG_INIT_ATTEMPTS or not _created_concurrently(error):
+            # A catalog locked by another process's write is waited for the same way.
+            if attempt + 1 == CATALOG_INIT_ATTEMPTS or not (_created_concurrently(error) or is_lock_timeout(error)):
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")

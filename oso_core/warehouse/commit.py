@@ -4,19 +4,27 @@ The catalog accepts a commit only if the table is still at the metadata the writ
 concurrency). On a conflict the writer reloads the table, re-plans against the new state (which files a merge or
 partition overwrite must replace) and commits again, after a jittered exponential backoff so writers that collided
 do not collide again in lockstep. Data files already written are reused; only the plan is redone.
+
+A catalog that is busy is retried the same way: SQLite answers ``database is locked`` when another process holds
+its lock longer than the busy timeout (5 s), Postgres a lock timeout, deadlock or serialization failure. None of
+these changed the catalog, so waiting and trying again is safe; the other catalog calls of a write (loading the
+table, creating its namespace and the table itself) go through :func:`with_retry` for the same reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError, ValidationException
 from pyiceberg.manifest import DataFile, ManifestContent
 from pyiceberg.table import Table, Transaction
+from sqlalchemy.exc import DBAPIError
 
 from oso_core.warehouse.errors import WarehouseError
 
@@ -28,35 +36,104 @@ BASE_DELAY_S = 0.05
 MAX_DELAY_S = 5.0
 MAX_TOTAL_S = 300.0
 
+CONFLICTS = (CommitFailedException, ValidationException, TableAlreadyExistsError)
+# Texts of the catalog's "busy, nothing done" answers: SQLite's SQLITE_BUSY/SQLITE_LOCKED and Postgres'
+# lock_not_available (55P03), deadlock_detected (40P01) and serialization_failure (40001).
+_LOCK_TEXTS = (
+    "database is locked",
+    "database table is locked",
+    "lock timeout",
+    "could not obtain lock",
+    "deadlock detected",
+    "could not serialize access",
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a write keeps retrying conflicts and a locked catalog before it gives up (bounded, jittered)."""
+
+    max_attempts: int = MAX_ATTEMPTS
+    base_delay_s: float = BASE_DELAY_S
+    max_delay_s: float = MAX_DELAY_S
+    max_total_s: float = MAX_TOTAL_S
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))  # full jitter
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """The catalog database was busy (locked by another process) and did nothing."""
+    if not isinstance(error, DBAPIError):
+        return False
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(part in text for part in _LOCK_TEXTS)
+
+
+def _retry_kind(error: BaseException) -> str | None:
+    if isinstance(error, CONFLICTS):
+        return "conflicting commits"
+    if is_lock_timeout(error):
+        return "attempts while the catalog was locked"
+    return None
+
+
+def _brief(error: BaseException) -> str:
+    """The error without SQLAlchemy's appended SQL statement and parameters."""
+    orig = getattr(error, "orig", None)
+    return str(orig if orig is not None else error).splitlines()[0][:300]
+
+
+def with_retry(
+    identifier: str, call: Callable[[], T], policy: RetryPolicy | None = None, *, what: str = "the table is unchanged"
+) -> T:
+    """Run ``call()``; on a commit conflict or a locked catalog back off and run it again (bounded).
+
+    The final error is a WarehouseError naming the table, how often and how long it tried, and why.
+    """
+    policy = policy or RetryPolicy()
+    started = time.monotonic()
+    for number in range(1, policy.max_attempts + 1):
+        try:
+            return call()
+        except Exception as error:
+            kind = _retry_kind(error)
+            if kind is None:
+                raise
+            waited = time.monotonic() - started
+            if number == policy.max_attempts or waited >= policy.max_total_s:
+                raise WarehouseError(
+                    f"{identifier}: gave up after {number} {kind} in {waited:.1f} s ({_brief(error)}); {what}"
+                ) from error
+            delay = policy.delay(number)
+            logger.info("%s: %s (%s), retry %d in %.2f s", identifier, kind, _brief(error), number, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
 
 def commit_with_retry(
     identifier: str,
     load: Callable[[], Table | None],
     attempt: Callable[[Table | None], T],
     *,
-    max_attempts: int = MAX_ATTEMPTS,
-    base_delay_s: float = BASE_DELAY_S,
-    max_delay_s: float = MAX_DELAY_S,
-    max_total_s: float = MAX_TOTAL_S,
+    policy: RetryPolicy | None = None,
+    max_attempts: int | None = None,
+    base_delay_s: float | None = None,
+    max_delay_s: float | None = None,
+    max_total_s: float | None = None,
 ) -> T:
-    """Run ``attempt(table)`` until it commits; on a conflict back off, reload and run it again (bounded)."""
-    started = time.monotonic()
-    table = load()
-    for number in range(1, max_attempts + 1):
-        try:
-            return attempt(table)
-        except (CommitFailedException, ValidationException, TableAlreadyExistsError) as conflict:
-            waited = time.monotonic() - started
-            if number == max_attempts or waited >= max_total_s:
-                raise WarehouseError(
-                    f"{identifier}: gave up after {number} conflicting commits in {waited:.1f} s ({conflict}); "
-                    "the table is unchanged"
-                ) from conflict
-            delay = random.uniform(0, min(max_delay_s, base_delay_s * 2**number))  # full jitter
-            logger.info("%s: commit conflict (%s), retry %d in %.2f s", identifier, conflict, number, delay)
-            time.sleep(delay)
-            table = load()
-    raise AssertionError("unreachable")
+    """Run ``attempt(load())`` until it commits; on a conflict or a locked catalog back off, reload and rerun it.
+
+    Explicit keyword limits override the policy's.
+    """
+    overrides = {
+        "max_attempts": max_attempts,
+        "base_delay_s": base_delay_s,
+        "max_delay_s": max_delay_s,
+        "max_total_s": max_total_s,
+    }
+    policy = dataclasses.replace(policy or RetryPolicy(), **{k: v for k, v in overrides.items() if v is not None})
+    return with_retry(identifier, lambda: attempt(load()), policy)
 
 
 def replace_files(
@@ -84,3 +161,4 @@ def replace_files(
         for data_file in added:
             overwrite.append_data_file(data_file)
     return txn.commit_transaction()
+

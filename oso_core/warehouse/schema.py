@@ -9,14 +9,14 @@ and both types, because silently casting would corrupt the column for every read
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import ResolveError
 from pyiceberg.schema import Schema, assign_fresh_schema_ids, promote
 from pyiceberg.table import Transaction
-from pyiceberg.types import IcebergType
+from pyiceberg.types import IcebergType, StructType
 
 from oso_core.warehouse.errors import WarehouseError
 
@@ -74,9 +74,57 @@ def evolve(identifier: str, txn: Transaction, arrow_schema: pa.Schema) -> None:
         raise WarehouseError(f"{identifier}: schema change refused: {error}") from error
 
 
-def assert_same_columns(identifier: str, written: Schema, current: Schema) -> None:
-    """Files written for ``written`` can be committed to a table at ``current`` (same ids and types by name)."""
+def drop_absent(identifier: str, txn: Transaction, data: Sequence[pa.Schema]) -> None:
+    """Stage dropping the table's columns (and struct fields) the data does not have: ``replace`` makes the table's
+    schema the data's. Kept columns keep their field ids, so old snapshots still read their columns.
+
+    ``data``: the schemas of the write's frames; a column any frame has is kept."""
+    table = txn.table_metadata.schema()
+    absent = _absent_paths(table.as_struct(), [iceberg_schema(s).as_struct() for s in data], ())
+    if not absent:
+        return
+    spec = txn.table_metadata.spec()
+    for path in absent:
+        field_id = table.find_field(".".join(path)).field_id
+        if any(p.source_id == field_id for p in spec.fields):
+            raise WarehouseError(
+                f"{identifier}: the data has no column {'.'.join(path)!r}, which the table is partitioned by"
+            )
+    try:
+        with txn.update_schema() as update:
+            for path in absent:
+                update.delete_column(path)
+    except (ValueError, ResolveError) as error:
+        shown = ", ".join(".".join(p) for p in absent)
+        raise WarehouseError(f"{identifier}: cannot drop column(s) {shown} absent from the data: {error}") from error
+
+
+def _absent_paths(table: StructType, data: list[StructType], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Paths of ``table``'s fields missing from every ``data`` struct, through nested structs (a missing struct is
+    one path; fields inside lists and maps are left as they are)."""
+    absent = []
+    for field in table.fields:
+        path = (*prefix, field.name)
+        matches = [f.field_type for struct in data for f in struct.fields if f.name == field.name]
+        if not matches:
+            absent.append(path)
+        elif isinstance(field.field_type, StructType):
+            nested = [m for m in matches if isinstance(m, StructType)]
+            if len(nested) == len(matches):
+                absent += _absent_paths(field.field_type, nested, path)
+    return absent
+
+
+def assert_same_columns(
+    identifier: str, written: Schema, current: Schema, only: Collection[str] | None = None
+) -> None:
+    """Files written for ``written`` can be committed to a table at ``current`` (same ids and types by name).
+
+    ``only``: the columns the data has (``replace`` drops the others itself, so they need not exist).
+    """
     for field in written.fields:
+        if only is not None and field.name not in only:
+            continue
         try:
             now = current.find_field(field.name)
         except ValueError:

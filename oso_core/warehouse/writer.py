@@ -5,12 +5,14 @@ frames is written in memory bounded by one frame) and stages any schema change. 
 mode replaces in the current table (nothing for append; every file for replace; the files whose key statistics
 overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
 only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones.
-If anything fails before the commit the table is untouched; the staged files are deleted (best effort; a killed
-process leaves unreferenced files behind, which never become visible). A commit conflict re-plans and retries.
+If anything fails before the commit the table is untouched; the staged files are deleted, whatever the error, as
+are the manifests and metadata file of a commit attempt that did not land (best effort; a killed process leaves
+unreferenced files behind, which never become visible). A commit conflict or a locked catalog re-plans and retries.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,27 +21,25 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import (
-    CommitFailedException,
-    NoSuchTableError,
-    TableAlreadyExistsError,
-    ValidationException,
-)
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.table import Table, Transaction
 
 from oso_core.sources import WRITE_MODES
-from oso_core.warehouse.commit import commit_with_retry
+from oso_core.warehouse.attempt import metadata_written, new_snapshot_files, record_metadata_writes
+from oso_core.warehouse.commit import CONFLICTS, RetryPolicy, commit_with_retry, is_lock_timeout, with_retry
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
+from oso_core.warehouse.namespaces import ensure_namespace
 from oso_core.warehouse.partitioning import PartitionBy, Windows
-from oso_core.warehouse.schema import assert_same_columns, changes_needed, evolve, iceberg_schema
+from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
 __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_frames"]
 
+logger = logging.getLogger(__name__)
 FrameLike = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
 DEDUPE = ("error", "last")
 
@@ -85,8 +85,10 @@ def iter_frames(data: FrameLike) -> Iterator[pl.DataFrame]:
 class IcebergWriter:
     """Writes frames to tables of one catalog with the write modes sources declare."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, retry: RetryPolicy | None = None):
         self.catalog = catalog
+        self.retry = retry or RetryPolicy()
+        record_metadata_writes(catalog)
 
     def load(self, identifier: str) -> Table | None:
         try:
@@ -122,26 +124,9 @@ class IcebergWriter:
 
         staging = _Staging(self, identifier, mode, key, partition, dedupe)
         try:
-            for frame in iter_frames(data):
-                staging.add(frame)
-            staging.finish()
+            outcome = self._stage_and_commit(staging, data, properties)
         except BaseException:
-            staging.discard()
-            raise
-        snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
-        attempts = 0
-
-        def load() -> Table | None:
-            # The first attempt commits against the table as staging loaded it (no second catalog round trip);
-            # if another writer committed since, the catalog refuses the commit and the retry reloads.
-            nonlocal attempts
-            attempts += 1
-            return staging.table if attempts == 1 else self.load(identifier)
-
-        try:
-            outcome = commit_with_retry(identifier, load, lambda table: staging.commit(table, snapshot_props))
-        except WarehouseError:
-            staging.discard()  # refused or gave up before any commit: the staged files are never referenced
+            staging.discard()  # unless the commit may have landed: never delete files a snapshot may reference
             raise
         return WriteResult(
             table=identifier,
@@ -153,6 +138,25 @@ class IcebergWriter:
             rows_replaced=outcome.rows_replaced,
             files_added=outcome.files_added,
             files_removed=outcome.files_removed,
+        )
+
+    def _stage_and_commit(self, staging: _Staging, data: FrameLike, properties: Mapping[str, str] | None) -> _Outcome:
+        identifier = staging.identifier
+        for frame in iter_frames(data):
+            staging.add(frame)
+        staging.finish()
+        snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
+        attempts = 0
+
+        def load() -> Table | None:
+            # The first attempt commits against the table as staging loaded it (no second catalog round trip);
+            # if another writer committed since, the catalog refuses the commit and the retry reloads.
+            nonlocal attempts
+            attempts += 1
+            return staging.table if attempts == 1 else self.load(identifier)
+
+        return commit_with_retry(
+            identifier, load, lambda table: staging.commit(table, snapshot_props), policy=self.retry
         )
 
 
@@ -178,12 +182,13 @@ class _Staging:
         dedupe: str,
     ):
         self.catalog = writer.catalog
+        self.retry = writer.retry
         self.identifier = identifier
         self.mode = mode
         self.key = key
         self.partition = partition
         self.dedupe = dedupe
-        self.table = writer.load(identifier)
+        self.table = with_retry(identifier, lambda: writer.load(identifier), self.retry)
         self.txn: Transaction | None = None
         self.created = False
         self.files_writer: DataFileWriter | None = None
@@ -193,6 +198,9 @@ class _Staging:
         self.rows = 0
         self.frames = 0
         self.committing = False
+        self.columns: dict[str, None] = {}  # top-level columns of the data, in order (replace drops the others)
+        self.data_schemas: list[pa.Schema] = []  # the frames' distinct schemas (replace: the table's new schema)
+        self.maybe_committed = False  # a commit failed in a way that may have landed: keep every file
 
     # -- staging -------------------------------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> None:
@@ -201,6 +209,9 @@ class _Staging:
         if self.key and self.mode == "merge":
             frame = self._check_keys(frame)
         arrow = to_arrow(frame)
+        self.columns.update(dict.fromkeys(arrow.schema.names))
+        if not any(arrow.schema.equals(seen) for seen in self.data_schemas):
+            self.data_schemas.append(arrow.schema)
         if self.txn is None:
             self._begin(arrow.schema)
         assert self.txn is not None and self.files_writer is not None
@@ -239,16 +250,22 @@ class _Staging:
             self.txn = self.table.transaction()
         else:
             namespace = self.identifier.rsplit(".", 1)[0]
-            self.catalog.create_namespace_if_not_exists(namespace)
+            with_retry(self.identifier, lambda: ensure_namespace(self.catalog, namespace), self.retry)
             schema = iceberg_schema(arrow_schema)
             spec = _partition_spec(self.identifier, schema, self.partition)
-            self.txn = self.catalog.create_table_transaction(self.identifier, schema=schema, partition_spec=spec)
+            self.txn = with_retry(
+                self.identifier,
+                lambda: self.catalog.create_table_transaction(self.identifier, schema=schema, partition_spec=spec),
+                self.retry,
+            )
             self.created = True
         self.files_writer = DataFileWriter(self.txn.table_metadata, self.txn._table.io)
 
     def finish(self) -> None:
         if self.txn is None:
             raise WarehouseError(f"{self.identifier}: no data given (an empty frame is fine, no frames is not)")
+        if self.mode == "replace":
+            drop_absent(self.identifier, self.txn, self.data_schemas)
         if self.mode != "merge" or len(self.keys) < 2:
             return
         keys = pl.concat(self.keys, how="vertical_relaxed")
@@ -277,8 +294,12 @@ class _Staging:
         self.keys = [keys.unique(subset=list(self.key), keep="last")]
 
     def discard(self) -> None:
-        if self.txn is not None:
-            _delete_quietly(self.txn._table.io, [f for files in self.frames_files for f in files])
+        if self.txn is None:
+            return
+        if self.maybe_committed:
+            logger.warning("%s: the commit may have landed; its files are kept", self.identifier)
+            return
+        _delete_quietly(self.txn._table.io, [f for files in self.frames_files for f in files])
 
     # -- committing ----------------------------------------------------------------------------------------------
     def _transaction_for(self, table: Table | None) -> Transaction:
@@ -297,13 +318,18 @@ class _Staging:
             )
             if unchanged:
                 return self.txn
+        if table is None and self.created:
+            return self.txn  # the create did not land (a locked catalog): the staged create is committed again
         if table is None:
             raise WarehouseError(f"{self.identifier}: the table was dropped during the write")
         txn = table.transaction()
         written = self.files_writer.metadata.schema()
         if changes_needed(self.identifier, txn.table_metadata.schema(), schema_to_pyarrow(written), self.key):
             evolve(self.identifier, txn, schema_to_pyarrow(written))
-        assert_same_columns(self.identifier, written, txn.table_metadata.schema())
+        if self.mode == "replace":
+            drop_absent(self.identifier, txn, self.data_schemas)
+        only = self.columns if self.mode == "replace" else None
+        assert_same_columns(self.identifier, written, txn.table_metadata.schema(), only)
         if txn.table_metadata.spec() != self.files_writer.metadata.spec():
             raise WarehouseError(f"{self.identifier}: the table's partitioning changed during the write; rerun it")
         return txn
@@ -311,9 +337,41 @@ class _Staging:
     def commit(self, table: Table | None, properties: dict[str, str]) -> _Outcome:
         txn = self._transaction_for(table)
         io = txn._table.io
-        added = [f for files in self.frames_files for f in files]
+        staged_updates = txn._updates  # restored if this attempt fails, so a staged create can be committed again
+        base_snapshot_id = txn.table_metadata.current_snapshot_id
         props = dict(properties)
         props.update({"oso.mode": self.mode, "oso.rows": str(self.rows)})
+        plan = MergePlan()
+        snapshot_id: int | None = None
+        snapshot_files: list[str] = []
+        metadata_files: list[str] = []
+        in_catalog = False
+        try:
+            plan = self._plan(txn, io, props)
+            added = [f for files in self.frames_files for f in files] + plan.rewritten
+            _stage_snapshot(txn, plan, added, props)
+            snapshot_id, snapshot_files = new_snapshot_files(txn, base_snapshot_id)
+            in_catalog = True
+            with metadata_written() as metadata_files:
+                committed = txn.commit_transaction()
+        except BaseException as error:
+            txn._updates = staged_updates
+            if not (in_catalog and self._landed(error, snapshot_id, metadata_files)):
+                # This attempt's rewrites, manifests and metadata file; a retry re-plans and writes them again.
+                _delete_quietly(io, plan.rewritten)
+                delete_quietly(io, snapshot_files + metadata_files)
+            raise
+        snapshot = committed.current_snapshot()
+        return _Outcome(
+            snapshot_id=snapshot.snapshot_id if snapshot else None,
+            properties=props,
+            rows_replaced=plan.rows_replaced,
+            files_added=len(added),
+            files_removed=len(plan.removed),
+        )
+
+    def _plan(self, txn: Transaction, io: Any, props: dict[str, str]) -> MergePlan:
+        """What the mode replaces in the table as ``txn`` sees it (and the files it rewrites for that)."""
         plan = MergePlan()
         if self.mode == "replace":
             plan = MergePlan(removed=[t.file for t in txn._scan().plan_files()])
@@ -329,30 +387,40 @@ class _Staging:
             props["oso.windows"] = self.windows.describe()[:500]
         if self.mode != "merge":
             props["oso.rows_replaced"] = str(plan.rows_replaced)
-        added = added + plan.rewritten
-        if plan.removed:
-            with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
-                for data_file in plan.removed:
-                    overwrite.delete_data_file(data_file)
-                for data_file in added:
-                    overwrite.append_data_file(data_file)
-        elif added or txn.table_metadata.current_snapshot() is None:
-            with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
-                for data_file in added:
-                    append.append_data_file(data_file)
+        return plan
+
+    def _landed(self, error: BaseException, snapshot_id: int | None, metadata_files: list[str]) -> bool:
+        """Whether a commit that raised ``error`` may still have landed (then its files must stay)."""
+        if isinstance(error, CONFLICTS) or is_lock_timeout(error):
+            return False  # the catalog refused or was busy: nothing changed
         try:
-            committed = txn.commit_transaction()
-        except (CommitFailedException, ValidationException, TableAlreadyExistsError):
-            _delete_quietly(io, plan.rewritten)  # this attempt's rewrites; a retry re-plans and rewrites again
-            raise
-        snapshot = committed.current_snapshot()
-        return _Outcome(
-            snapshot_id=snapshot.snapshot_id if snapshot else None,
-            properties=props,
-            rows_replaced=plan.rows_replaced,
-            files_added=len(added),
-            files_removed=len(plan.removed),
-        )
+            table = self.catalog.load_table(self.identifier)
+        except NoSuchTableError:
+            return False
+        except Exception:  # noqa: BLE001 - the catalog cannot tell: assume the worst
+            self.maybe_committed = True
+            return True
+        versions = {table.metadata_location, *(entry.metadata_file for entry in table.metadata.metadata_log)}
+        if versions.intersection(metadata_files) or (
+            snapshot_id is not None and table.metadata.snapshot_by_id(snapshot_id) is not None
+        ):
+            self.maybe_committed = True
+            return True
+        return False
+
+
+def _stage_snapshot(txn: Transaction, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
+    """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append."""
+    if plan.removed:
+        with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
+            for data_file in plan.removed:
+                overwrite.delete_data_file(data_file)
+            for data_file in added:
+                overwrite.append_data_file(data_file)
+    elif added or txn.table_metadata.current_snapshot() is None:
+        with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
+            for data_file in added:
+                append.append_data_file(data_file)
 
 
 def _partition_spec(identifier: str, schema: Any, partition: PartitionBy | None) -> PartitionSpec:
