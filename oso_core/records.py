@@ -91,7 +91,13 @@ def records_to_frame(
     rows = list(rows)
     columns: dict[str, list[Any]] = {name: [] for name in schema}
     extras: dict[str, list[Any]] = {}
-    for index, row in enumerate(rows):
+    if extra == "drop" and all(row.__class__ is dict for row in rows):
+        # the common case, column by column: one comprehension per column instead of a Python loop per value
+        columns = {name: [row.get(name) for row in rows] for name in schema}
+        rows_left: list[Any] = []
+    else:
+        rows_left = rows
+    for index, row in enumerate(rows_left):
         if not isinstance(row, Mapping):
             raise where.at(f"#{index}").error(None, f"expected an object, got {_describe(row)}")
         for name, values in columns.items():
@@ -123,14 +129,84 @@ def records_to_frame(
 
 
 def _fast_series(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series | None:
-    """The column built by Polars in one go when every value already fits; ``None`` sends it the slow way."""
+    """The column built by Polars in one go when every value already fits; ``None`` sends it the slow way.
+
+    Polars builds only columns of scalars from Python values here (inside lists and structs it would cast:
+    ``"a"`` → ``["a"]``, ``"18"`` → 18). Lists and structs are taken apart instead: their leaves go through this
+    same check and the column is reassembled from them, so a nested column costs a few list comprehensions, not
+    a Python call per value (``_checked_series``). Any misfit, anywhere, sends the whole column the slow way,
+    which converts what it may and names the first value that does not fit.
+    """
+    if isinstance(dtype, pl.Struct):
+        return _fast_struct(name, values, dtype)
+    if isinstance(dtype, pl.List):
+        return _fast_list(name, values, dtype)
     if dtype.is_nested():
-        return None  # Polars casts inside lists and structs ("a" → ["a"], "18" → 18): check value by value
+        return None
     if dtype.is_numeric() and any(value.__class__ is bool for value in values):
         return None  # Polars would take True as 1: let the value check refuse it
     try:
         return pl.Series(name, values, dtype=dtype, strict=True)
     except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        if isinstance(dtype, pl.Datetime):
+            return _iso_datetimes(name, values, dtype)
+        return None
+
+
+def _fast_struct(name: str, values: list[Any], dtype: pl.Struct) -> pl.Series | None:
+    if not values or not dtype.fields or any(v is not None and v.__class__ is not dict for v in values):
+        return None  # other mappings, non-objects (named by the slow path) and empty columns go the slow way
+    fields = []
+    for struct_field in dtype.fields:
+        key = struct_field.name
+        column = _fast_series(key, [None if v is None else v.get(key) for v in values], struct_field.dtype)
+        if column is None:
+            return None
+        fields.append(column)
+    struct = pl.DataFrame(fields).select(pl.struct(pl.all()).alias(name)).to_series()
+    present = pl.Series([v is not None for v in values], dtype=pl.Boolean)
+    if not present.all():
+        struct = pl.select(pl.when(present).then(struct).alias(name)).to_series()
+    return struct if struct.dtype == dtype else None
+
+
+def _fast_list(name: str, values: list[Any], dtype: pl.List) -> pl.Series | None:
+    import pyarrow as pa
+
+    if not values or any(v is not None and v.__class__ is not list for v in values):
+        return None
+    inner = _fast_series("item", [item for v in values if v is not None for item in v], dtype.inner)
+    if inner is None:
+        return None
+    offsets, end = [0], 0
+    for v in values:
+        end += 0 if v is None else len(v)
+        offsets.append(end)
+    mask = pa.array([v is None for v in values], type=pa.bool_())
+    arrow = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), inner.to_arrow(), mask=mask)
+    column = pl.Series(name, arrow)
+    return column if column.dtype == dtype else None
+
+
+# ``datetime.fromisoformat`` accepts more than this; anything else (dates alone, spaces, hours only) goes the slow way
+_ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"
+
+
+def _iso_datetimes(name: str, values: list[Any], dtype: pl.Datetime) -> pl.Series | None:
+    """ISO 8601 timestamp strings parsed by Polars, exactly as ``_coerce`` parses them (no offset = UTC)."""
+    if dtype.time_zone is None or any(v is not None and v.__class__ is not str for v in values):
+        return None
+    try:
+        text = pl.Series(name, values, dtype=pl.String)
+        if not text.str.contains(_ISO_TIMESTAMP).fill_null(True).all():
+            return None
+        text = text.str.replace(r"Z$", "+00:00")
+        text = pl.select(
+            pl.when(text.str.contains(r"[+-]\d{2}:\d{2}$")).then(text).otherwise(text + "+00:00").alias(name)
+        ).to_series()
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit=dtype.time_unit, strict=True)
+        return parsed.dt.convert_time_zone(dtype.time_zone)
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
         return None
 
 

@@ -108,3 +108,68 @@ def test_naming_and_helpers() -> None:
     assert json_text({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
     assert json_text(None) is None
     assert from_unix(1704585600) == datetime(2024, 1, 7, tzinfo=UTC)
+
+
+NESTED = {
+    "amount": pl.Struct({"value": pl.Float64, "currency": pl.String, "cents": pl.Int64}),
+    "tags": pl.List(pl.String),
+    "links": pl.List(pl.Struct({"url": pl.String, "at": pl.Datetime("us", "UTC")})),
+    "matrix": pl.List(pl.List(pl.Int64)),
+    "at": pl.Datetime("us", "UTC"),
+}
+NESTED_ROWS = [
+    {
+        "amount": {"value": 1.5, "currency": "USD", "cents": 150, "extra": "dropped"},
+        "tags": ["a", None, "b"],
+        "links": [{"url": "u", "at": "2024-01-07T10:00:00Z"}, None, {"url": None}],
+        "matrix": [[1, 2], [], None],
+        "at": "2024-01-07T10:00:00.5+02:00",
+    },
+    {"amount": None, "tags": [], "links": None, "matrix": [], "at": "2024-01-07T10:00:00"},
+    {"amount": {"value": 2, "currency": None}, "tags": None, "links": [], "matrix": [[3]], "at": None},
+    {},
+]
+
+
+def test_nested_columns_are_built_from_their_leaves() -> None:
+    # The fast path (leaves checked by Polars, lists and structs reassembled) gives exactly what the
+    # value-by-value conversion gives: outer nulls, null items, missing and extra struct fields, offsets.
+    frame = records_to_frame(NESTED_ROWS, NESTED, where=WHERE)
+    assert frame.schema == pl.Schema(NESTED)
+    assert frame.row(0) == (
+        {"value": 1.5, "currency": "USD", "cents": 150},
+        ["a", None, "b"],
+        [{"url": "u", "at": datetime(2024, 1, 7, 10, tzinfo=UTC)}, None, {"url": None, "at": None}],
+        [[1, 2], [], None],
+        datetime(2024, 1, 7, 8, 0, 0, 500000, tzinfo=UTC),
+    )
+    assert frame.row(1) == (None, [], None, [], datetime(2024, 1, 7, 10, tzinfo=UTC))
+    assert frame.row(2) == ({"value": 2.0, "currency": None, "cents": None}, None, [], [[3]], None)
+    assert frame.row(3) == (None, None, None, None, None)
+    assert frame["amount"].null_count() == 2 and frame["links"].null_count() == 2
+    # a row the fast path cannot take (a Mapping that is not a dict, a ragged timestamp) gives the same frame
+    from types import MappingProxyType
+
+    slow_rows = [dict(r) for r in NESTED_ROWS]
+    slow_rows[0]["amount"] = MappingProxyType(NESTED_ROWS[0]["amount"])
+    slow_rows[1]["at"] = "2024-01-07 10:00:00"  # a space: fromisoformat only
+    assert records_to_frame(slow_rows, NESTED, where=WHERE).equals(frame)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"amount": {"value": "1"}}, "field 'amount': value: expected a number, got str '1'"),
+        ({"amount": {"value": True}}, "field 'amount': value: expected a number, got bool True"),
+        ({"amount": ["USD"]}, "field 'amount': expected an object, got list"),
+        ({"links": [{"url": 3}]}, "field 'links': item 0: url: expected a string, got int 3"),
+        ({"links": [{"at": "soon"}]}, "field 'links': item 0: at: expected an ISO timestamp, got str 'soon'"),
+        ({"matrix": [[1], 2]}, "field 'matrix': item 1: expected a list, got int 2"),
+        ({"at": "2024-13-45T10:00:00Z"}, "field 'at': expected an ISO timestamp, got str '2024-13-45T10:00:00Z'"),
+        ({"at": 1700000000}, "field 'at': expected a timestamp, got int 1700000000"),
+    ],
+)
+def test_nested_misfits_still_name_record_and_field(row: dict, message: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        records_to_frame([NESTED_ROWS[0], row], NESTED, where=WHERE)
+    assert "record #1" in str(caught.value) and message in str(caught.value)
