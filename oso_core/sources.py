@@ -61,6 +61,9 @@ class Source:
     pipeline runs those first.
     The base URL is a setting resolved like a secret, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``,
     so the same code hits the real API in production and a local replay server in tests.
+    ``cadence`` is ``"weekly"`` (loaded by the weekly run only) or a cron expression for the source's own schedule
+    (OSO's SBOM job runs ``0 0 * * 2,5``). ``api`` names an upstream API whose rate limit several sources share
+    (``github``): the weekly run never loads two sources of one ``api`` at the same time.
     """
 
     name: str
@@ -73,6 +76,8 @@ class Source:
     tags: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     namespace: str = ""
+    cadence: str = "weekly"
+    api: str = ""
     module: str = ""
 
     def table(self, name: str) -> TableSpec:
