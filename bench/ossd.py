@@ -100,7 +100,7 @@ def time_our_load(root: Path, oso_home: Path) -> tuple[float, dict[str, int]]:
     for name, frame in (
         ("projects", ossd.projects_frame(directory)),
         ("collections", ossd.collections_frame(directory)),
-        ("repositories", ossd.repositories_frame(directory)),
+        ("project_repositories", ossd.project_repositories_frame(directory)),
     ):
         rows[name] = warehouse.write(f"ossd.{name}", frame, mode="replace").rows_written
     elapsed = time.perf_counter() - started

@@ -7,7 +7,8 @@ What it declares:
 
 * ``weekly`` (flow ``oso-weekly``): every source, cron ``0 0 * * 0`` (OSO's Sunday job) in the time zone of
   setting ``weekly.timezone`` (default UTC, ``--timezone`` overrides);
-* one deployment per source flow, named after the source, with no schedule (run on demand or by the weekly flow);
+* one deployment per source flow, named after the source, with no schedule (run on demand or by the weekly flow)
+  unless its ``cadence`` is a cron expression (ossd_sbom: ``0 0 * * 2,5``), then active on that cron;
 * ``maintenance`` (flow ``oso-table-maintenance``): compaction, snapshot expiry and orphan-file deletion of every
   table (``flows/maintenance.py``), weekly on cron ``0 0 * * 3``: Wednesdays, midweek, away from Sunday's loads
   (a load that does run meanwhile wins over the compaction, see ``oso_core.warehouse.maintenance``);
@@ -85,14 +86,17 @@ def _work_pool_for(source: Source, name: str) -> dict[str, Any]:
     return pool
 
 
-def source_deployment(source: Source, work_pool: str) -> dict[str, Any]:
+def source_deployment(source: Source, work_pool: str, timezone: str = "UTC") -> dict[str, Any]:
+    """A source's own deployment: unscheduled when its cadence is ``weekly`` (the weekly run loads it), else
+    active on its cadence's cron (ossd_sbom: Tuesdays and Fridays, as OSO's SBOM job)."""
+    own_schedule = source.cadence != "weekly"
     return {
         "name": source.name,
         "description": (source.description or f"Load {source.name} into the lake.").strip().splitlines()[0],
         "entrypoint": source.entrypoint,
-        "tags": ["oso", f"source:{source.name}", *source.tags],
+        "tags": ["oso", f"source:{source.name}", *source.tags, *([f"api:{source.api}"] if source.api else [])],
         "parameters": {},
-        "schedules": [],
+        "schedules": _schedule(timezone, active=True, cron=source.cadence) if own_schedule else [],
         "concurrency_limit": _concurrency(),
         "work_pool": _work_pool_for(source, work_pool),
     }
@@ -153,7 +157,7 @@ def project_config(
 ) -> dict[str, Any]:
     deployments = [weekly_deployment(work_pool, timezone, package=package), maintenance_deployment(work_pool, timezone)]
     for source in sources.values():
-        deployments.append(source_deployment(source, work_pool))
+        deployments.append(source_deployment(source, work_pool, timezone))
         if source.windows is not None:
             deployments.append(windows_deployment(source, work_pool, timezone))
     config = {

@@ -1,6 +1,6 @@
 """GitHub URLs as oss-directory writes them → owner and repository: the one parser every source uses.
 
-``ossd.repositories`` (owner, repo_name columns) and the GitHub load (which API path to ask) must read a URL
+``ossd.project_repositories`` (owner, repo_name columns) and the GitHub load (which API path to ask) must read a URL
 the same way, or a URL lands in the table and is then dropped or asked for under another name.
 
 Forms found in oss-directory (main branch of 2026-08-08, 24,354 GitHub URLs): ``https://github.com/<owner>``

@@ -181,9 +181,12 @@ def _outcome_of(source: Source, future: PrefectFuture) -> SourceOutcome:
     return SourceOutcome(source.name, state.name or "Failed", error=first_error_line(state.message))
 
 
-def _ready(source: Source, selected: set[str], finished: set[str]) -> bool:
+def _ready(source: Source, selected: set[str], finished: set[str], running: Iterable[Source] = ()) -> bool:
     """A source may start once every selected source it reads from has finished (whatever its outcome:
-    a dependent then reads the lake as the last successful load left it)."""
+    a dependent then reads the lake as the last successful load left it) and no running source shares its
+    upstream ``api`` (their requests would draw on one rate limit)."""
+    if source.api and any(other.api == source.api for other in running):
+        return False
     return all(dep in finished or dep not in selected for dep in source.depends_on)
 
 
@@ -197,9 +200,11 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
     running: dict[PrefectFuture, Source] = {}
     outcomes: dict[str, SourceOutcome] = {}
     while pending or running:
-        for source in [s for s in pending if _ready(s, selected, set(outcomes))]:
+        for source in list(pending):
             if len(running) >= concurrency:
                 break
+            if not _ready(source, selected, set(outcomes), running.values()):
+                continue
             pending.remove(source)
             future = load_source.with_options(task_run_name=f"load-{source.name}").submit(source)
             running[future] = source

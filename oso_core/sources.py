@@ -66,6 +66,9 @@ class Source:
     The base URL is a setting, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``, so the same code hits the
     real API in production and a local replay server in tests. ``settings_model`` is the source's settings model
     (``SourceSettings``, or a subclass for a source with knobs of its own such as npm's ``registry_url``).
+    ``cadence`` is ``"weekly"`` (loaded by the weekly run only) or a cron expression for the source's own schedule
+    (OSO's SBOM job runs ``0 0 * * 2,5``). ``api`` names an upstream API whose rate limit several sources share
+    (``github``): the weekly run never loads two sources of one ``api`` at the same time.
     """
 
     name: str
@@ -78,6 +81,8 @@ class Source:
     tags: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     namespace: str = ""
+    cadence: str = "weekly"
+    api: str = ""
     module: str = ""
     settings_model: type[SourceSettings] = SourceSettings
 

@@ -22,7 +22,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
 
 from blocks import setup as alert_setup
-from blocks.deployments import project_config, render
+from blocks.deployments import project_config, render, source_deployment
 from oso_core.sources import discover_sources
 from oso_dev.replay import ReplayServer, Route
 from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
@@ -63,7 +63,9 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
     assert maintenance["parameters"] == {} and maintenance["concurrency_limit"]["limit"] == 1
     assert "maintenance" not in sources  # a pipeline flow, not a source: flows/maintenance.py declares no SOURCE
     for name, source in sources.items():
-        assert by_name[name]["entrypoint"] == source.entrypoint and by_name[name]["schedules"] == []
+        own = [] if source.cadence == "weekly" else [{"cron": source.cadence, "timezone": "UTC", "day_or": True,
+                                                      "active": True}]  # fmt: skip
+        assert by_name[name]["entrypoint"] == source.entrypoint and by_name[name]["schedules"] == own
         assert by_name[name]["work_pool"]["name"] == "oso-process"
         assert by_name[name]["concurrency_limit"]["limit"] == 1
         assert (f"{name}-windows" in by_name) == (source.windows is not None)
@@ -84,6 +86,22 @@ def test_windowed_sources_get_a_weekly_window_schedule() -> None:
     assert windows["schedules"][0]["cron"] == "0 0 * * 0" and windows["schedules"][0]["active"] is False
     assert by_name["weekly"]["parameters"] == {"concurrency": 4}
     assert by_name["weekly"]["work_pool"]["job_variables"] == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
+
+
+def test_a_cron_cadence_gets_its_own_active_schedule_and_an_api_tag() -> None:
+    """ossd_sbom runs on OSO's SBOM cadence (Tuesdays and Fridays); weekly-cadence sources stay unscheduled."""
+    from dataclasses import replace
+
+    alpha = discover_sources([PKG])["alpha"]
+    assert source_deployment(alpha, "pool", "Europe/Berlin")["schedules"] == []
+    sbom_like = source_deployment(replace(alpha, cadence="0 0 * * 2,5", api="github"), "pool", "Europe/Berlin")
+    assert sbom_like["schedules"] == [
+        {"cron": "0 0 * * 2,5", "timezone": "Europe/Berlin", "day_or": True, "active": True}
+    ]
+    assert "api:github" in sbom_like["tags"]
+    real = {d["name"]: d for d in project_config(discover_sources(["flows"]))["deployments"]}
+    assert real["ossd_sbom"]["schedules"][0]["cron"] == real["ossd_funding"]["schedules"][0]["cron"] == "0 0 * * 2,5"
+    assert real["ossd_github"]["schedules"] == []
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""One GitHub URL parser for ossd.repositories and the GitHub load, over every URL form oss-directory holds."""
+"""One GitHub URL parser for ossd.project_repositories and the GitHub load, over every URL form oss-directory holds."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_parse_github_url_as_oso() -> None:
 
 @pytest.mark.parametrize(
     ("url", "expected"),
-    [  # moved from test_ossd (ossd's own parser is gone): (owner, repo) as ossd.repositories stores them
+    [  # moved from test_ossd (ossd's own parser is gone): (owner, repo) as ossd.project_repositories stores them
         ("https://github.com/wevm/viem", ("wevm", "viem")),
         ("https://github.com/gitcoinco", ("gitcoinco", None)),
         ("https://github.com/gitcoinco/", ("gitcoinco", None)),
@@ -113,12 +113,13 @@ def test_repositories_table_owner_and_repo(url: str, expected: tuple[str | None,
     directory = ossd.Directory(
         projects=[{"name": "p", "github": [{"url": url}]}], collections=[], revision=ossd.Revision(None, None)
     )
-    row = ossd.repositories_frame(directory).row(0, named=True)
+    row = ossd.project_repositories_frame(directory).row(0, named=True)
     assert (row["owner"], row["repo_name"]) == expected
 
 
 def test_urls_in_the_repositories_table_are_the_repositories_the_github_load_asks_for(warehouse, monkeypatch) -> None:
-    """Each form lands in ossd.repositories with an owner and repo, and the GitHub load asks for exactly that repo."""
+    """Each form lands in ossd.project_repositories with an owner and repo, and the GitHub load asks for exactly
+    that repo."""
     urls = [
         "https://www.github.com/wevm/viem",
         "https://github.com/wevm/wagmi.git",
@@ -133,8 +134,8 @@ def test_urls_in_the_repositories_table_are_the_repositories_the_github_load_ask
         collections=[],
         revision=ossd.Revision(None, None),
     )
-    table = ossd.repositories_frame(directory)
-    warehouse.write("ossd.repositories", table, mode="replace")
+    table = ossd.project_repositories_frame(directory)
+    warehouse.write("ossd.project_repositories", table, mode="replace")
     monkeypatch.setenv("DAGSTER__OSSD__GITHUB_TOKEN", "ghp_testtoken0123456789")
     routes = [Route.from_dict(r) for r in json.loads((GITHUB_FIXTURES / "routes.json").read_text())]
     with ReplayServer(routes, root=GITHUB_FIXTURES) as server:
@@ -144,6 +145,6 @@ def test_urls_in_the_repositories_table_are_the_repositories_the_github_load_ask
     wanted = {f"/repos/{owner}/{repo}" for owner, repo in stored.select("owner", "repo_name").iter_rows()}
     assert {r.path for r in server.requests} == wanted
     assert summary.skipped == ["https://gitlab.com/foo/bar (not a github.com owner or repository URL)"]
-    loaded = warehouse.read("ossd.github_repositories")["name_with_owner"].sort().to_list()
+    loaded = warehouse.read("ossd.repositories")["name_with_owner"].sort().to_list()
     expected = ["wevm/viem", "wevm/wagmi", "pypa/pip", "foundry-rs/foundry", "NomicFoundation/hardhat"]
     assert loaded == sorted([*expected, "Giveth/giveth-dapps-v2"])

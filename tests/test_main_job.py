@@ -33,7 +33,8 @@ def test_weekly_replay_loads_every_source(oso_home: Path, warehouse, monkeypatch
             warehouse.sql(f"SELECT count(*) FROM {name}")
 
     # dependents ran after ossd: they found its tables and loaded rows from them
-    assert warehouse.sql("SELECT count(*) FROM ossd.github_repositories").item() > 0
+    assert warehouse.sql("SELECT count(*) FROM ossd.repositories").item() > 0
+    assert warehouse.sql("SELECT count(*) FROM ossd.sbom").item() > 0  # after ossd_github, from its repositories
     assert warehouse.sql("SELECT count(*) FROM defillama.tvl_events").item() > 0
     assert warehouse.sql("SELECT count(*) FROM npm.manifests").item() > 0
     assert warehouse.sql("SELECT count(*) FROM chainlist.chains").item() > 0

@@ -202,3 +202,25 @@ def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
 
     with pytest.raises(ValueError, match="cycle: alpha -> beta, beta -> alpha"):
         cyclic()
+
+
+def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
+    """ossd_github, ossd_sbom and ossd_funding share GitHub's rate limit (``api="github"``): one at a time."""
+    from dataclasses import replace
+
+    from prefect import flow
+
+    from oso_core.pipeline import run_sources
+
+    alpha, beta = select_sources(only=["alpha", "beta"])
+
+    @flow(name="weekly-shared-api-test")
+    def shared() -> list:
+        with replaying():
+            return run_sources([replace(alpha, api="github"), replace(beta, api="github")], concurrency=2)
+
+    outcomes = shared()
+    assert [o.state for o in outcomes] == ["Completed", "Completed"]
+    with get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(o.flow_run_id) for o in outcomes]
+    assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in runs]) == 1

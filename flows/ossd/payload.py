@@ -71,7 +71,7 @@ COLLECTION_SCHEMA: dict[str, pl.DataType] = {
     "comments": pl.List(pl.String),
 }
 SOURCE_COLUMNS: dict[str, pl.DataType] = {"sha": pl.Binary(), "committed_time": pl.Datetime("us", "UTC")}
-REPOSITORY_SCHEMA: dict[str, pl.DataType] = {
+PROJECT_REPOSITORY_SCHEMA: dict[str, pl.DataType] = {
     "project_name": pl.String(),
     "url": pl.String(),
     "owner": pl.String(),
@@ -411,7 +411,8 @@ def collections_frame(directory: Directory) -> pl.DataFrame:
     return _with_revision(_frame(directory.collections, COLLECTION_SCHEMA), directory.revision)
 
 
-def repositories_frame(directory: Directory) -> pl.DataFrame:
+def project_repositories_frame(directory: Directory) -> pl.DataFrame:
+    """``ossd.project_repositories``: one row per project × GitHub URL (the input of ``ossd_github``)."""
     rows = []
     for project in directory.projects:
         for entry in project.get("github") or []:
@@ -424,7 +425,7 @@ def repositories_frame(directory: Directory) -> pl.DataFrame:
                     "repo_name": parsed.repository if parsed else None,
                 }
             )
-    frame = pl.DataFrame(rows, schema=REPOSITORY_SCHEMA)
+    frame = pl.DataFrame(rows, schema=PROJECT_REPOSITORY_SCHEMA)
     return _with_revision(
         frame.unique(subset=["project_name", "url"], keep="first", maintain_order=True), directory.revision
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from flows.ossd import payload as ossd
+from flows.ossd.migration import migrate_table_names
 from oso_core.engine import SourceRun, source_flow
 from oso_core.git_checkout import checkout
 from oso_core.sources import Source, TableSpec
@@ -14,11 +15,13 @@ DEFAULT_REPO_URL = "https://github.com/opensource-observer/oss-directory"
 
 SOURCE = Source(
     name="ossd",
-    description="OSO's oss-directory: projects, collections and the GitHub repositories they list",
+    description="OSO's oss-directory: projects, collections and the GitHub URLs each project lists",
     tables=(
         TableSpec("projects", mode="replace", key=("name",), description="one row per project YAML"),
         TableSpec("collections", mode="replace", key=("name",), description="one row per collection YAML"),
-        TableSpec("repositories", mode="replace", key=("project_name", "url"), description="project × GitHub URL"),
+        TableSpec(
+            "project_repositories", mode="replace", key=("project_name", "url"), description="project × GitHub URL"
+        ),
     ),
     flow="ossd_flow",
     tags=("stable",),
@@ -37,6 +40,7 @@ def ossd_flow(
     ] = False,
 ) -> dict[str, object]:
     """Load oss-directory's projects, collections and repository list, each table replaced in one commit."""
+    run.summary.notes.extend(migrate_table_names(run.warehouse.catalog))
     if Path(repo_url).exists():
         repo_url = str(Path(repo_url).resolve())
     with checkout(repo_url, ref) as (root, revision):
@@ -48,5 +52,5 @@ def ossd_flow(
     return {
         "projects": ossd.projects_frame(directory),
         "collections": ossd.collections_frame(directory),
-        "repositories": ossd.repositories_frame(directory),
+        "project_repositories": ossd.project_repositories_frame(directory),
     }

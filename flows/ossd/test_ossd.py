@@ -38,11 +38,11 @@ def _git(repo: Path, *args: str) -> str:
 
 def test_sample_loads_with_nested_columns(warehouse, sample: Path) -> None:
     summary = ossd_flow(repo_url=str(sample))
-    assert summary.rows == {"ossd.projects": 12, "ossd.collections": 4, "ossd.repositories": 14}
+    assert summary.rows == {"ossd.projects": 12, "ossd.collections": 4, "ossd.project_repositories": 14}
 
     counts = warehouse.sql(
         "SELECT (SELECT count(*) FROM ossd.projects) p, (SELECT count(*) FROM ossd.collections) c, "
-        "(SELECT count(*) FROM ossd.repositories) r"
+        "(SELECT count(*) FROM ossd.project_repositories) r"
     ).row(0)
     assert counts == (12, 4, 14)
 
@@ -62,13 +62,13 @@ def test_sample_loads_with_nested_columns(warehouse, sample: Path) -> None:
     assert "ethereum-attestation-service" in optimism and len(optimism) == 5
 
     repos = warehouse.sql(
-        "SELECT url, owner, repo_name FROM ossd.repositories WHERE project_name = 'wevm' ORDER BY url"
+        "SELECT url, owner, repo_name FROM ossd.project_repositories WHERE project_name = 'wevm' ORDER BY url"
     ).rows()
     assert repos == [
         ("https://github.com/wevm/viem", "wevm", "viem"),
         ("https://github.com/wevm/wagmi", "wevm", "wagmi"),
     ]
-    org = warehouse.sql("SELECT owner, repo_name FROM ossd.repositories WHERE project_name = 'gitcoin'").row(0)
+    org = warehouse.sql("SELECT owner, repo_name FROM ossd.project_repositories WHERE project_name = 'gitcoin'").row(0)
     assert org == ("gitcoinco", None)
     # a plain directory has no commit
     assert warehouse.sql("SELECT count(*) FROM ossd.projects WHERE sha IS NULL").item() == 12
@@ -78,12 +78,12 @@ def test_rerun_is_idempotent_and_removed_project_disappears(warehouse, sample: P
     ossd_flow(repo_url=str(sample))
     ossd_flow(repo_url=str(sample))
     assert warehouse.sql("SELECT count(*), count(DISTINCT name) FROM ossd.projects").row(0) == (12, 12)
-    assert warehouse.sql("SELECT count(*) FROM ossd.repositories").item() == 14
+    assert warehouse.sql("SELECT count(*) FROM ossd.project_repositories").item() == 14
 
     (sample / "data/projects/w/wevm.yaml").unlink()
     ossd_flow(repo_url=str(sample))
     assert warehouse.sql("SELECT count(*) FROM ossd.projects WHERE name = 'wevm'").item() == 0
-    assert warehouse.sql("SELECT count(*) FROM ossd.repositories WHERE project_name = 'wevm'").item() == 0
+    assert warehouse.sql("SELECT count(*) FROM ossd.project_repositories WHERE project_name = 'wevm'").item() == 0
     assert warehouse.sql("SELECT count(*) FROM ossd.projects").item() == 11
 
 
@@ -119,7 +119,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("kind", list(BAD_FILES))
 def test_bad_file_fails_with_one_clear_error_and_keeps_previous_snapshot(warehouse, sample: Path, kind: str) -> None:
     ossd_flow(repo_url=str(sample))
-    before = {t: warehouse.snapshot_id(f"ossd.{t}") for t in ("projects", "collections", "repositories")}
+    before = {t: warehouse.snapshot_id(f"ossd.{t}") for t in ("projects", "collections", "project_repositories")}
 
     rel, body, field, problem = BAD_FILES[kind]
     (sample / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def test_bad_file_fails_with_one_clear_error_and_keeps_previous_snapshot(warehou
     assert bad.path == rel and bad.field.startswith(field) and problem in bad.problem
     assert f"{rel}: {field}" in str(err.value)
 
-    after = {t: warehouse.snapshot_id(f"ossd.{t}") for t in ("projects", "collections", "repositories")}
+    after = {t: warehouse.snapshot_id(f"ossd.{t}") for t in ("projects", "collections", "project_repositories")}
     assert after == before
 
 
@@ -241,7 +241,8 @@ def test_summary_is_published_as_a_table_artifact_of_the_run(warehouse, sample: 
     rows = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data)
     by_table = {row["table"]: row for row in rows}
     assert by_table["ossd.projects"]["rows"] == 12
-    assert by_table["ossd.repositories"]["snapshot_id"] == str(warehouse.snapshot_id("ossd.repositories"))
+    urls = "ossd.project_repositories"
+    assert by_table[urls]["snapshot_id"] == str(warehouse.snapshot_id(urls))
     # the snapshot itself records which run wrote it
     snapshot = warehouse.catalog.load_table("ossd.projects").current_snapshot()
     assert snapshot.summary["oso.flow_run_id"] == str(run_id)

@@ -168,7 +168,7 @@ def test_fifo_and_other_non_files_named_yaml_are_not_read_and_are_noted(warehous
     assert [str(p) for p in problems] == ["data/projects/f/fifo.yaml: (file): not a regular file (FIFO)"]
 
     summary = ossd_flow(repo_url=str(sample))
-    assert summary.rows == {"ossd.projects": 12, "ossd.collections": 4, "ossd.repositories": 14}
+    assert summary.rows == {"ossd.projects": 12, "ossd.collections": 4, "ossd.project_repositories": 14}
     assert summary.skipped == []
     assert (
         "not regular files, not read: data/projects/d.yaml (directory), data/projects/f/fifo.yaml (FIFO), "

@@ -1,13 +1,14 @@
 """ossd_github: GitHub metadata for every repository oss-directory lists (OSO's ``ossd/repositories`` asset).
 
-Reads the GitHub URLs of ``ossd.repositories`` (written by the ``ossd`` source), resolves each through GitHub's
-REST API (an organization or user URL → all its repositories, a repository URL → that one) and merges them into
-``ossd.github_repositories`` on the repository id. URLs GitHub does not know (404) are skipped and listed in the
-run summary; every other failure fails the run before anything is committed.
+Reads the GitHub URLs of ``ossd.project_repositories`` (written by the ``ossd`` source), resolves each through
+GitHub's REST API (an organization or user URL → all its repositories, a repository URL → that one) and merges
+them into ``ossd.repositories`` (OSO's name and columns) on the repository id. URLs GitHub does not know (404) are
+skipped and listed in the run summary; every other failure fails the run before anything is committed.
 """
 
 from __future__ import annotations
 
+from flows.ossd.migration import PROJECT_REPOSITORIES, migrate_table_names
 from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient, resolve_repositories
 from oso_core.secrets import SecretReference, default_resolver
@@ -19,35 +20,36 @@ GITHUB_TOKEN = SecretReference(
     "github_token",
     'GitHub token (fine-grained or classic, public read is enough) sent as "Authorization: Bearer"',
 )
-REPOSITORIES_TABLE = "ossd.repositories"
 
 SOURCE = Source(
     name="ossd_github",
     description="GitHub repository metadata for oss-directory's GitHub URLs",
     base_url="https://api.github.com",
     namespace="ossd",
-    tables=(TableSpec("github_repositories", mode="merge", key=("id",), description="one row per GitHub repo"),),
+    tables=(TableSpec("repositories", mode="merge", key=("id",), description="one row per GitHub repo"),),
     flow="ossd_github_flow",
     secrets=(GITHUB_TOKEN,),
     depends_on=("ossd",),
+    api="github",
 )
 
 
 def github_urls(warehouse: Warehouse) -> list[str] | None:
-    """Distinct URLs of ``ossd.repositories``, or None when ossd has not been loaded yet."""
-    if not warehouse.exists(REPOSITORIES_TABLE):
+    """Distinct URLs of ``ossd.project_repositories``, or None when ossd has not been loaded yet."""
+    if not warehouse.exists(PROJECT_REPOSITORIES):
         return None
-    urls = warehouse.read(REPOSITORIES_TABLE).get_column("url").drop_nulls().unique().sort()
+    urls = warehouse.read(PROJECT_REPOSITORIES).get_column("url").drop_nulls().unique().sort()
     return [url for url in urls.to_list() if url.strip()]
 
 
 @source_flow(SOURCE)
 def ossd_github_flow(run: SourceRun, base_url: str | None = None, per_page: int = 100, max_workers: int = 4) -> None:
-    """Resolve oss-directory's GitHub URLs to repositories and merge them into ``ossd.github_repositories``."""
+    """Resolve oss-directory's GitHub URLs to repositories and merge them into ``ossd.repositories``."""
     summary, warehouse = run.summary, run.warehouse
+    summary.notes.extend(migrate_table_names(warehouse.catalog))
     urls = github_urls(warehouse)
     if not urls:
-        summary.notes.append(f"{REPOSITORIES_TABLE} is {'missing' if urls is None else 'empty'}: run ossd first")
+        summary.notes.append(f"{PROJECT_REPOSITORIES} is {'missing' if urls is None else 'empty'}: run ossd first")
         return
     token = default_resolver().resolve_as_str(GITHUB_TOKEN)
     with GitHubClient(SOURCE.name, run.base_url(base_url), token) as client:
@@ -57,4 +59,4 @@ def ossd_github_flow(run: SourceRun, base_url: str | None = None, per_page: int 
         f"{len(urls)} URL(s) → {resolved.frame.height} repositories ({resolved.fetched - resolved.frame.height} "
         "listed twice)"
     )
-    summary.add(warehouse.write_table(SOURCE, "github_repositories", resolved.frame))
+    summary.add(warehouse.write_table(SOURCE, "repositories", resolved.frame))

@@ -33,7 +33,7 @@ SAMPLE_URLS = [
     "https://github.com/ethereum-attestation-service/eas-sdk",
     "https://github.com/aave/aave-v3-core",
 ]
-TABLE = "ossd.github_repositories"
+TABLE = "ossd.repositories"
 
 
 def default_routes() -> list[Route]:
@@ -51,13 +51,13 @@ def fixture(name: str):
 
 @pytest.fixture
 def repositories(warehouse, monkeypatch):
-    """``ossd.repositories`` as the ossd source writes it, and the GitHub token in the env."""
+    """``ossd.project_repositories`` as the ossd source writes it, and the GitHub token in the env."""
     monkeypatch.setenv("DAGSTER__OSSD__GITHUB_TOKEN", TOKEN)
 
     def write(urls: list[str]) -> None:
         parsed = [parse_github_url(u) for u in urls]
         warehouse.write(
-            "ossd.repositories",
+            "ossd.project_repositories",
             pl.DataFrame(
                 {
                     "project_name": [f"project-{i}" for i in range(len(urls))],
@@ -76,8 +76,9 @@ def repositories(warehouse, monkeypatch):
 
 
 def test_declaration():
-    assert SOURCE.qualified("github_repositories") == TABLE
-    assert SOURCE.table("github_repositories").key == ("id",)
+    assert SOURCE.qualified("repositories") == TABLE
+    assert SOURCE.table("repositories").key == ("id",)
+    assert SOURCE.api == "github"
     assert SOURCE.base_url == "https://api.github.com"
 
 
@@ -210,9 +211,9 @@ def test_missing_owner_login_is_named(repositories, warehouse):
         ossd_github_flow(base_url=server.url)
 
 
-def test_without_ossd_repositories_it_says_so(oso_home, warehouse, monkeypatch):
+def test_without_ossd_project_repositories_it_says_so(oso_home, warehouse, monkeypatch):
     monkeypatch.setenv("DAGSTER__OSSD__GITHUB_TOKEN", TOKEN)
     summary = ossd_github_flow(base_url="http://127.0.0.1:9")
     assert summary.results == []
-    assert summary.notes == ["ossd.repositories is missing: run ossd first"]
+    assert summary.notes == ["ossd.project_repositories is missing: run ossd first"]
     assert not warehouse.exists(TABLE)
