@@ -14,17 +14,31 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
-from oso_core.warehouse.reader import read_table, sql
-from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
+from oso_core.warehouse.errors import WarehouseError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from oso_core.warehouse.writer import FrameLike, IcebergWriter, WriteResult
 
 __all__ = ["CatalogConfig", "Warehouse", "WarehouseError", "WriteResult"]
+
+
+def __getattr__(name: str) -> Any:
+    """``WriteResult`` on first use: the writer imports pyiceberg's Arrow I/O and Polars, which a reader (or the
+    listing of ``python -m oso_core.query``) does not need."""
+    if name == "WriteResult":
+        from oso_core.warehouse.writer import WriteResult
+
+        return WriteResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Warehouse:
@@ -32,7 +46,16 @@ class Warehouse:
 
     def __init__(self, catalog: Catalog | None = None, config: CatalogConfig | None = None):
         self.catalog = catalog or open_catalog(config)
-        self.writer = IcebergWriter(self.catalog)
+        self._writer: IcebergWriter | None = None
+
+    @property
+    def writer(self) -> IcebergWriter:
+        """The writer, imported and built on the first write (a read-only use never loads it)."""
+        if self._writer is None:
+            from oso_core.warehouse.writer import IcebergWriter
+
+            self._writer = IcebergWriter(self.catalog)
+        return self._writer
 
     def write(
         self,
@@ -73,9 +96,13 @@ class Warehouse:
         return [self.write_table(source, table, data) for table, data in frames.items()]
 
     def read(self, table: str) -> pl.DataFrame:
+        from oso_core.warehouse.reader import read_table
+
         return read_table(self.catalog, table)
 
     def sql(self, query: str) -> pl.DataFrame:
+        from oso_core.warehouse.reader import sql
+
         return sql(self.catalog, query)
 
     def exists(self, table: str) -> bool:
