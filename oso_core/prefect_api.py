@@ -5,9 +5,11 @@ machine) before the first line of work. ``./dev server`` keeps one running inste
 its own ``PREFECT_HOME`` (``$OSO_HOME/prefect``) on a fixed local port (``OSO_PREFECT_PORT``, default 4210, away
 from a personal server's 4200). :func:`use_local_server` picks, in this order:
 
-1. ``PREFECT_API_URL`` from the environment, or from the active Prefect profile: a configured API always wins;
+1. ``PREFECT_API_URL`` wherever Prefect would read it (environment, ``.env``, ``prefect.toml``, ``pyproject.toml``,
+   the active profile): a configured API always wins;
 2. the project's local server, when ``GET <url>/health`` answers within a short timeout;
-3. nothing: Prefect then starts its temporary server, and one line on stderr says how to avoid the wait.
+3. nothing: Prefect then starts its temporary server (given 90 s to answer rather than 20, unless set), and one
+   line on stderr says how to avoid the wait.
 
 Prefect reads its settings once, when ``prefect`` is first imported; setting ``PREFECT_API_URL`` after that has no
 effect. So only the command-line entry points call this (``python -m flows``, ``flows/weekly.py``), first thing,
@@ -27,6 +29,9 @@ from pathlib import Path
 from oso_core import settings
 
 DEFAULT_PORT = 4210
+# Prefect gives its temporary server 20 s to answer; a busy two-core machine needs longer (it then fails the run
+# with "Timed out while attempting to connect to ephemeral Prefect API server"). A user's own value wins.
+EPHEMERAL_STARTUP_TIMEOUT_S = "90"
 HEALTH_TIMEOUT_S = 1.0  # a refused connection answers at once; this bounds a listening but stuck process
 HINT = (
     "oso: no Prefect server at {url}; Prefect starts a temporary one (~10 s). "
@@ -58,22 +63,34 @@ def answers(api_url: str, timeout: float = HEALTH_TIMEOUT_S) -> bool:
         return False
 
 
-def configured_api_url(environ: MutableMapping[str, str] = os.environ) -> str | None:
-    """``PREFECT_API_URL`` as Prefect will see it: the environment, else the active profile's setting.
-
-    The profile is read from its TOML file (``PREFECT_PROFILES_PATH``, default ``$PREFECT_HOME/profiles.toml``),
-    not through Prefect's settings, which would import Prefect before the choice is made.
-    """
+def configured_api_url(environ: MutableMapping[str, str] = os.environ, cwd: Path | None = None) -> str | None:
+    """``PREFECT_API_URL`` as Prefect will see it, from each place Prefect 3 reads settings: the environment, a
+    ``.env`` file, ``prefect.toml`` (``[api] url``) or ``pyproject.toml`` (``[tool.prefect.api] url``) in the
+    working directory, else the active profile. Read from the files directly, not through Prefect's settings,
+    which would import Prefect before the choice is made (and freeze it)."""
     if environ.get("PREFECT_API_URL"):
         return environ["PREFECT_API_URL"]
+    cwd = cwd or Path.cwd()
+    from dotenv import dotenv_values
+
+    if value := dotenv_values(cwd / ".env").get("PREFECT_API_URL"):
+        return value
+    for name, keys in (("prefect.toml", ("api", "url")), ("pyproject.toml", ("tool", "prefect", "api", "url"))):
+        if value := _toml_value(cwd / name, keys):
+            return value
     home = Path(environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
     path = Path(environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    active = environ.get("PREFECT_PROFILE") or _toml_value(path, ("active",)) or "ephemeral"
+    return _toml_value(path, ("profiles", active, "PREFECT_API_URL"))
+
+
+def _toml_value(path: Path, keys: tuple[str, ...]) -> str | None:
     try:
-        profiles = tomllib.loads(path.read_text())
+        value: object = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError):
         return None
-    active = environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
-    value = profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL")
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
     return str(value) if value else None
 
 
@@ -88,6 +105,7 @@ def use_local_server(environ: MutableMapping[str, str] = os.environ) -> str | No
     if answers(url):
         environ["PREFECT_API_URL"] = url
         return url
+    environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_TIMEOUT_S)
     if not _hinted:
         _hinted = True
         print(HINT.format(url=url), file=sys.stderr)
