@@ -2,30 +2,42 @@
 
 Without a source name it lists the sources. The options come from the source's flow parameters
 (``oso_core.cli``), so every source has the same command, and a new source folder has one with no code.
+
+Start-up: the source's declaration and flow parameters are read from its file (``oso_core.declarations``), so
+the list, ``--help`` and a mistyped option answer without importing Prefect, Polars or the warehouse. Only a run
+imports the flow, after :func:`oso_core.prefect_api.use_local_server` has chosen the Prefect API (a configured
+one, the project's ``./dev server``, else Prefect's temporary server).
 """
 
 from __future__ import annotations
 
 import sys
 
-from oso_core.cli import run_source_cli
-from oso_core.sources import discover_sources
-
 
 def main(argv: list[str] | None = None) -> int:
+    from oso_core.declarations import declared_sources, find_source
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    sources = discover_sources()
     if not argv or argv[0] in ("-h", "--help"):
+        sources = declared_sources()
         print("usage: python -m flows SOURCE [options]   (python -m flows SOURCE --help for its options)\n")
         width = max(map(len, sources), default=0)
         for name, source in sources.items():
             print(f"  {name:<{width}}  {source.description}")
         return 0
     name, *rest = argv
-    if name not in sources:
-        print(f"unknown source {name!r}; known: {', '.join(sources)}", file=sys.stderr)
+    try:
+        source, stand_in = find_source(name)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
         return 2
-    source = sources[name]
+    from oso_core.cli import run_source_cli, source_parser
+
+    if stand_in is not None:
+        source_parser(source, stand_in)[0].parse_args(rest)  # --help and usage errors exit here, nothing imported
+    from oso_core.prefect_api import use_local_server
+
+    use_local_server()  # before the flow's import reads Prefect's settings
     return run_source_cli(source, source.load_flow(), rest)
 
 

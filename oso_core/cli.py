@@ -6,6 +6,11 @@ the common ones (``base_url``, ``start``, ...). Secret-like values are refused h
 In a checkout, the development package ``oso_dev`` adds ``--replay`` (load the source's recorded fixtures from
 a local server) and ``--record`` (call the live API and save its answers as those fixtures); installed code
 never needs it.
+
+``python -m flows`` builds the parser first from a stand-in of the flow read from the source's file
+(``oso_core.declarations``: same parameters, defaults and docstring, no import of Prefect or Polars), so ``--help``
+and usage errors answer at once; only a run imports the real flow, after the Prefect API is chosen
+(``oso_core.prefect_api``).
 """
 
 from __future__ import annotations

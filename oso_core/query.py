@@ -3,29 +3,45 @@
 DuckDB's iceberg extension reads each named table's current snapshot straight from its metadata file, so
 the query sees exactly what the catalog committed, through a reader that shares no code with the writer.
 ``from oso_core.query import Client`` is the pyoso-shaped client for notebooks (``oso_core.query_client``).
+
+Start-up: ``--help`` imports nothing but this file, and the listing (no query) reads the catalog only; DuckDB and
+Polars load when a query runs (and the client classes when first named).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
-from oso_core.query_client import Client, ClientConfig, OsoError, QueryResponse
-from oso_core.warehouse import Warehouse
+    from oso_core.query_client import Client, ClientConfig, OsoError, QueryResponse
 
 __all__ = ["Client", "ClientConfig", "OsoError", "QueryResponse", "list_tables", "main"]
+_CLIENT_NAMES = {"Client", "ClientConfig", "OsoError", "QueryResponse"}
+COLUMNS = ("table", "rows", "snapshot_id")
 
 
-def list_tables(warehouse: Warehouse) -> pl.DataFrame:
-    catalog = warehouse.catalog
+def __getattr__(name: str) -> Any:
+    """The pyoso-shaped client on first use (it imports DuckDB and Polars)."""
+    if name in _CLIENT_NAMES:
+        import oso_core.query_client
+
+        return getattr(oso_core.query_client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def table_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every table of the catalog with its row count and current snapshot, by name."""
     rows = []
     for namespace in catalog.list_namespaces():
         for identifier in catalog.list_tables(namespace):
             name = ".".join(identifier)
-            table = catalog.load_table(name)
-            snapshot = table.current_snapshot()
+            snapshot = catalog.load_table(name).current_snapshot()
             rows.append(
                 {
                     "table": name,
@@ -33,7 +49,34 @@ def list_tables(warehouse: Warehouse) -> pl.DataFrame:
                     "snapshot_id": str(snapshot.snapshot_id) if snapshot else "",
                 }
             )
-    return pl.DataFrame(rows, schema={"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String}).sort("table")
+    return sorted(rows, key=lambda row: row["table"])
+
+
+def list_tables(warehouse: Any) -> Any:
+    """The lake's tables as a Polars frame (``table``, ``rows``, ``snapshot_id``)."""
+    import polars as pl
+
+    schema = {"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String}
+    return pl.DataFrame(table_rows(warehouse.catalog), schema=schema)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    """The listing without Polars: an aligned text table, CSV, or JSON rows (as Polars' ``write_json``)."""
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(rows) + "\n")
+    else:
+        cells = [list(COLUMNS)] + [[str(row[c]) for c in COLUMNS] for row in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
+        for n, line in enumerate(cells):  # the row count right-aligned, the names left
+            padded = (c.rjust(w) if i == 1 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+            print("  ".join(padded).rstrip())
+            if n == 0:
+                print("  ".join("-" * w for w in widths))
+        print(f"({len(rows)} tables)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     parser.add_argument("--max-rows", type=int, default=100, help="rows to print in table format (default 100)")
     args = parser.parse_args(argv)
+    from oso_core.warehouse import Warehouse
+
     warehouse = Warehouse()
     try:
-        result = warehouse.sql(args.sql) if args.sql else list_tables(warehouse)
+        if not args.sql:
+            _print_rows(table_rows(warehouse.catalog), args.format)
+            return 0
+        result = warehouse.sql(args.sql)
     except Exception as exc:  # noqa: BLE001 - a bad query is a user error: one line, non-zero exit
         print(f"query failed: {exc}", file=sys.stderr)
         return 1
@@ -56,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.format == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:
+        import polars as pl
+
         with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=160):
             print(result)
     return 0

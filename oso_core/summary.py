@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oso_core.warehouse.writer import WriteResult
+if TYPE_CHECKING:  # the writer imports pyiceberg's Arrow I/O and Polars; a summary only holds its results
+    from oso_core.warehouse.writer import WriteResult
 
 
 @dataclass

@@ -16,19 +16,37 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
-from oso_core.warehouse.commit import RetryPolicy
+from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
-from oso_core.warehouse.reader import read_table, sql
-from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from oso_core.warehouse.commit import RetryPolicy
+    from oso_core.warehouse.writer import FrameLike, IcebergWriter, WriteResult
 
 __all__ = ["CatalogConfig", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
+
+
+def __getattr__(name: str) -> Any:
+    """``WriteResult`` on first use: the writer imports pyiceberg's Arrow I/O and Polars, which a reader (or the
+    listing of ``python -m oso_core.query``) does not need."""
+    if name == "WriteResult":
+        from oso_core.warehouse.writer import WriteResult
+
+        return WriteResult
+    if name == "RetryPolicy":
+        from oso_core.warehouse.commit import RetryPolicy
+
+        return RetryPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Warehouse:
@@ -38,7 +56,17 @@ class Warehouse:
         self, catalog: Catalog | None = None, config: CatalogConfig | None = None, retry: RetryPolicy | None = None
     ):
         self.catalog = catalog or open_catalog(config)
-        self.writer = IcebergWriter(self.catalog, retry)
+        self._retry = retry
+        self._writer: IcebergWriter | None = None
+
+    @property
+    def writer(self) -> IcebergWriter:
+        """The writer, imported and built on the first write (a read-only use never loads it)."""
+        if self._writer is None:
+            from oso_core.warehouse.writer import IcebergWriter
+
+            self._writer = IcebergWriter(self.catalog, self._retry)
+        return self._writer
 
     def write(
         self,
@@ -80,9 +108,13 @@ class Warehouse:
         return [self.write_table(source, table, data) for table, data in frames.items()]
 
     def read(self, table: str) -> pl.DataFrame:
+        from oso_core.warehouse.reader import read_table
+
         return read_table(self.catalog, table)
 
     def sql(self, query: str) -> pl.DataFrame:
+        from oso_core.warehouse.reader import sql
+
         return sql(self.catalog, query)
 
     def exists(self, table: str) -> bool:
