@@ -23,9 +23,10 @@ from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
 
 from blocks import setup as alert_setup
 from blocks.deployments import project_config, render
+from oso_core import alerts
 from oso_core.sources import discover_sources
 from oso_dev.replay import ReplayServer, Route
-from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
+from tests.support.alerting import fields, let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,11 +187,12 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
     try:
         failed = _run_deployment_with_worker("broken/broken", deployed["pool"], env)
         assert failed.state.type.value == "FAILED"
-        (message,) = discord_proxy.wait_for(lambda r: r["path"] == path and str(failed.id) in r["json"]["content"])
-        text = message["json"]["content"]
-        assert text.startswith("OSO Failed: broken / broken\r\nRun: ")
-        assert "First error: ValueError: broken: record 3 of /things has no field 'id'\n" in text
-        assert text.endswith(f"/runs/flow-run/{failed.id}") and len(text) <= 2000
+        (message,) = discord_proxy.wait_for(lambda r: r["path"] == path and mentions(r, str(failed.id)))
+        (embed,) = message["json"]["embeds"]
+        assert embed["title"] == "OSO Failed: broken / broken" and fields(embed)["Run"] == failed.name
+        assert fields(embed)["First error"] == "ValueError: broken: record 3 of /things has no field 'id'"
+        assert embed["url"].endswith(f"/runs/flow-run/{failed.id}") and message["problems"] == []
+        assert message["status"] == 204
 
         # recovery: the alpha deployment fails while its API answers 404, then completes once it is back
         items = ROOT / "tests" / "support" / "weekly_sources" / "fixtures" / "alpha"
@@ -200,13 +202,13 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
             assert first.state.type.value == "FAILED"
             second = _run_deployment_with_worker("alpha/alpha", deployed["pool"], env, {"base_url": up.url})
             assert second.state.type.value == "COMPLETED"
-        (recovered,) = discord_proxy.wait_for(
-            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO recovered")
+        (recovered,) = discord_proxy.wait_for(lambda r: r["path"] == path and mentions(r, '"OSO recovered'))
+        assert recovered["json"] == alerts.recovery_message(
+            "alpha", second.name, f"{os.environ['PREFECT_UI_URL']}/runs/flow-run/{second.id}", "alpha"
         )
-        assert recovered["json"]["content"] == (
-            f"OSO recovered: alpha / alpha\r\nRun: {second.name}\nCompleted again after a failed run.\n"
-            f"{os.environ['PREFECT_UI_URL']}/runs/flow-run/{second.id}"
-        )
+        (embed,) = recovered["json"]["embeds"]
+        assert embed["title"] == "OSO recovered: alpha / alpha" and fields(embed)["Run"] == second.name
+        assert embed["description"] == "Completed again after a failed run." and embed["color"] == 0x2ECC71
     finally:
         remove_alerting()
 

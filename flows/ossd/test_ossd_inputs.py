@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from flows.ossd import payload as ossd
 from flows.ossd.replay import SAMPLE_DIR
 from flows.ossd.source import ossd_flow
-from flows.ossd import payload as ossd
 
 ROOT = Path(__file__).resolve().parents[2]
 
