@@ -200,3 +200,31 @@ def test_hook_alerts_once_for_a_local_run_without_automation(
         assert replayed(weekly_flow, only=["broken"], return_state=True).is_failed()
     assert "alert logged only" in caplog.text
     assert len(discord_proxy.requests()) == before
+
+
+def test_any_embed_is_cut_to_discords_limits_with_an_ellipsis() -> None:
+    huge = discord.embed(
+        "t" * 1000,
+        kind="freshness",
+        description="d" * 10_000,
+        fields=[("n" * 500, "v" * 5000)] * 40,
+        footer="f" * 3000,
+    )
+    assert embed_problems({"embeds": [huge]}) == []
+    assert len(huge["title"]) == 256 and huge["title"].endswith("…")
+    assert len(huge["fields"]) <= 25 and huge["fields"][-1]["name"] == "…"
+    total = len(huge["title"]) + len(huge.get("description", "")) + len(huge["footer"]["text"])
+    assert total + sum(len(f["name"]) + len(f["value"]) for f in huge["fields"]) <= 6000
+
+    gate = alerts.quality_gate_message(
+        "npm.manifests", "row_drop", "replace would drop 100% of 1,204 rows\n" + "x" * 9000, flow="npm"
+    )
+    (embed,) = gate["embeds"]
+    assert embed_problems(gate) == [] and embed["title"] == "OSO quality gate: npm.manifests not committed"
+    assert fields(embed) == {
+        "Table": "npm.manifests",
+        "Check": "row_drop",
+        "Flow": "npm",
+        "Detail": "replace would drop 100% of 1,204 rows",
+    }
+    assert embed["color"] == discord.COLORS["quality"]
