@@ -76,15 +76,31 @@ class SourceRun:
         commit is then a Prefect task ``write <ns>.<table>`` whose result is its row count, so the run graph shows
         which table took the time or failed (``Warehouse.write_table`` per table, as ``write_tables`` does)."""
         for table, data in dict(tables).items():
+            if not in_flow_run():  # a bare call (tests, scripts): no task runs without a flow run to hold them
+                self.summary.results.append(_write_table(self.warehouse, self.source, table, data))
+                continue
             write = _write_task(self.source.qualified(table))
             state = write(self.warehouse, self.source, table, data, return_state=True)
             self.summary.results.append(task_value(state))  # raises the commit's error, as before
+
+
+def in_flow_run() -> bool:
+    """Whether this code runs inside a Prefect flow run (only then are steps recorded as task runs)."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
 
 
 def task_value(state: Any) -> Any:
     """The value of a task run that returned ``Completed(message=..., data=value)``: ``value`` (raises if failed)."""
     from prefect.states import State
 
+    if not isinstance(state, State):
+        return state
     value = state.result()
     return value.result() if isinstance(value, State) else value
 

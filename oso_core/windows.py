@@ -219,14 +219,8 @@ class WindowedLoad:
         outcomes: list[WindowOutcome] = []
         progress = _Progress(f"{self.source.name}.{plan.table}", len(plan.windows))
         for window in plan.windows:
-            state = _window_task(window.key)(self, plan.table, qualified, spec, window, extract, now, return_state=True)
-            if state.is_completed():
-                from oso_core.engine import task_value
-
-                outcome = task_value(state)
-            else:
-                exc = state.result(raise_on_failure=False)
-                error = f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else (state.message or "")
+            outcome, error = self._run_window(plan.table, qualified, spec, window, extract, now)
+            if outcome is None:
                 logger.error("%s %s window %s faulty: %s", self.source.name, plan.table, window.key, error)
                 outcome = WindowOutcome(plan.table, window, FAULTY, 0, error)
             self.state.record(
@@ -246,6 +240,23 @@ class WindowedLoad:
             progress.advance(outcome)
         self.outcomes.extend(outcomes)
         return outcomes
+
+    def _run_window(self, *args: Any) -> tuple[WindowOutcome | None, str]:
+        """One window as a task ``window <key>`` inside a flow run (directly outside one); the outcome, or the
+        error that makes it faulty."""
+        from oso_core.engine import in_flow_run, task_value
+
+        window = args[3]
+        if not in_flow_run():
+            try:
+                return task_value(self.load_window(*args)), ""
+            except Exception as exc:  # noqa: BLE001 - any failure of one window is that window's outcome
+                return None, f"{type(exc).__name__}: {exc}"
+        state = _window_task(window.key)(self, *args, return_state=True)
+        if state.is_completed():
+            return task_value(state), ""
+        exc = state.result(raise_on_failure=False)
+        return None, f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else (state.message or "")
 
     def load_window(
         self,
