@@ -7,8 +7,11 @@ What it declares:
 
 * ``weekly`` (flow ``oso-weekly``): every source, cron ``0 0 * * 0`` (OSO's Sunday job) in the time zone of
   setting ``weekly.timezone`` (default UTC, ``--timezone`` overrides);
-* one deployment per source flow, named after the source, with no schedule (run on demand or by the weekly flow)
-  unless its ``cadence`` is a cron expression (ossd_sbom: ``0 0 * * 2,5``), then active on that cron;
+* one deployment per source flow, named after the source. A ``weekly`` source (the default cadence) has no schedule
+  of its own: the weekly flow runs it (or run it on demand). Any other cadence (``daily``, a cron such as OSO's
+  ``0 0 * * 2,5``) is the active schedule of the source's own deployment, and the weekly run leaves it out;
+* ``freshness`` (flow ``oso-freshness``): daily at 06:00, after the midnight loads, checks each table's age against
+  its maximum (``flows/freshness.py``);
 * ``maintenance`` (flow ``oso-table-maintenance``): compaction, snapshot expiry and orphan-file deletion of every
   table (``flows/maintenance.py``), weekly on cron ``0 0 * * 3``: Wednesdays, midweek, away from Sunday's loads
   (a load that does run meanwhile wins over the compaction, see ``oso_core.warehouse.maintenance``);
@@ -18,6 +21,8 @@ What it declares:
   default loads every missing or failed window. Like OSO's partitioned-asset schedules it starts *inactive*
   (the weekly run already fills windows); activate it to fill windows on their own schedule.
 
+Every deployment with a schedule is tagged ``alerts``: with setting ``alerts.deployments`` = ``tagged`` only those
+alert (``oso_core.alerts``), as OSO limited its failure sensor to the scheduled core and stable jobs.
 All run on the ``process`` work pool ``oso-process`` (``--work-pool``) with a per-deployment concurrency limit of one
 run at a time (a source never loads concurrently with itself; extra runs queue). No ``pull`` step is written:
 ``prefect deploy`` then records the project directory, which is what a process worker on this machine needs; for
@@ -33,12 +38,16 @@ from typing import Any
 
 import yaml
 
+from oso_core import cadence as cadences
 from oso_core import settings
+from oso_core.alerts import ALERTS_TAG
 from oso_core.secret_params import SecretParameterError, check_parameters
 from oso_core.settings import dynamic_sources_dir
 from oso_core.sources import Source, discover_sources
 
-WEEKLY_CRON = "0 0 * * 0"
+WEEKLY_CRON = cadences.WEEKLY_CRON
+FRESHNESS_CRON = "0 6 * * *"
+FRESHNESS_ENTRYPOINT = "flows/freshness.py:freshness_flow"
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_flow"
 MAINTENANCE_CRON = "0 0 * * 3"
 MAINTENANCE_ENTRYPOINT = "flows/maintenance.py:maintenance_flow"
@@ -87,16 +96,21 @@ def _work_pool_for(source: Source, name: str) -> dict[str, Any]:
 
 
 def source_deployment(source: Source, work_pool: str, timezone: str = "UTC") -> dict[str, Any]:
-    """A source's own deployment: unscheduled when its cadence is ``weekly`` (the weekly run loads it), else
-    active on its cadence's cron (ossd_sbom: Tuesdays and Fridays, as OSO's SBOM job)."""
-    own_schedule = source.cadence != "weekly"
+    """The source's own deployment; scheduled on its cadence unless the weekly run carries it."""
+    scheduled = not source.in_weekly_run
     return {
         "name": source.name,
         "description": (source.description or f"Load {source.name} into the lake.").strip().splitlines()[0],
         "entrypoint": source.entrypoint,
-        "tags": ["oso", f"source:{source.name}", *source.tags, *([f"api:{source.api}"] if source.api else [])],
+        "tags": [
+            "oso",
+            f"source:{source.name}",
+            *source.tags,
+            *([f"api:{source.api}"] if source.api else []),
+            *([ALERTS_TAG] if scheduled else []),
+        ],
         "parameters": {},
-        "schedules": _schedule(timezone, active=True, cron=source.cadence) if own_schedule else [],
+        "schedules": _schedule(timezone, active=True, cron=source.cron) if scheduled else [],
         "concurrency_limit": _concurrency(),
         "work_pool": _work_pool_for(source, work_pool),
     }
@@ -111,7 +125,7 @@ def windows_deployment(source: Source, work_pool: str, timezone: str) -> dict[st
             " (inactive by default, like OSO's partition schedules)."
         ),
         "entrypoint": source.entrypoint,
-        "tags": ["oso", f"source:{source.name}", "windows", *source.tags],
+        "tags": ["oso", f"source:{source.name}", "windows", *source.tags, ALERTS_TAG],
         "parameters": {},
         "schedules": _schedule(timezone, active=False),
         "concurrency_limit": _concurrency(),
@@ -128,9 +142,10 @@ def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, packa
         pool["job_variables"] = {"env": env}
     return {
         "name": "weekly",
-        "description": "Every declared source, a few at a time, on Sundays at midnight (OSO's weekly job).",
+        "description": "Every weekly source, a few at a time, on Sundays at midnight (OSO's weekly job); daily and "
+        "cron sources run on their own schedules.",
         "entrypoint": WEEKLY_ENTRYPOINT,
-        "tags": ["oso", "weekly"],
+        "tags": ["oso", "weekly", ALERTS_TAG],
         "parameters": {"concurrency": concurrency},
         "schedules": _schedule(timezone, active=True),
         "concurrency_limit": _concurrency(),
@@ -144,7 +159,7 @@ def maintenance_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
         "description": "Compact small files, expire snapshots past 30 days (keeping the last 10) and delete orphan "
         "files of every table, weekly on Wednesdays.",
         "entrypoint": MAINTENANCE_ENTRYPOINT,
-        "tags": ["oso", "maintenance"],
+        "tags": ["oso", "maintenance", ALERTS_TAG],
         "parameters": {},
         "schedules": _schedule(timezone, active=True, cron=MAINTENANCE_CRON),
         "concurrency_limit": _concurrency(),
@@ -152,10 +167,32 @@ def maintenance_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
     }
 
 
+def freshness_deployment(work_pool: str, timezone: str, package: str = "flows") -> dict[str, Any]:
+    """The daily freshness check; it reads the declarations, so it gets the same source packages as the weekly run."""
+    pool = _work_pool(work_pool)
+    env = {**({"OSO_SOURCE_PACKAGES": package} if package != "flows" else {}), **_dynamic_env()}
+    if env:
+        pool["job_variables"] = {"env": env}
+    return {
+        "name": "freshness",
+        "description": "Daily: alert once, listing every table older than its maximum age (or missing).",
+        "entrypoint": FRESHNESS_ENTRYPOINT,
+        "tags": ["oso", "freshness", ALERTS_TAG],
+        "parameters": {},
+        "schedules": _schedule(timezone, active=True, cron=FRESHNESS_CRON),
+        "concurrency_limit": _concurrency(),
+        "work_pool": pool,
+    }
+
+
 def project_config(
     sources: dict[str, Source], timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows"
 ) -> dict[str, Any]:
-    deployments = [weekly_deployment(work_pool, timezone, package=package), maintenance_deployment(work_pool, timezone)]
+    deployments = [
+        weekly_deployment(work_pool, timezone, package=package),
+        maintenance_deployment(work_pool, timezone),
+        freshness_deployment(work_pool, timezone, package),
+    ]
     for source in sources.values():
         deployments.append(source_deployment(source, work_pool, timezone))
         if source.windows is not None:

@@ -1,7 +1,8 @@
 """The weekly pipeline: every declared source, isolated, a few at a time (OSO's Sunday ``materialize`` job).
 
-``python flows/weekly.py --replay`` loads every source from its recorded fixtures, offline. Deployed, it runs on
-the ``0 0 * * 0`` cron of ``prefect.yaml``. It ends Failed when any source failed, with a state message naming
+``python flows/weekly.py --replay --every-cadence`` loads every source from its recorded fixtures, offline.
+Deployed, it runs on the ``0 0 * * 0`` cron of ``prefect.yaml`` and loads the ``weekly`` sources; the daily and
+cron ones run on their own deployments' schedules. It ends Failed when any source failed, with a state message naming
 how many and the first error (the failure alert reads it), and publishes a ``weekly-summary`` table artifact.
 """
 
@@ -44,9 +45,11 @@ def weekly_flow(
     only: list[str] | None = None,
     skip: list[str] | None = None,
     concurrency: int | None = None,
+    every_cadence: bool = False,
 ) -> State:
-    """Load every declared source (``only`` / ``skip`` narrow it), ``concurrency`` at a time."""
-    sources = select_sources(only, skip)
+    """Load every weekly source (``only`` / ``skip`` narrow it; ``every_cadence`` adds the daily and cron ones),
+    ``concurrency`` at a time."""
+    sources = select_sources(only, skip, every_cadence)
     outcomes = run_sources(sources, concurrency or configured_concurrency())
     print(render_summary(outcomes))
     rows = [o.as_row() for o in outcomes]
@@ -58,7 +61,8 @@ def weekly_flow(
     )
     if failed:
         first = failed[0]
-        return Failed(message=failure_state_message(len(failed), f"{first.source}: {first.error}"), data=rows)
+        message = failure_state_message(len(failed), f"{first.source}: {first.error}", [o.source for o in failed])
+        return Failed(message=message, data=rows)
     return Completed(message=f"{len(outcomes)} sources completed", data=rows)
 
 
@@ -71,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="SOURCE", help="run only these sources")
     parser.add_argument("--skip", nargs="+", metavar="SOURCE", help="run every source but these")
     parser.add_argument(
+        "--every-cadence",
+        action="store_true",
+        help="also run the sources that have their own daily or cron schedule (left out of the weekly run)",
+    )
+    parser.add_argument(
         "--concurrency", type=int, default=None, help="sources in flight at once (default: setting weekly.concurrency)"
     )
     parser.add_argument(
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        select_sources(args.only, args.skip)
+        select_sources(args.only, args.skip, args.every_cadence)
     except ValueError as exc:
         parser.error(str(exc))
     concurrency = args.concurrency or configured_concurrency()
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
             local.enter_context(replaying())
         state = weekly_flow.with_options(task_runner=runner)(
-            only=args.only, skip=args.skip, concurrency=concurrency, return_state=True
+            only=args.only, skip=args.skip, concurrency=concurrency, every_cadence=args.every_cadence, return_state=True
         )
     return 0 if state.is_completed() else 1
 

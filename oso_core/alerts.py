@@ -1,35 +1,46 @@
-"""Failure and recovery alerts, built like OSO's run-failure sensor ("N failed steps in run (link)").
+"""Alerts as Discord embeds, as OSO's were: failure, crash, time-out, recovery, overdue, freshness, quality gate.
 
-Two paths send the same text to Discord through Prefect's Apprise-based ``DiscordWebhook`` block:
+Each alert is one embed (``oso_core.discord``): a title linking the run in the Prefect UI, a colour by kind, fields
+for flow/deployment/run, failed task runs, failed sources or tables and the first error line, all within Discord's
+limits. They reach Discord two ways, always through the same ``CustomWebhookNotificationBlock`` posting raw JSON:
 
-* **The server** (main path): automations made by ``python -m blocks.setup`` render ``FAILURE_SUBJECT`` /
-  ``FAILURE_BODY`` (Jinja, rendered by the Prefect server with the ``flow_run``, ``flow`` and ``deployment`` of the
-  triggering event) on every flow run entering Failed, Crashed or TimedOut, and ``RECOVERY_*`` when a deployment
-  that last failed completes. Crashes skip in-process code, so only the server sees them all.
-* **The flow's own hook** (``alert_on_failure``, for local ``python`` runs where no server automation exists):
-  builds the message in Python, sends it through the same block type when ``(discord, webhook_url)`` is set,
-  logs it otherwise, and never sends twice for one run nor when a server automation will already send it.
+* **The server** (main path): automations made by ``python -m blocks.setup`` render ``FAILURE_BODY`` /
+  ``RECOVERY_BODY`` (Jinja producing the embed JSON, rendered by the Prefect server with the ``flow_run``, ``flow``
+  and ``deployment`` of the triggering event) on every flow run entering Failed, Crashed or TimedOut, and when a
+  deployment that last failed completes. Crashes skip in-process code, so only the server sees them all. A
+  proactive automation per scheduled deployment posts ``overdue_embed`` when no run completed in time.
+* **In-process** (``alert_on_failure`` hook for local ``python`` runs where no server automation exists; the
+  freshness flow; the quality gate): the same embed built in Python and sent through the same block type when
+  ``(discord, webhook_url)`` is set, logged otherwise; the hook never sends twice for one run nor when a server
+  automation will already send it.
+
+Which deployments alert is setting ``alerts.deployments``: ``all`` (default) or ``tagged`` (only runs tagged
+``alerts``: ``prefect.yaml`` tags every scheduled deployment so), as OSO limited its failure sensor to chosen jobs.
 
 The failed-task-run count: the Jinja context has no task runs, so the server can only show a count a flow put in
-its own final state message. ``failure_state_message(n, first_error)`` writes it as ``"N failed task runs; first
-error: ..."`` and the templates read it back (the weekly flow ends that way). The hook counts task runs through
-the API instead. Discord refuses content over 2,000 characters, so every part is capped.
+its own final state message. ``failure_state_message(n, first_error, failed)`` writes it as ``"N failed task runs;
+failed: a, b; first error: ..."`` and the templates read it back (the weekly flow ends that way). The hook counts
+task runs through the API instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from oso_core.secrets import SecretInaccessibleError, SecretReference, SecretResolver, default_resolver
+from oso_core import discord
+from oso_core.discord import parse_webhook_url
+from oso_core.secrets import SecretInaccessibleError, SecretReference, SecretResolver, default_resolver, resolve_setting
 
 logger = logging.getLogger("oso.alerts")
 
-DISCORD_LIMIT = 2000
+__all__ = ["parse_webhook_url"]
+
 WEBHOOK_SECRET = SecretReference(
     "discord", "webhook_url", "Discord webhook of #alerts, https://discord.com/api/webhooks/<id>/<token> "
     "(unset: alerts go to the log)"
@@ -37,30 +48,23 @@ WEBHOOK_SECRET = SecretReference(
 BLOCK_NAME = "oso-discord-alerts"
 FAILURE_AUTOMATION = "oso-flow-run-failed"
 RECOVERY_AUTOMATION = "oso-deployment-recovered"
+OVERDUE_AUTOMATION_PREFIX = "oso-overdue-"
 # A source's flow run inside the weekly run is named with this prefix. The failure automation skips such runs:
 # the weekly run's own alert already names the failed source and its first error, so one broken source sends
 # one message, not two. A source run on its own (deployment or ``python flows/<source>.py``) still alerts.
 WEEKLY_PART_PREFIX = "weekly-part-"
 ALERTED_TAG = "oso-alert-sent"
+ALERTS_TAG = "alerts"
+ALERT_SCOPES = ("all", "tagged")
 FAILURE_STATES = ("Failed", "Crashed", "TimedOut")
 
-_MARKER = " failed task runs; first error: "
+_MARKER = " failed task runs; "
+_NAMES = "failed: "
+_ERROR = "first error: "
 _EXCEPTION_PREFIX = "Flow run encountered an exception: "
-ERROR_CHARS = 300
+ERROR_CHARS = 1000
 NAME_CHARS = 100
-
-_WEBHOOK_URL = re.compile(r"^https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/(\d+)/([\w-]+)/?$")
-
-
-def parse_webhook_url(url: str) -> tuple[str, str]:
-    """``https://discord.com/api/webhooks/<id>/<token>`` → ``(id, token)``; the error never echoes the token."""
-    match = _WEBHOOK_URL.match(url.strip())
-    if not match:
-        raise ValueError(
-            "setting discord.webhook_url is not a Discord webhook URL "
-            "(expected https://discord.com/api/webhooks/<id>/<token>)"
-        )
-    return match.group(1), match.group(2)
+NAMES_CHARS = 1000
 
 
 def webhook_url(resolver: SecretResolver | None = None) -> str | None:
@@ -71,8 +75,21 @@ def webhook_url(resolver: SecretResolver | None = None) -> str | None:
         return None
 
 
+def alert_scope(resolver: SecretResolver | None = None) -> str:
+    """Setting ``alerts.deployments``: ``all`` runs alert, or only ``tagged`` ones (tag ``alerts``)."""
+    scope = (resolve_setting("alerts", "deployments", "all", resolver) or "all").strip().lower()
+    if scope not in ALERT_SCOPES:
+        raise ValueError(f"setting alerts.deployments is {scope!r}; one of {', '.join(ALERT_SCOPES)}")
+    return scope
+
+
+def alerts_for(tags: Iterable[str], scope: str | None = None) -> bool:
+    """Whether a run with these tags alerts under the scope."""
+    return (scope or alert_scope()) == "all" or ALERTS_TAG in set(tags)
+
+
 def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return discord.cap(text, limit)
 
 
 def _first_line(message: str | None) -> str:
@@ -85,14 +102,27 @@ def first_error_line(message: str | None) -> str:
     return _cap(_first_line(message), ERROR_CHARS)
 
 
-def failure_state_message(failed_task_runs: int, first_error: str) -> str:
-    """A final state message the server templates can read the failed count and first error from."""
-    return f"{failed_task_runs}{_MARKER}{first_error_line(first_error)}"
+def failure_state_message(failed_task_runs: int, first_error: str, failed: Iterable[str] = ()) -> str:
+    """A final state message the server templates read the failed count, names and first error from."""
+    names = ", ".join(failed)
+    return f"{failed_task_runs}{_MARKER}{_NAMES + names + '; ' if names else ''}{_ERROR}{first_error_line(first_error)}"
+
+
+def parse_state_message(message: str | None) -> tuple[str, str, str]:
+    """``(failed task runs, failed names, first error)`` from a state message (``failure_state_message`` or any)."""
+    first, failed, names = _first_line(message), "not reported", ""
+    if _MARKER in first:
+        failed, rest = first.split(_MARKER, 1)
+        if rest.startswith(_NAMES) and "; " + _ERROR in rest:
+            names, first = rest[len(_NAMES) :].split("; " + _ERROR, 1)
+        else:
+            first = rest[len(_ERROR) :] if rest.startswith(_ERROR) else rest
+    return failed, names, first
 
 
 @dataclass(frozen=True)
 class FailureReport:
-    """Everything an alert says about one run; ``render()`` gives (subject, body) within Discord's limit."""
+    """Everything an alert says about one run; ``embed()`` is the Discord embed, exactly as the server renders it."""
 
     flow: str
     state: str
@@ -102,80 +132,193 @@ class FailureReport:
     failed_task_runs: int | None = None
     first_error: str = "no error message"
 
-    def render(self) -> tuple[str, str]:
-        subject = f"OSO {self.state}: {_cap(self.flow, NAME_CHARS)}"
+    @property
+    def title(self) -> str:
+        title = f"OSO {self.state}: {_cap(self.flow, NAME_CHARS)}"
+        return title + (f" / {_cap(self.deployment, NAME_CHARS)}" if self.deployment else "")
+
+    def embed(self) -> dict[str, Any]:
+        failed, names, error = parse_state_message(self.first_error)
+        if self.failed_task_runs is not None and failed == "not reported":
+            failed = str(self.failed_task_runs)
+        fields: list[tuple[str, str] | tuple[str, str, bool]] = [("Flow", _cap(self.flow, NAME_CHARS), True)]
         if self.deployment:
-            subject += f" / {_cap(self.deployment, NAME_CHARS)}"
-        error = _first_line(self.first_error)
-        failed: str = "not reported" if self.failed_task_runs is None else str(self.failed_task_runs)
-        if _MARKER in error:  # a flow that already carried the count in its state message
-            failed, error = error.split(_MARKER, 1)
-        body = "\n".join(
-            [
-                f"Run: {_cap(self.flow_run, NAME_CHARS)}",
-                f"Failed task runs: {failed}",
-                f"First error: {_cap(error, ERROR_CHARS)}",
-                self.url or "(no UI link: PREFECT_UI_URL is not set)",
-            ]
-        )
-        return fit_discord(subject, body)
+            fields.append(("Deployment", _cap(self.deployment, NAME_CHARS), True))
+        fields += [("Run", _cap(self.flow_run, NAME_CHARS), True), ("Failed task runs", failed, True)]
+        if names:
+            fields.append(("Failed sources or tables", _cap(names, NAMES_CHARS)))
+        fields.append(("First error", _cap(error, ERROR_CHARS)))
+        return discord.embed(self.title, kind=self.state, url=self.url, fields=fields)
+
+    def message(self) -> dict[str, Any]:
+        return discord.message(self.embed())
 
 
-def fit_discord(subject: str, body: str) -> tuple[str, str]:
-    """Cut the body so Apprise's ``subject + "\\r\\n" + body`` stays within Discord's 2,000 characters."""
-    room = DISCORD_LIMIT - len(subject) - 2
-    if len(body) > room:
-        body = body[: max(room - 3, 0)] + "..."
-    return subject, body
+# Jinja rendered by the Prefect server (SendNotification body → the block's raw JSON body). It must give exactly
+# the JSON of FailureReport.message(): tests compare them. Every part is capped so the embed fits Discord's limits.
+def _truncate(limit: int) -> str:
+    return f"truncate({limit}, True, '{discord.ELLIPSIS}', 0)"
 
 
-# Jinja rendered by the Prefect server (SendNotification). Keep the text identical to FailureReport.render().
-_FIRST_LINE = (
+_PARSE = (
     "{%- set message = ((flow_run.state.message if flow_run.state else '') or '') -%}"
     "{%- set lines = message.strip().splitlines() -%}"
     "{%- set first = (lines[0].strip() if lines else 'no error message') -%}"
     "{%- set first = first | replace('" + _EXCEPTION_PREFIX + "', '') -%}"
-    "{%- set failed = 'not reported' -%}"
+    "{%- set failed = 'not reported' -%}{%- set names = '' -%}"
     "{%- if '" + _MARKER + "' in first -%}"
-    "{%- set parts = first.split('" + _MARKER + "', 1) -%}{%- set failed = parts[0] -%}{%- set first = parts[1] -%}"
+    "{%- set parts = first.split('" + _MARKER + "', 1) -%}{%- set failed = parts[0] -%}{%- set rest = parts[1] -%}"
+    "{%- if rest.startswith('" + _NAMES + "') and '; " + _ERROR + "' in rest -%}"
+    "{%- set more = rest[" + str(len(_NAMES)) + ":].split('; " + _ERROR + "', 1) -%}"
+    "{%- set names = more[0] -%}{%- set first = more[1] -%}"
+    "{%- elif rest.startswith('" + _ERROR + "') -%}{%- set first = rest[" + str(len(_ERROR)) + ":] -%}"
+    "{%- else -%}{%- set first = rest -%}{%- endif -%}"
     "{%- endif -%}"
+    "{%- set state = flow_run.state.name if flow_run.state else 'Failed' -%}"
+    "{%- set url = flow_run | ui_url -%}"
 )
-FAILURE_SUBJECT = (
-    "OSO {{ flow_run.state.name }}: {{ flow.name | truncate(" + str(NAME_CHARS) + ", True, '...', 0) }}"
-    "{% if deployment %} / {{ deployment.name | truncate(" + str(NAME_CHARS) + ", True, '...', 0) }}{% endif %}"
+_FLOW_TITLE = (
+    "{{ flow.name | " + _truncate(NAME_CHARS) + " }}"
+    "{% if deployment %} / {{ deployment.name | " + _truncate(NAME_CHARS) + " }}{% endif %}"
+)
+_COLORS = "{{ " + json.dumps(discord.COLORS) + ".get(state, " + str(discord.COLORS["Failed"]) + ") }}"
+_IDENTITY_FIELDS = (
+    '{"name": "Flow", "value": {{ flow.name | ' + _truncate(NAME_CHARS) + ' | tojson }}, "inline": true}, '
+    '{% if deployment %}{"name": "Deployment", "value": {{ deployment.name | '
+    + _truncate(NAME_CHARS)
+    + ' | tojson }}, "inline": true}, {% endif %}'
+    '{"name": "Run", "value": {{ flow_run.name | ' + _truncate(NAME_CHARS) + ' | tojson }}, "inline": true}'
 )
 FAILURE_BODY = (
-    _FIRST_LINE + "Run: {{ flow_run.name }}\n"
-    "Failed task runs: {{ failed }}\n"
-    "First error: {{ first | truncate(" + str(ERROR_CHARS) + ", True, '...', 0) }}\n"
-    "{{ flow_run | ui_url }}"
+    _PARSE
+    + "{%- set title -%}OSO {{ state }}: "
+    + _FLOW_TITLE
+    + "{%- endset -%}"
+    + '{"username": "'
+    + discord.USERNAME
+    + '", "embeds": [{"title": {{ title | tojson }}, "color": '
+    + _COLORS
+    + ', {% if url %}"url": {{ url | tojson }}, {% endif %}"fields": ['
+    + _IDENTITY_FIELDS
+    + ', {"name": "Failed task runs", "value": {{ failed | tojson }}, "inline": true}'
+    + '{% if names %}, {"name": "Failed sources or tables", "value": {{ names | '
+    + _truncate(NAMES_CHARS)
+    + " | tojson }}}{% endif %}"
+    + ', {"name": "First error", "value": {{ first | '
+    + _truncate(ERROR_CHARS)
+    + " | tojson }}}]}]}"
 )
-RECOVERY_SUBJECT = (
-    "OSO recovered: {{ flow.name | truncate(" + str(NAME_CHARS) + ", True, '...', 0) }}"
-    "{% if deployment %} / {{ deployment.name | truncate(" + str(NAME_CHARS) + ", True, '...', 0) }}{% endif %}"
+FAILURE_SUBJECT = "OSO {{ flow_run.state.name }}: " + _FLOW_TITLE  # Prefect requires a subject; the body is the JSON
+RECOVERY_DESCRIPTION = "Completed again after a failed run."
+RECOVERY_BODY = (
+    "{%- set url = flow_run | ui_url -%}{%- set title -%}OSO recovered: "
+    + _FLOW_TITLE
+    + "{%- endset -%}"
+    + '{"username": "'
+    + discord.USERNAME
+    + '", "embeds": [{"title": {{ title | tojson }}, "color": '
+    + str(discord.COLORS["recovered"])
+    + ', {% if url %}"url": {{ url | tojson }}, {% endif %}"description": "'
+    + RECOVERY_DESCRIPTION
+    + '", "fields": ['
+    + _IDENTITY_FIELDS
+    + "]}]}"
 )
-RECOVERY_BODY = "Run: {{ flow_run.name }}\nCompleted again after a failed run.\n{{ flow_run | ui_url }}"
+RECOVERY_SUBJECT = "OSO recovered: " + _FLOW_TITLE
+
+
+def recovery_message(flow: str, flow_run: str, url: str | None, deployment: str | None = None) -> dict[str, Any]:
+    """What the recovery automation posts, built in Python (tests compare the server's rendering with it)."""
+    title = f"OSO recovered: {_cap(flow, NAME_CHARS)}" + (f" / {_cap(deployment, NAME_CHARS)}" if deployment else "")
+    fields: list[tuple[str, str] | tuple[str, str, bool]] = [("Flow", _cap(flow, NAME_CHARS), True)]
+    if deployment:
+        fields.append(("Deployment", _cap(deployment, NAME_CHARS), True))
+    fields.append(("Run", _cap(flow_run, NAME_CHARS), True))
+    return discord.message(
+        discord.embed(title, kind="recovered", url=url, description=RECOVERY_DESCRIPTION, fields=fields)
+    )
+
+
+def overdue_message(deployment: str, url: str | None, within: str, schedule: str) -> dict[str, Any]:
+    """The proactive automation's alert: no run of a scheduled deployment completed within cadence + grace."""
+    return discord.message(
+        discord.embed(
+            f"OSO overdue: {_cap(deployment, 2 * NAME_CHARS)}",
+            kind="overdue",
+            url=url,
+            description=f"No run of {deployment} completed within {within}: is its schedule, work pool or worker "
+            "still running?",
+            fields=[("Deployment", _cap(deployment, 2 * NAME_CHARS), True), ("Schedule", schedule, True)],
+        )
+    )
+
+
+def freshness_message(stale: list[dict[str, str]], checked: int, url: str | None = None) -> dict[str, Any]:
+    """OSO's "Asset Freshness Summary": one field per stale or missing table (last load, age, expected)."""
+    fields = [
+        (row["table"], f"last load {row['last_load']}, age {row['age']}, expected within {row['expected']}")
+        for row in stale
+    ]
+    return discord.message(
+        discord.embed(
+            "Asset Freshness Summary",
+            kind="freshness",
+            url=url,
+            description=f"{len(stale)} of {checked} tables are stale or missing.",
+            fields=fields,
+        )
+    )
+
+
+def quality_gate_message(
+    table: str, check: str, detail: str, *, flow: str = "", flow_run: str = "", url: str | None = None
+) -> dict[str, Any]:
+    """A refused commit (data-quality gate): the table stays at its previous snapshot. For the warehouse's gate."""
+    fields: list[tuple[str, str] | tuple[str, str, bool]] = [("Table", table, True), ("Check", check, True)]
+    if flow:
+        fields.append(("Flow", _cap(flow, NAME_CHARS), True))
+    if flow_run:
+        fields.append(("Run", _cap(flow_run, NAME_CHARS), True))
+    fields.append(("Detail", _cap(first_error_line(detail), ERROR_CHARS)))
+    return discord.message(
+        discord.embed(f"OSO quality gate: {table} not committed", kind="quality", url=url, fields=fields)
+    )
+
+
+def send_alert(payload: dict[str, Any], resolver: SecretResolver | None = None) -> bool:
+    """Post an alert built here to the configured webhook; log it when none is set or sending fails.
+
+    Returns whether Discord accepted it. Never raises: an alert must not mask what it reports.
+    """
+    url = webhook_url(resolver)
+    summary = "; ".join(e.get("title", "") for e in payload.get("embeds", []))
+    if url is None:
+        logger.warning("no Discord webhook configured (setting discord.webhook_url): alert logged only: %s", summary)
+        return False
+    try:
+        discord.send(url, payload)
+    except Exception as exc:  # noqa: BLE001
+        logger.error("Discord alert %r failed: %s", summary, type(exc).__name__)
+        return False
+    return True
+
+
+def send_quality_gate_alert(table: str, check: str, detail: str, resolver: SecretResolver | None = None) -> bool:
+    """For the warehouse's data-quality gate: alert that ``table`` was not committed (with the current run)."""
+    flow, flow_run, url = "", "", None
+    with contextlib.suppress(Exception):
+        from prefect.runtime import flow_run as current
+        from prefect.utilities.urls import url_for
+
+        flow, flow_run = current.flow_name or "", current.name or ""
+        url = url_for("flow-run", obj_id=current.id) if current.id else None
+    return send_alert(quality_gate_message(table, check, detail, flow=flow, flow_run=flow_run, url=url), resolver)
 
 
 # --- in-process hook -------------------------------------------------------------------------------------------
 
 _sent_runs: set[str] = set()
 _sent_lock = threading.Lock()
-
-
-def discord_block(url: str):
-    """The Prefect ``DiscordWebhook`` block for a webhook URL (the same block type the server uses)."""
-    from prefect.blocks.notifications import DiscordWebhook
-
-    webhook_id, token = parse_webhook_url(url)
-    return DiscordWebhook(webhook_id=webhook_id, webhook_token=token)
-
-
-def send_discord(url: str, subject: str, body: str) -> None:
-    """Send one message through Apprise; raises ``NotificationError`` when Discord refuses it."""
-    block = discord_block(url)
-    with block.raise_on_failure():
-        block.notify(body=body, subject=subject)
 
 
 def _count_failed_task_runs(client: Any, flow_run_id: Any) -> int | None:
@@ -231,9 +374,10 @@ def build_report(client: Any, flow: Any, flow_run: Any, state: Any) -> FailureRe
 def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """``on_failure`` / ``on_crashed`` hook: alert once for this run unless the server automation will.
 
-    Order of checks: one alert per run (in this process and, through a run tag, across processes); if the
-    server has an enabled failure automation, it sends (and sees crashes we can't), so the hook only logs;
-    with no webhook configured the message goes to the log; otherwise it is sent through Apprise.
+    Order of checks: one alert per run (in this process and, through a run tag, across processes); a run outside
+    the ``alerts.deployments`` scope does not alert; if the server has an enabled failure automation, it sends
+    (and sees crashes we can't), so the hook only logs; with no webhook configured the message goes to the log;
+    otherwise the embed is posted.
     """
     from prefect.client.orchestration import get_client
 
@@ -248,8 +392,11 @@ def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
             current_tags = list(client.read_flow_run(flow_run.id).tags or [])
         if ALERTED_TAG in current_tags:
             return
-        subject, body = build_report(client, flow, flow_run, state).render()
-        logger.error("%s\n%s", subject, body)
+        if not alerts_for(current_tags):
+            logger.info("run %s is not tagged %r: no alert (alerts.deployments=tagged)", flow_run.name, ALERTS_TAG)
+            return
+        report = build_report(client, flow, flow_run, state)
+        logger.error("%s\n%s", report.title, json.dumps(report.embed()["fields"], ensure_ascii=False))
         if server_automation_active(client):
             logger.info("server automation %s sends this alert; the hook does not", FAILURE_AUTOMATION)
             return
@@ -258,7 +405,7 @@ def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
             logger.warning("no Discord webhook configured (setting discord.webhook_url): alert logged only")
             return
         try:
-            send_discord(url, subject, body)
+            discord.send(url, report.message())
         except Exception as exc:  # noqa: BLE001 - an alert that cannot be sent must not mask the run's failure
             logger.error("Discord alert for run %s failed: %s", flow_run.name, type(exc).__name__)
             return

@@ -70,8 +70,62 @@ class SourceRun:
             yield client
 
     def write(self, tables: Mapping[str, Any]) -> None:
-        """Commit each table of ``tables`` (name → frame or batches) as declared, one commit per table."""
-        self.summary.results.extend(self.warehouse.write_tables(self.source, dict(tables)))
+        """Commit each table of ``tables`` (name → frame or batches) as declared, one commit per table.
+
+        Every table was extracted before this is called (bad input found while extracting commits nothing); each
+        commit is then a Prefect task ``write <ns>.<table>`` whose result is its row count, so the run graph shows
+        which table took the time or failed (``Warehouse.write_table`` per table, as ``write_tables`` does)."""
+        for table, data in dict(tables).items():
+            if not in_flow_run():  # a bare call (tests, scripts): no task runs without a flow run to hold them
+                self.summary.results.append(_write_table(self.warehouse, self.source, table, data))
+                continue
+            write = _write_task(self.source.qualified(table))
+            state = write(self.warehouse, self.source, table, data, return_state=True)
+            self.summary.results.append(task_value(state))  # raises the commit's error, as before
+
+
+def in_flow_run() -> bool:
+    """Whether this code runs inside a Prefect flow run (only then are steps recorded as task runs)."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def task_value(state: Any) -> Any:
+    """The value of a task run that returned ``Completed(message=..., data=value)``: ``value`` (raises if failed)."""
+    from prefect.states import State
+
+    if not isinstance(state, State):
+        return state
+    value = state.result()
+    return value.result() if isinstance(value, State) else value
+
+
+def _write_table(warehouse: Warehouse, source: Source, table: str, data: Any) -> Any:
+    return warehouse.write_table(source, table, data)
+
+
+def _write_task(qualified: str) -> Callable[..., Any]:
+    """A task named ``write <ns>.<table>`` around one table's commit; its Completed state carries the row count.
+
+    The WriteResult is returned to the flow in memory (results are not persisted: frames never go to storage);
+    the task's state message ("1,204 rows (replace)") is what the UI and the API show.
+    """
+    from prefect import task
+    from prefect.cache_policies import NONE
+    from prefect.states import Completed
+
+    def commit(warehouse: Warehouse, source: Source, table: str, data: Any) -> Any:
+        result = _write_table(warehouse, source, table, data)
+        return Completed(message=f"{result.rows_written:,} rows ({result.mode})", data=result)
+
+    return task(
+        commit, name=f"write {qualified}", task_run_name=f"write {qualified}", cache_policy=NONE, persist_result=False
+    )
 
 
 def _public_signature(fn: Callable[..., Any]) -> inspect.Signature:

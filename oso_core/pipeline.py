@@ -102,14 +102,25 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
     raise ValueError(f"unknown task runner {kind!r}; one of {', '.join(TASK_RUNNERS)}")
 
 
-def select_sources(only: Iterable[str] | None = None, skip: Iterable[str] | None = None) -> list[Source]:
-    """Every declared source, narrowed by ``only`` / ``skip``; unknown names are an error."""
+def select_sources(
+    only: Iterable[str] | None = None, skip: Iterable[str] | None = None, every_cadence: bool = False
+) -> list[Source]:
+    """The sources of a weekly run: those of ``weekly`` cadence, narrowed by ``only`` / ``skip``.
+
+    Sources with a cadence of their own (``daily``, a cron) run on their own deployment's schedule, so the weekly
+    run leaves them out, as OSO's core job excluded its daily assets; naming one in ``only`` (or passing
+    ``every_cadence``, as the offline demo does) runs it anyway. A weekly source that ``depends_on`` one left out
+    simply reads the lake as that source's last run left it (``_ready`` waits only for selected sources).
+    Unknown names are an error.
+    """
     sources = discover_sources()
     only, skip = list(only or []), list(skip or [])
     unknown = sorted(set(only + skip) - set(sources))
     if unknown:
         raise ValueError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sources)}")
-    return [s for name, s in sources.items() if (not only or name in only) and name not in skip]
+    if only:
+        return [s for name, s in sources.items() if name in only and name not in skip]
+    return [s for name, s in sources.items() if name not in skip and (every_cadence or s.in_weekly_run)]
 
 
 def _rows_of(result: Any) -> dict[str, int]:

@@ -13,9 +13,10 @@ import importlib.util
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
+from oso_core import cadence as cadences
 from oso_core import settings
 from oso_core.secrets import SecretReference
 from oso_core.settings import SourceSettings
@@ -29,6 +30,8 @@ class TableSpec:
     """One table a source writes: ``<source>.<name>`` with its write disposition.
 
     ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"week(time)"`` or ``"date"``.
+    ``max_age``: how old the table may get before the freshness check reports it stale; by default its source's
+    cadence plus a grace (``Source.max_age``: weekly → 8 days, daily → 36 hours).
     """
 
     name: str
@@ -36,8 +39,11 @@ class TableSpec:
     key: tuple[str, ...] = ()
     partition_by: str | None = None
     description: str = ""
+    max_age: timedelta | None = None
 
     def __post_init__(self) -> None:
+        if self.max_age is not None and self.max_age <= timedelta(0):
+            raise ValueError(f"table {self.name}: max_age must be positive, got {self.max_age}")
         if self.mode not in WRITE_MODES:
             raise ValueError(f"table {self.name}: unknown write mode {self.mode!r}; one of {WRITE_MODES}")
         if self.mode == "merge" and not self.key:
@@ -63,12 +69,14 @@ class Source:
     ``flow`` names the flow function in the declaring module; ``module`` is filled in by discovery.
     ``depends_on`` names sources whose tables this one reads (defillama reads ``ossd.projects``): the weekly
     pipeline runs those first.
+    ``cadence`` is how often it loads, as OSO scheduled it: ``weekly`` (default: part of the Sunday weekly run),
+    ``daily``, or a cron such as ``0 0 * * 2,5``; any cadence but ``weekly`` is a schedule of the source's own
+    deployment and the weekly run leaves the source out (``oso_core.cadence``).
     The base URL is a setting, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``, so the same code hits the
     real API in production and a local replay server in tests. ``settings_model`` is the source's settings model
     (``SourceSettings``, or a subclass for a source with knobs of its own such as npm's ``registry_url``).
-    ``cadence`` is ``"weekly"`` (loaded by the weekly run only) or a cron expression for the source's own schedule
-    (OSO's SBOM job runs ``0 0 * * 2,5``). ``api`` names an upstream API whose rate limit several sources share
-    (``github``): the weekly run never loads two sources of one ``api`` at the same time.
+    ``api`` names an upstream API whose rate limit several sources share (``github``): the weekly run never
+    loads two sources of one ``api`` at the same time.
     """
 
     name: str
@@ -81,10 +89,30 @@ class Source:
     tags: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     namespace: str = ""
-    cadence: str = "weekly"
     api: str = ""
     module: str = ""
     settings_model: type[SourceSettings] = SourceSettings
+    cadence: str = cadences.WEEKLY
+
+    def __post_init__(self) -> None:
+        try:
+            cadences.cron_of(self.cadence)
+        except ValueError as exc:
+            raise ValueError(f"source {self.name}: {exc}") from exc
+
+    @property
+    def cron(self) -> str:
+        """The cron of the cadence (``weekly`` → ``0 0 * * 0``, ``daily`` → ``0 0 * * *``)."""
+        return cadences.cron_of(self.cadence)
+
+    @property
+    def in_weekly_run(self) -> bool:
+        """Whether the weekly run loads this source (weekly cadence), rather than its own schedule."""
+        return self.cron == cadences.WEEKLY_CRON
+
+    def max_age(self, table: str) -> timedelta:
+        """The table's declared ``max_age``, else the cadence's interval plus grace."""
+        return self.table(table).max_age or cadences.max_age(self.cadence)
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:

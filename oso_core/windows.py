@@ -26,12 +26,13 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
 from oso_core.errors import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, WindowGrid
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
@@ -216,26 +217,12 @@ class WindowedLoad:
         qualified = self.source.qualified(plan.table)
         run_id = _flow_run_id()
         outcomes: list[WindowOutcome] = []
+        progress = _Progress(f"{self.source.name}.{plan.table}", len(plan.windows))
         for window in plan.windows:
-            try:
-                frame = extract(window)
-                if frame.height:
-                    self.summary.add(
-                        self.warehouse.write(
-                            qualified,
-                            frame,
-                            mode=spec.mode,
-                            key=spec.key or None,
-                            partition_by=spec.partition_by,
-                            source=self.source.name,
-                            properties={"oso.window": window.key},
-                        )
-                    )
-                still_open = window.end > as_utc(now or datetime.now(UTC))
-                outcome = WindowOutcome(plan.table, window, PARTIAL if still_open else LOADED, frame.height)
-            except Exception as exc:  # noqa: BLE001 - any failure of one window is that window's outcome
-                logger.error("%s %s window %s faulty: %s", self.source.name, plan.table, window.key, exc)
-                outcome = WindowOutcome(plan.table, window, FAULTY, 0, f"{type(exc).__name__}: {exc}")
+            outcome, error = self._run_window(plan.table, qualified, spec, window, extract, now)
+            if outcome is None:
+                logger.error("%s %s window %s faulty: %s", self.source.name, plan.table, window.key, error)
+                outcome = WindowOutcome(plan.table, window, FAULTY, 0, error)
             self.state.record(
                 self.source.name,
                 plan.table,
@@ -250,8 +237,55 @@ class WindowedLoad:
                 + (f" ({outcome.error})" if outcome.error else "")
             )
             outcomes.append(outcome)
+            progress.advance(outcome)
         self.outcomes.extend(outcomes)
         return outcomes
+
+    def _run_window(self, *args: Any) -> tuple[WindowOutcome | None, str]:
+        """One window as a task ``window <key>`` inside a flow run (directly outside one); the outcome, or the
+        error that makes it faulty."""
+        from oso_core.engine import in_flow_run, task_value
+
+        window = args[3]
+        if not in_flow_run():
+            try:
+                return task_value(self.load_window(*args)), ""
+            except Exception as exc:  # noqa: BLE001 - any failure of one window is that window's outcome
+                return None, f"{type(exc).__name__}: {exc}"
+        state = _window_task(window.key)(self, *args, return_state=True)
+        if state.is_completed():
+            return task_value(state), ""
+        exc = state.result(raise_on_failure=False)
+        return None, f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else (state.message or "")
+
+    def load_window(
+        self,
+        table: str,
+        qualified: str,
+        spec: TableSpec,
+        window: Window,
+        extract: Callable[[Window], pl.DataFrame],
+        now: datetime | None,
+    ) -> Any:
+        """One window: extract, then merge in one commit. Raises on failure (the task run shows Failed)."""
+        from prefect.states import Completed
+
+        frame = extract(window)
+        if frame.height:
+            self.summary.add(
+                self.warehouse.write(
+                    qualified,
+                    frame,
+                    mode=spec.mode,
+                    key=spec.key or None,
+                    partition_by=spec.partition_by,
+                    source=self.source.name,
+                    properties={"oso.window": window.key},
+                )
+            )
+        still_open = window.end > as_utc(now or datetime.now(UTC))
+        outcome = WindowOutcome(table, window, PARTIAL if still_open else LOADED, frame.height)
+        return Completed(message=f"{frame.height:,} rows ({outcome.status})", data=outcome)
 
     def faulty(self) -> list[WindowOutcome]:
         return [o for o in self.outcomes if o.status == FAULTY]
@@ -276,6 +310,51 @@ class WindowedLoad:
             raise FaultyWindowsError(self.source.name, faulty, self.summary)
         return self.summary
 
+
+def _window_task(key: str) -> Callable[..., Any]:
+    """A Prefect task ``window <key>`` around one window's load; a faulty window is a Failed task run."""
+    from prefect import task
+    from prefect.cache_policies import NONE
+
+    def run(load: WindowedLoad, *args: Any) -> Any:
+        return load.load_window(*args)
+
+    return task(
+        run, name=f"window {key}", task_run_name=f"window {key}", cache_policy=NONE, persist_result=False, retries=0
+    )
+
+
+class _Progress:
+    """A Prefect progress artifact (windows done of total) for runs of more than one window; a no-op outside a
+    flow run or when the API refuses it (progress is a convenience, never a reason to fail a load)."""
+
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.done, self.faulty, self.id = label, total, 0, 0, None
+        if total < 2:
+            return
+        try:
+            from prefect.artifacts import create_progress_artifact
+            from prefect.context import FlowRunContext
+
+            if FlowRunContext.get() is not None:
+                self.id = create_progress_artifact(0.0, description=self._description())
+        except Exception:  # noqa: BLE001
+            logger.debug("no progress artifact for %s", label, exc_info=True)
+
+    def _description(self) -> str:
+        return f"{self.label}: {self.done} of {self.total} windows done ({self.faulty} faulty)"
+
+    def advance(self, outcome: WindowOutcome) -> None:
+        self.done += 1
+        self.faulty += outcome.status == FAULTY
+        if self.id is None:
+            return
+        try:
+            from prefect.artifacts import update_progress_artifact
+
+            update_progress_artifact(self.id, 100.0 * self.done / self.total, description=self._description())
+        except Exception:  # noqa: BLE001
+            logger.debug("progress artifact update failed for %s", self.label, exc_info=True)
 
 def keys(windows: Iterable[Window]) -> list[str]:
     return [w.key for w in windows]

@@ -28,17 +28,23 @@ def _table_cell(source: Source) -> str:
     return "<br>".join(cells)
 
 
+def _cadence_cell(source: Source) -> str:
+    """``weekly`` (in the weekly run), ``daily`` or the cron, as declared."""
+    return source.cadence if source.cadence in ("weekly", "daily") else f"`{source.cadence}`"
+
+
 def render_source_table(sources: dict[str, Source] | None = None) -> str:
     sources = sources if sources is not None else discover_sources()
     lines = [
-        "| source | what | tables (write mode) | secrets | windows |",
-        "|---|---|---|---|---|",
+        "| source | what | tables (write mode) | cadence | secrets | windows |",
+        "|---|---|---|---|---|---|",
     ]
     for source in sources.values():
         secrets = ", ".join(f"`{ref.group_name}.{ref.key}`" for ref in source.secrets) or "-"
         windows = f"{source.windows.days}-day from {source.windows.start}" if source.windows else "-"
         lines.append(
-            f"| `{source.name}` | {source.description or '-'} | {_table_cell(source)} | {secrets} | {windows} |"
+            f"| `{source.name}` | {source.description or '-'} | {_table_cell(source)} | {_cadence_cell(source)} "
+            f"| {secrets} | {windows} |"
         )
     return "\n".join(lines)
 

@@ -23,9 +23,10 @@ from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
 
 from blocks import setup as alert_setup
 from blocks.deployments import project_config, render, source_deployment
+from oso_core import alerts
 from oso_core.sources import discover_sources
 from oso_dev.replay import ReplayServer, Route
-from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
+from tests.support.alerting import fields, let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,19 +63,26 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
     assert maintenance["schedules"] == [{"cron": "0 0 * * 3", "timezone": "UTC", "day_or": True, "active": True}]
     assert maintenance["parameters"] == {} and maintenance["concurrency_limit"]["limit"] == 1
     assert "maintenance" not in sources  # a pipeline flow, not a source: flows/maintenance.py declares no SOURCE
+    freshness = by_name["freshness"]
+    assert freshness["entrypoint"] == "flows/freshness.py:freshness_flow" and "freshness" not in sources
+    assert freshness["schedules"] == [{"cron": "0 6 * * *", "timezone": "UTC", "day_or": True, "active": True}]
+    assert weekly["tags"] == ["oso", "weekly", "alerts"] and "alerts" in freshness["tags"]
     for name, source in sources.items():
-        own = [] if source.cadence == "weekly" else [{"cron": source.cadence, "timezone": "UTC", "day_or": True,
-                                                      "active": True}]  # fmt: skip
+        # a weekly source runs in the weekly run; any other cadence is its own deployment's active schedule
+        own = [] if source.in_weekly_run else [{"cron": source.cron, "timezone": "UTC", "day_or": True, "active": True}]
         assert by_name[name]["entrypoint"] == source.entrypoint and by_name[name]["schedules"] == own
+        assert ("alerts" in by_name[name]["tags"]) == (not source.in_weekly_run)
         assert by_name[name]["work_pool"]["name"] == "oso-process"
         assert by_name[name]["concurrency_limit"]["limit"] == 1
         assert (f"{name}-windows" in by_name) == (source.windows is not None)
+    for name in ("ossd", "op_atlas", "gitcoin"):
+        assert by_name[name]["schedules"] == [{"cron": "0 0 * * *", "timezone": "UTC", "day_or": True, "active": True}]
 
 
 def test_windowed_sources_get_a_weekly_window_schedule() -> None:
     config = project_config(discover_sources([PKG]), "Europe/Berlin", "pool", PKG)
     by_name = {d["name"]: d for d in config["deployments"]}
-    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "maintenance", "weekly"]
+    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "freshness", "maintenance", "weekly"]
     assert by_name["maintenance"]["schedules"][0] == {
         "cron": "0 0 * * 3",
         "timezone": "Europe/Berlin",
@@ -123,7 +131,7 @@ def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
         sources = {name: client.read_deployment_by_name(f"{name}/{name}") for name in ("alpha", "beta", "broken")}
         windows = client.read_deployment_by_name("beta/beta-windows")
         maintenance = client.read_deployment_by_name("oso-table-maintenance/maintenance")
-    assert weekly.work_pool_name == deployed["pool"] and weekly.tags == ["oso", "weekly"]
+    assert weekly.work_pool_name == deployed["pool"] and weekly.tags == ["oso", "weekly", "alerts"]
     assert weekly.parameters == {"concurrency": 4}
     assert weekly.job_variables == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
     assert weekly.global_concurrency_limit.limit == 1
@@ -133,7 +141,7 @@ def test_deploy_all_registers_every_deployment(deployed: dict) -> None:
         assert deployment.schedules == [] and f"source:{name}" in deployment.tags
         assert deployment.work_pool_name == deployed["pool"]
     assert windows.schedules[0].active is False
-    assert maintenance.work_pool_name == deployed["pool"] and maintenance.tags == ["oso", "maintenance"]
+    assert maintenance.work_pool_name == deployed["pool"] and maintenance.tags == ["oso", "maintenance", "alerts"]
     assert maintenance.global_concurrency_limit.limit == 1
     (schedule,) = maintenance.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 0 * * 3", "Europe/Berlin", True)
@@ -204,11 +212,12 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
     try:
         failed = _run_deployment_with_worker("broken/broken", deployed["pool"], env)
         assert failed.state.type.value == "FAILED"
-        (message,) = discord_proxy.wait_for(lambda r: r["path"] == path and str(failed.id) in r["json"]["content"])
-        text = message["json"]["content"]
-        assert text.startswith("OSO Failed: broken / broken\r\nRun: ")
-        assert "First error: ValueError: broken: record 3 of /things has no field 'id'\n" in text
-        assert text.endswith(f"/runs/flow-run/{failed.id}") and len(text) <= 2000
+        (message,) = discord_proxy.wait_for(lambda r: r["path"] == path and mentions(r, str(failed.id)))
+        (embed,) = message["json"]["embeds"]
+        assert embed["title"] == "OSO Failed: broken / broken" and fields(embed)["Run"] == failed.name
+        assert fields(embed)["First error"] == "ValueError: broken: record 3 of /things has no field 'id'"
+        assert embed["url"].endswith(f"/runs/flow-run/{failed.id}") and message["problems"] == []
+        assert message["status"] == 204
 
         # recovery: the alpha deployment fails while its API answers 404, then completes once it is back
         items = ROOT / "tests" / "support" / "weekly_sources" / "fixtures" / "alpha"
@@ -218,13 +227,13 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
             assert first.state.type.value == "FAILED"
             second = _run_deployment_with_worker("alpha/alpha", deployed["pool"], env, {"base_url": up.url})
             assert second.state.type.value == "COMPLETED"
-        (recovered,) = discord_proxy.wait_for(
-            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO recovered")
+        (recovered,) = discord_proxy.wait_for(lambda r: r["path"] == path and mentions(r, '"OSO recovered'))
+        assert recovered["json"] == alerts.recovery_message(
+            "alpha", second.name, f"{os.environ['PREFECT_UI_URL']}/runs/flow-run/{second.id}", "alpha"
         )
-        assert recovered["json"]["content"] == (
-            f"OSO recovered: alpha / alpha\r\nRun: {second.name}\nCompleted again after a failed run.\n"
-            f"{os.environ['PREFECT_UI_URL']}/runs/flow-run/{second.id}"
-        )
+        (embed,) = recovered["json"]["embeds"]
+        assert embed["title"] == "OSO recovered: alpha / alpha" and fields(embed)["Run"] == second.name
+        assert embed["description"] == "Completed again after a failed run." and embed["color"] == 0x2ECC71
     finally:
         remove_alerting()
 
@@ -237,4 +246,15 @@ def test_committed_prefect_yaml_deploys(tmp_path: Path) -> None:
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments()
     names = {d.name for d in deployments if d.work_pool_name == "oso-process"}
-    assert {"weekly", "maintenance", *discover_sources(["flows"])} <= names
+    assert {"weekly", "maintenance", "freshness", *discover_sources(["flows"])} <= names
+    # the daily sources are scheduled on the server: midnight every day, active, tagged for alerts
+    with get_client(sync_client=True) as client:
+        for name in ("ossd", "op_atlas", "gitcoin"):
+            deployment = client.read_deployment_by_name(f"{name}/{name}")
+            (schedule,) = deployment.schedules
+            assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 0 * * *", "UTC", True)
+            assert "alerts" in deployment.tags
+        freshness = client.read_deployment_by_name("oso-freshness/freshness")
+        assert freshness.schedules[0].schedule.cron == "0 6 * * *" and freshness.schedules[0].active
+        npm = client.read_deployment_by_name("npm/npm")
+        assert npm.schedules == []  # weekly: carried by the weekly run

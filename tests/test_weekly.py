@@ -51,7 +51,8 @@ def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env
     # the weekly run fails because one source failed, and says how many and why, in one line
     assert state.is_failed()
     assert state.message == (
-        "1 failed task runs; first error: broken: ValueError: broken: record 3 of /things has no field 'id'"
+        "1 failed task runs; failed: broken; "
+        "first error: broken: ValueError: broken: record 3 of /things has no field 'id'"
     )
     # the other sources loaded anyway; read back independently through DuckDB
     assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
@@ -103,7 +104,7 @@ def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
     state = replayed(
         weekly_flow.with_options(task_runner=runner), only=["alpha", "broken"], concurrency=2, return_state=True
     )
-    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert state.is_failed() and state.message.startswith("1 failed task runs; failed: broken; first error: broken:")
     assert warehouse.read("alpha.items").height == 3
 
 

@@ -36,6 +36,7 @@ SOURCE = Source(
     tables=table_specs(TABLES),
     flow="gitcoin_flow",
     secrets=(DATABASE,),
+    cadence="daily",  # OSO ran it in its daily stable/unstable jobs
 )
 
 

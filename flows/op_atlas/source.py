@@ -54,6 +54,7 @@ SOURCE = Source(
     tables=table_specs(TABLES),
     flow="op_atlas_flow",
     secrets=(DATABASE,),
+    cadence="daily",  # OSO ran it in its daily stable/unstable jobs
 )
 
 

@@ -25,6 +25,7 @@ SOURCE = Source(
     ),
     flow="ossd_flow",
     tags=("stable",),
+    cadence="daily",  # OSO ran it in its daily stable/unstable jobs
 )
 
 

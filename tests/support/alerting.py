@@ -22,18 +22,16 @@ def use_webhook(monkeypatch: pytest.MonkeyPatch) -> str:
 def remove_alerting() -> None:
     """Delete our automations and block from the session server, so a test starts from nothing."""
     from prefect.automations import Automation
-    from prefect.blocks.notifications import DiscordWebhook
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        for name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION):
-            for automation in client.read_automations_by_name(name):
+        for automation in client.read_automations():
+            ours = automation.name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION)
+            if ours or automation.name.startswith(alerts.OVERDUE_AUTOMATION_PREFIX):
                 Automation.read(id=automation.id).delete()
-        try:
-            block = DiscordWebhook.load(alerts.BLOCK_NAME)
-        except ValueError:
-            return
-        client.delete_block_document(block._block_document_id)
+        for document in client.read_block_documents():
+            if document.name == alerts.BLOCK_NAME:
+                client.delete_block_document(document.id)
 
 
 def let_triggers_load() -> None:
@@ -43,3 +41,19 @@ def let_triggers_load() -> None:
 
 def contents(requests: list[dict[str, Any]]) -> list[str]:
     return [r["json"]["content"] for r in requests]
+
+
+def embeds(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The (single) embed of each recorded webhook request."""
+    return [r["json"]["embeds"][0] for r in requests]
+
+
+def mentions(request: dict[str, Any], text: str) -> bool:
+    """Whether a recorded request's JSON (content or embeds) contains ``text``."""
+    import json
+
+    return text in json.dumps(request.get("json"), ensure_ascii=False)
+
+
+def fields(embed: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in embed.get("fields", [])}

@@ -4,7 +4,9 @@ Apprise's Discord plugin hard-codes ``https://discord.com/api/webhooks``, so the
 ``DiscordWebhook`` block offline, from the Prefect *server* process that runs automation actions, is to give that
 process ``HTTPS_PROXY`` pointing here and ``REQUESTS_CA_BUNDLE`` pointing at this proxy's CA. Every webhook
 request is appended to a JSONL file (method, path, headers, JSON body) so tests in any process can read it.
-Like Discord, content over 2,000 characters is answered with HTTP 400; otherwise 204 No Content.
+Like Discord, content over 2,000 characters or an embed over Discord's limits (title 256, description 4,096,
+25 fields, field name 256 / value 1,024, footer 2,048, 6,000 in all, at most 10 embeds) is answered with HTTP 400;
+otherwise 204 No Content. ``SSL_CERT_FILE`` in ``env`` makes httpx (the webhook block) trust the proxy's CA too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,38 @@ import trustme
 
 DISCORD_HOST = "discord.com"
 DISCORD_CONTENT_LIMIT = 2000
+EMBED_LIMITS = {
+    "title": 256, "description": 4096, "fields": 25, "name": 256, "value": 1024, "footer": 2048, "all": 6000
+}
+
+
+def embed_problems(payload: Any) -> list[str]:
+    """What Discord would refuse in a webhook body's embeds (empty when it would accept them)."""
+    if not isinstance(payload, dict):
+        return []
+    embeds = payload.get("embeds") or []
+    problems = ["more than 10 embeds"] if len(embeds) > 10 else []
+    total = 0
+    for number, embed in enumerate(embeds):
+        title, description = embed.get("title") or "", embed.get("description") or ""
+        footer = (embed.get("footer") or {}).get("text") or ""
+        fields = embed.get("fields") or []
+        total += len(title) + len(description) + len(footer)
+        for part, text in (("title", title), ("description", description), ("footer", footer)):
+            if len(text) > EMBED_LIMITS[part]:
+                problems.append(f"embed {number} {part} is {len(text)} long")
+        if len(fields) > EMBED_LIMITS["fields"]:
+            problems.append(f"embed {number} has {len(fields)} fields")
+        for field in fields:
+            name, value = field.get("name") or "", field.get("value") or ""
+            total += len(name) + len(value)
+            if not name or not value:
+                problems.append(f"embed {number} has an empty field name or value")
+            if len(name) > EMBED_LIMITS["name"] or len(value) > EMBED_LIMITS["value"]:
+                problems.append(f"embed {number} field {name[:20]!r} is too long")
+    if total > EMBED_LIMITS["all"]:
+        problems.append(f"embeds total {total} characters")
+    return problems
 
 
 @dataclass
@@ -42,6 +76,7 @@ class DiscordProxy:
             "HTTPS_PROXY": self.url,
             "https_proxy": self.url,
             "REQUESTS_CA_BUNDLE": str(self.ca_path),
+            "SSL_CERT_FILE": str(self.ca_path),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
@@ -114,13 +149,14 @@ def start_discord_proxy(directory: Path) -> DiscordProxy:
                 except ValueError:
                     payload = body.decode("utf-8", "replace")
                 content = payload.get("content", "") if isinstance(payload, dict) else ""
-                too_long = len(content) > DISCORD_CONTENT_LIMIT
+                too_long = len(content) > DISCORD_CONTENT_LIMIT or bool(embed_problems(payload))
                 record = {
                     "method": method,
                     "path": path,
                     "host": headers.get("host"),
                     "user_agent": headers.get("user-agent"),
                     "json": payload,
+                    "problems": embed_problems(payload),
                     "status": 400 if too_long else 204,
                     "received": time.time(),
                 }
