@@ -26,7 +26,7 @@ from pyiceberg.manifest import DataFile, ManifestContent
 from pyiceberg.table import Table, Transaction
 from sqlalchemy.exc import DBAPIError
 
-from oso_core.warehouse import compat
+from oso_core.warehouse.compat import filter_carried_manifests
 from oso_core.warehouse.errors import WarehouseError
 
 T = TypeVar("T")
@@ -153,7 +153,7 @@ def replace_files(
     manifests, as Iceberg Java does; this commit's own tombstones are written separately and kept.
     """
     with txn.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
-        compat.filter_carried_manifests(
+        filter_carried_manifests(
             overwrite, lambda m: m.content != ManifestContent.DATA or m.has_added_files() or m.has_existing_files()
         )
         for data_file in removed:
