@@ -18,6 +18,8 @@ from typing import Any
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Transaction
 
+from oso_core.warehouse.compat import metadata_writer, replace_metadata_writer, transaction_io
+
 _WRITTEN: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("oso_metadata_written", default=None)
 _MARK = "_oso_records_metadata_paths"
 
@@ -28,7 +30,7 @@ def record_metadata_writes(catalog: Catalog) -> None:
     pyiceberg's metastore catalogs write the new metadata JSON through ``self._write_metadata``; wrapping it on
     the instance is the one way to learn a failed commit's metadata path.
     """
-    original = getattr(catalog, "_write_metadata", None)
+    original = metadata_writer(catalog)
     if original is None or getattr(original, _MARK, False):
         return
 
@@ -38,7 +40,7 @@ def record_metadata_writes(catalog: Catalog) -> None:
         original(metadata, io, metadata_path)
 
     setattr(write_metadata, _MARK, True)
-    catalog._write_metadata = write_metadata  # type: ignore[method-assign]
+    replace_metadata_writer(catalog, write_metadata)
 
 
 @contextlib.contextmanager
@@ -57,7 +59,7 @@ def new_snapshot_files(txn: Transaction, base_snapshot_id: int | None) -> tuple[
     snapshot = txn.table_metadata.current_snapshot()
     if snapshot is None or snapshot.snapshot_id == base_snapshot_id:
         return None, []
-    io = txn._table.io
+    io = transaction_io(txn)
     paths = [snapshot.manifest_list]
     with contextlib.suppress(Exception):  # best effort: an unreadable list leaves its manifests behind
         paths += [m.manifest_path for m in snapshot.manifests(io) if m.added_snapshot_id == snapshot.snapshot_id]

@@ -26,6 +26,7 @@ from pyiceberg.manifest import DataFile, ManifestContent
 from pyiceberg.table import Table, Transaction
 from sqlalchemy.exc import DBAPIError
 
+from oso_core.warehouse.compat import filter_carried_manifests
 from oso_core.warehouse.errors import WarehouseError
 
 T = TypeVar("T")
@@ -152,10 +153,9 @@ def replace_files(
     manifests, as Iceberg Java does; this commit's own tombstones are written separately and kept.
     """
     with txn.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
-        carried = overwrite._existing_manifests
-        overwrite._existing_manifests = lambda: [  # type: ignore[method-assign]
-            m for m in carried() if m.content != ManifestContent.DATA or m.has_added_files() or m.has_existing_files()
-        ]
+        filter_carried_manifests(
+            overwrite, lambda m: m.content != ManifestContent.DATA or m.has_added_files() or m.has_existing_files()
+        )
         for data_file in removed:
             overwrite.delete_data_file(data_file)
         for data_file in added:

@@ -34,8 +34,6 @@ from pyiceberg.io.pyarrow import (
     ArrowScan,
     ParquetFormatModel,
     StatisticsCollector,
-    _get_parquet_writer_kwargs,
-    _to_requested_schema,
     compute_statistics_plan,
     data_file_statistics_from_parquet_metadata,
     parquet_path_to_id_mapping,
@@ -49,6 +47,8 @@ from pyiceberg.table.locations import LocationProvider, load_location_provider
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.typedef import Record
 from pyiceberg.utils.concurrent import ExecutorFactory
+
+from oso_core.warehouse.compat import parquet_writer_kwargs, to_requested_schema
 
 # In-memory Arrow bytes per data file (~3-5 MB of zstd Parquet for event-like rows). Smaller files than
 # pyiceberg's 512 MiB default let merges rewrite only the few files their keys touch. A table property
@@ -75,7 +75,7 @@ class _FileLayout:
     def of(cls, metadata: TableMetadata, file_schema: Schema, data: pa.Table) -> _FileLayout:
         properties = metadata.properties
         plain = mostly_distinct_columns(data, file_schema)
-        parquet = _get_parquet_writer_kwargs(properties)
+        parquet = parquet_writer_kwargs(properties)
         parquet["use_dictionary"] = [
             path
             for field, column in zip(file_schema.fields, data.schema, strict=True)
@@ -115,7 +115,7 @@ class DataFileWriter:
         # Once per call, not per file: field ids and the table's types (a narrower batch is widened here).
         data = pa.Table.from_batches(
             [
-                _to_requested_schema(
+                to_requested_schema(
                     requested_schema=file_schema,
                     file_schema=data_schema,
                     batch=batch,

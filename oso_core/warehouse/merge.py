@@ -25,6 +25,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Transaction
 from pyiceberg.types import DoubleType, FloatType
 
+from oso_core.warehouse.compat import transaction_scan
 from oso_core.warehouse.files import DataFileWriter, read_data_files
 from oso_core.warehouse.partitioning import COVERED, DISJOINT, Windows
 from oso_core.warehouse.stats import column_bounds, comparable_values
@@ -96,7 +97,7 @@ def plan_merge(
     for column in key:
         f = schema.find_field(column)
         ranges.append((f.field_id, f.field_type, comparable_values(keys.get_column(column))))
-    candidates = [task for task in txn._scan().plan_files() if _may_hold_keys(task.file, ranges)]
+    candidates = [task for task in transaction_scan(txn).plan_files() if _may_hold_keys(task.file, ranges)]
     if len(key) == 1:
         sorted_keys = _SortedKeys(keys, key[0], ranges[0][0], ranges[0][1])
         return _rewrite(txn, io, candidates, writer, sorted_keys.drop)
@@ -108,7 +109,7 @@ def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, wri
     column = txn.table_metadata.schema().find_field(windows.partition.column)
     plan = MergePlan()
     straddling = []
-    for task in txn._scan().plan_files():
+    for task in transaction_scan(txn).plan_files():
         verdict = windows.classify(task.file, column.field_id, column.field_type)
         if verdict == COVERED:
             plan.removed.append(task.file)

@@ -12,12 +12,12 @@ import re
 from collections.abc import Collection, Sequence
 
 import pyarrow as pa
-from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import ResolveError
 from pyiceberg.schema import Schema, assign_fresh_schema_ids, promote
 from pyiceberg.table import Transaction
 from pyiceberg.types import IcebergType, StructType
 
+from oso_core.warehouse.compat import schema_without_ids
 from oso_core.warehouse.errors import WarehouseError
 
 _FIELD_IDS = re.compile(r"\b\d+: ")
@@ -25,7 +25,7 @@ _FIELD_IDS = re.compile(r"\b\d+: ")
 
 def iceberg_schema(arrow_schema: pa.Schema) -> Schema:
     """The Iceberg schema a new table gets for ``arrow_schema`` (ids assigned in column order, as the catalog does)."""
-    return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(arrow_schema))
+    return assign_fresh_schema_ids(schema_without_ids(arrow_schema))
 
 
 def _shape(field_type: IcebergType) -> str:

@@ -29,6 +29,7 @@ from pyiceberg.table import Table, Transaction
 from oso_core.sources import WRITE_MODES
 from oso_core.warehouse.attempt import metadata_written, new_snapshot_files, record_metadata_writes
 from oso_core.warehouse.commit import CONFLICTS, RetryPolicy, commit_with_retry, is_lock_timeout, with_retry
+from oso_core.warehouse.compat import restore_staged_updates, staged_updates, transaction_io, transaction_scan
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
@@ -259,7 +260,7 @@ class _Staging:
                 self.retry,
             )
             self.created = True
-        self.files_writer = DataFileWriter(self.txn.table_metadata, self.txn._table.io)
+        self.files_writer = DataFileWriter(self.txn.table_metadata, transaction_io(self.txn))
 
     def finish(self) -> None:
         if self.txn is None:
@@ -287,10 +288,10 @@ class _Staging:
         for frame_no, drop in superseded.group_by("__frame"):
             index = int(frame_no[0])
             old = self.frames_files[index]
-            rows = read_data_files(self.txn.table_metadata, self.txn._table.io, scan_tasks(old))
+            rows = read_data_files(self.txn.table_metadata, transaction_io(self.txn), scan_tasks(old))
             kept, _ = anti_join(rows, drop.select(self.key), self.key)
             self.frames_files[index] = self.files_writer.write(kept)
-            _delete_quietly(self.txn._table.io, old)
+            _delete_quietly(transaction_io(self.txn), old)
         self.keys = [keys.unique(subset=list(self.key), keep="last")]
 
     def discard(self) -> None:
@@ -299,7 +300,7 @@ class _Staging:
         if self.maybe_committed:
             logger.warning("%s: the commit may have landed; its files are kept", self.identifier)
             return
-        _delete_quietly(self.txn._table.io, [f for files in self.frames_files for f in files])
+        _delete_quietly(transaction_io(self.txn), [f for files in self.frames_files for f in files])
 
     # -- committing ----------------------------------------------------------------------------------------------
     def _transaction_for(self, table: Table | None) -> Transaction:
@@ -336,8 +337,9 @@ class _Staging:
 
     def commit(self, table: Table | None, properties: dict[str, str]) -> _Outcome:
         txn = self._transaction_for(table)
-        io = txn._table.io
-        staged_updates = txn._updates  # restored if this attempt fails, so a staged create can be committed again
+        io = transaction_io(txn)
+        # Restored if this attempt fails, so a staged create can be committed again.
+        staged = staged_updates(txn)
         base_snapshot_id = txn.table_metadata.current_snapshot_id
         props = dict(properties)
         props.update({"oso.mode": self.mode, "oso.rows": str(self.rows)})
@@ -355,7 +357,7 @@ class _Staging:
             with metadata_written() as metadata_files:
                 committed = txn.commit_transaction()
         except BaseException as error:
-            txn._updates = staged_updates
+            restore_staged_updates(txn, staged)
             if not (in_catalog and self._landed(error, snapshot_id, metadata_files)):
                 # This attempt's rewrites, manifests and metadata file; a retry re-plans and writes them again.
                 _delete_quietly(io, plan.rewritten)
@@ -374,7 +376,7 @@ class _Staging:
         """What the mode replaces in the table as ``txn`` sees it (and the files it rewrites for that)."""
         plan = MergePlan()
         if self.mode == "replace":
-            plan = MergePlan(removed=[t.file for t in txn._scan().plan_files()])
+            plan = MergePlan(removed=[t.file for t in transaction_scan(txn).plan_files()])
             plan.rows_replaced = sum(f.record_count for f in plan.removed)
         elif self.mode == "merge" and txn.table_metadata.current_snapshot() is not None:
             keys = pl.concat(self.keys, how="vertical_relaxed").select(self.key).unique()
