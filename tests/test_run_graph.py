@@ -12,7 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
 
 from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec, Windows
+from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import FaultyWindowsError, WindowedLoad
 
 TWO_TABLES = Source(
@@ -31,7 +31,7 @@ WINDOWED = Source(
     name="graph_windows",
     tables=(TableSpec("events", mode="merge", key=("id",)),),
     flow="none",
-    windows=Windows(start=date(2024, 1, 7)),
+    windows=WindowGrid(start=date(2024, 1, 7)),
 )
 
 

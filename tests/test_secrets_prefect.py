@@ -254,7 +254,7 @@ def test_canary_values_never_reach_logs_artifacts_parameters_or_errors(prefix: s
     artifact_text = json.dumps([a.model_dump(mode="json") for a in artifacts])
 
     # Each place holds what it should (so the search below is not vacuous) ...
-    assert run.parameters["token"] == {"group_name": "canary", "key": "token"}
+    assert run.parameters["token"] == {"group_name": "canary", "key": "token", "description": ""}  # a name, no value
     assert any("resolved ResolvedSecrets(canary.token: '***' from env var" in m for m in logs), logs
     assert any("secret canary.missing not found; tried:" in m for m in logs), logs
     assert any(f"token canary.token came from env var {_env_var(prefix, canary.TOKEN)}" in m for m in logs), logs
