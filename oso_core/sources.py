@@ -28,7 +28,12 @@ WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partiti
 class TableSpec:
     """One table a source writes: ``<source>.<name>`` with its write disposition.
 
-    ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"week(time)"`` or ``"date"``.
+    ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"month(time)"``,
+    ``"truncate(time, 2592000)"`` or ``"date"``; an existing table evolves to it on its next write.
+    ``key_determines_partition`` declares that a key's row never moves to another partition (its time column
+    never changes): a merge then reads only the partitions its rows fall in, so its cost follows the change, not
+    the table. It is implied when the partition column is a key column. A wrong declaration leaves the old row
+    of a moved key in place (a duplicate key), so declare it only when the source guarantees it.
     """
 
     name: str
@@ -36,6 +41,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     partition_by: str | None = None
     description: str = ""
+    key_determines_partition: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in WRITE_MODES:
@@ -44,6 +50,8 @@ class TableSpec:
             raise ValueError(f"table {self.name}: mode 'merge' needs key columns")
         if self.mode == "overwrite_partitions" and not self.partition_by:
             raise ValueError(f"table {self.name}: mode 'overwrite_partitions' needs partition_by")
+        if self.key_determines_partition and not self.partition_by:
+            raise ValueError(f"table {self.name}: key_determines_partition needs partition_by")
 
 
 @dataclass(frozen=True)
