@@ -3,6 +3,13 @@
     .venv/bin/python bench/warehouse.py            # 5M rows, the issue's numbers (a few minutes)
     .venv/bin/python bench/warehouse.py --rows 500000   # quick run, same cases scaled down
     .venv/bin/python bench/warehouse.py --only merge_vs_pyiceberg_upsert,window_overwrite_vs_parquet
+    .venv/bin/python bench/warehouse.py --only merge_50m_vs_5m --big-rows 50000000   # builds and caches the tables
+
+``merge_50m_vs_5m`` merges the same 200k rows (100k updated keys of the last 14 days, 100k new) into a
+month-partitioned table of 50M rows and of 5M rows, both growing at 50k rows a day up to the same day, once on the
+increasing ``event_id`` (key statistics prune) and once on the hash-like ``uid`` (declared
+``key_determines_partition``: partitions prune). The base tables are built once in batches and cached under
+``bench/.runs/merge_base_<rows>/``; each case restores them (catalog copy, added files deleted) before and after.
 
 Prints one ``name: value`` line per comparison. Every case runs in its own subprocess (so peak RSS is that
 case's), checks its result (row counts, unique keys, changed values present) before reporting, and all ratios
@@ -19,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -288,6 +296,167 @@ def case_stream_one(rows, work):
     return _stream(BATCH, work)
 
 
+# -- merge cost against table size (merge_50m_vs_5m) ---------------------------------------------------------------
+# A table that grows at a constant rate (so 10x the rows is 10x the history), partitioned by month, always ending
+# on the same day: the same 200k-row merge touches the same partitions whatever the table's size.
+RATE_PER_DAY = 50_000
+BIG_END = datetime(2026, 9, 28, tzinfo=UTC)
+BIG_TABLE = "bench.big"
+BIG_PARTITION = "month(created_at)"
+BIG_BATCH = 1_000_000
+BIG_CACHE = ROOT / "bench" / ".runs"
+REPEATS = 3
+
+
+def series(rows: int, first_id: int, total: int):
+    """Rows ``first_id ..`` of a ``total``-row table: increasing ``event_id``, hash-like ``uid``, time fixed by id."""
+    import polars as pl
+
+    start = BIG_END - timedelta(days=total / RATE_PER_DAY)
+    us_per_row = 86_400 * 1_000_000 / RATE_PER_DAY
+    frame = pl.DataFrame({"event_id": pl.int_range(first_id, first_id + rows, dtype=pl.Int64, eager=True)})
+    h = pl.col("event_id").hash(0)
+    return frame.select(
+        "event_id",
+        uid=pl.col("event_id").hash(7).cast(pl.String).str.zfill(20),
+        repo_id=(h % 200_000).cast(pl.Int64),
+        actor=((h // 7) % 500_000).cast(pl.String).str.zfill(12),
+        type=((h // 13) % 10).cast(pl.String).str.pad_start(10, "E"),
+        created_at=pl.lit(start)
+        + pl.duration(microseconds=(pl.col("event_id").cast(pl.Float64) * us_per_row).cast(pl.Int64)),
+        payload_size=((h // 17) % 100_000).cast(pl.Int32),
+    )
+
+
+def big_home(rows: int) -> Path:
+    return BIG_CACHE / f"merge_base_{rows}"
+
+
+def build_big(rows: int) -> None:
+    """Write the base table once (in batches, one commit) and record its files, so every case starts from it."""
+    home = big_home(rows)
+    if (home / "base.json").exists():
+        return
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    os.environ["OSO_HOME"] = str(home)
+    from oso_core.warehouse import Warehouse
+
+    def batches() -> Iterator:
+        for first in range(0, rows, BIG_BATCH):
+            yield series(min(BIG_BATCH, rows - first), first, rows)
+
+    Warehouse().write(BIG_TABLE, batches(), mode="append", partition_by=BIG_PARTITION)
+    shutil.copy2(home / "catalog.db", home / "catalog.db.base")
+    files = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+    (home / "base.json").write_text(json.dumps(files))
+
+
+def restore_big(rows: int) -> None:
+    """Back to the base table: its catalog, without any file a merge added (data files are never changed)."""
+    home = big_home(rows)
+    base = set(json.loads((home / "base.json").read_text()))
+    shutil.copy2(home / "catalog.db.base", home / "catalog.db")
+    for path in home.rglob("*"):
+        if path.is_file() and str(path.relative_to(home)) not in base and path.parent != home:
+            path.unlink()
+
+
+def _merge_big(rows: int, hash_keys: bool) -> dict:
+    """200k rows into the cached table: 100k updated keys from the last 14 days, 100k new on the last day."""
+    import polars as pl
+
+    os.environ["OSO_HOME"] = str(big_home(rows))
+    from oso_core.warehouse import Warehouse
+    from oso_core.warehouse.reader import duckdb_connection, sql
+
+    low = max(0, rows - 14 * RATE_PER_DAY)
+    picked = pl.int_range(low, rows, dtype=pl.Int64, eager=True).sample(100_000, seed=3).sort()
+    old = series(rows - low, low, rows).filter(pl.col("event_id").is_in(picked.implode()))
+    new = series(100_000, rows, rows).with_columns(
+        created_at=pl.lit(BIG_END - timedelta(hours=1), pl.Datetime("us", "UTC"))
+    )
+    batch = pl.concat([old.with_columns(pl.col("payload_size") + 1), new])
+    key = "uid" if hash_keys else "event_id"
+    warehouse = Warehouse()
+    result = None
+
+    def run():
+        nonlocal result
+        result = warehouse.write(
+            BIG_TABLE, batch, mode="merge", key=[key], partition_by=BIG_PARTITION, key_determines_partition=hash_keys
+        )
+
+    seconds = timed(run)
+    merge_rss = peak_rss_mib()  # before the check, which reads the table with DuckDB
+    con = duckdb_connection()
+    con.register("k", batch.select(key, "payload_size").to_arrow())
+    lo = (BIG_END - timedelta(days=20)).isoformat()
+    got = sql(
+        warehouse.catalog,
+        f"SELECT (SELECT count(*) FROM {BIG_TABLE}) AS n, count(*) AS m, count(DISTINCT t.{key}) AS u, "
+        f"sum(t.payload_size) AS s FROM {BIG_TABLE} t JOIN k USING ({key}) WHERE t.created_at >= '{lo}'",
+        con,
+    )
+    n, m, u, total = got.row(0)
+    check(n == rows + 100_000, f"rows after merge {n}")
+    check(m == u == batch.height, f"merged keys present once ({m}, {u})")
+    check(total == int(batch["payload_size"].cast(pl.Int64).sum()), "merged values")
+    assert result is not None
+    return {
+        "seconds": seconds,
+        "merge_rss_mib": round(merge_rss),
+        "files_removed": result.files_removed,
+        "files_added": result.files_added,
+    }
+
+
+def case_merge_big_recent(rows, work):
+    return _merge_big(rows, hash_keys=False)
+
+
+def case_merge_big_hash(rows, work):
+    return _merge_big(rows, hash_keys=True)
+
+
+def case_build_big(rows, work):
+    return {"seconds": timed(lambda: build_big(rows))}
+
+
+def merge_by_size(big: int) -> dict[str, float]:
+    """``merge_50m_vs_5m``: the same merge into ``big`` rows ÷ into ``big // 10``, recent and hash-like keys."""
+    small = big // 10
+    r: dict[tuple[str, int], dict] = {}
+    for rows in (small, big):
+        if not (big_home(rows) / "base.json").exists():
+            print(f"# building the cached {rows:,}-row base table under {big_home(rows)}", flush=True)
+            run_case("build_big", rows)
+    # Best of REPEATS, sizes interleaved: the same work measured at different moments of a shared machine's load
+    # otherwise differs by 2-3x. Peak RSS is the highest seen.
+    for _ in range(REPEATS):
+        for kind in ("recent", "hash"):
+            for rows in (small, big):
+                restore_big(rows)
+                try:
+                    got = run_case(f"merge_big_{kind}", rows)
+                finally:
+                    restore_big(rows)
+                best = r.setdefault((kind, rows), got)
+                best["extra"]["merge_rss_mib"] = max(best["extra"]["merge_rss_mib"], got["extra"]["merge_rss_mib"])
+                best["seconds"] = min(best["seconds"], got["seconds"])
+    out = {}
+    for kind in ("recent", "hash"):
+        out[f"merge_{big // 1_000_000}m_vs_{small // 1_000_000}m_{kind}"] = (
+            r[kind, big]["seconds"] / r[kind, small]["seconds"]
+        )
+        for rows in (small, big):
+            extra = r[kind, rows]["extra"]
+            out[f"merge_{kind}_{rows // 1_000_000}m_seconds"] = r[kind, rows]["seconds"]
+            out[f"merge_{kind}_{rows // 1_000_000}m_peak_rss_mib"] = extra["merge_rss_mib"]
+            out[f"merge_{kind}_{rows // 1_000_000}m_files_removed"] = extra["files_removed"]
+    return out
+
+
 CASES = {name.removeprefix("case_"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 
@@ -360,6 +529,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows of the big table (default 5M)")
     parser.add_argument("--upsert-timeout", type=float, default=240, help="stop the partitioned upsert after this")
     parser.add_argument("--only", help=f"comma-separated comparisons to run (default all: {', '.join(COMPARISONS)})")
+    parser.add_argument(
+        "--big-rows", type=int, default=50_000_000, help="merge_50m_vs_5m: rows of the big table (small: a tenth)"
+    )
     parser.add_argument("--case")
     parser.add_argument("--work")
     args = parser.parse_args()
@@ -369,7 +541,9 @@ def main() -> None:
         print(json.dumps({"seconds": seconds, "rss_mib": peak_rss_mib(), "extra": result}))
         return
 
-    chosen = args.only.split(",") if args.only else list(COMPARISONS)
+    chosen = args.only.split(",") if args.only else [*COMPARISONS, "merge_50m_vs_5m"]
+    by_size = "merge_50m_vs_5m" in chosen
+    chosen = [c for c in chosen if c != "merge_50m_vs_5m"]
     unknown = set(chosen) - set(COMPARISONS)
     if unknown:
         parser.error(f"unknown comparisons: {', '.join(sorted(unknown))}")
@@ -388,6 +562,8 @@ def main() -> None:
             else:
                 r[name] = run_case(name, rows)
 
+    sized = merge_by_size(args.big_rows) if by_size else {}
+
     print(f"cores: {os.cpu_count()}")
     print(f"load_average_after: {load_average()}")
     for comparison in chosen:
@@ -397,6 +573,8 @@ def main() -> None:
     for name, result in r.items():
         print(f"{name}_seconds: {result['seconds']:.3f}")
         print(f"{name}_peak_rss_mib: {result['rss_mib']:.0f}")
+    for name, value in sized.items():
+        print(f"{name}: {value:.2f}" if isinstance(value, float) else f"{name}: {value}")
 
 
 if __name__ == "__main__":

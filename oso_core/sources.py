@@ -29,7 +29,12 @@ WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partiti
 class TableSpec:
     """One table a source writes: ``<source>.<name>`` with its write disposition.
 
-    ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"week(time)"`` or ``"date"``.
+    ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"month(time)"``,
+    ``"truncate(time, 2592000)"`` or ``"date"``; an existing table evolves to it on its next write.
+    ``key_determines_partition`` declares that a key's row never moves to another partition (its time column
+    never changes): a merge then reads only the partitions its rows fall in, so its cost follows the change, not
+    the table. It is implied when the partition column is a key column. A wrong declaration leaves the old row
+    of a moved key in place (a duplicate key), so declare it only when the source guarantees it.
     ``max_age``: how old the table may get before the freshness check reports it stale; by default its source's
     cadence plus a grace (``Source.max_age``: weekly → 8 days, daily → 36 hours).
     """
@@ -40,6 +45,7 @@ class TableSpec:
     partition_by: str | None = None
     description: str = ""
     max_age: timedelta | None = None
+    key_determines_partition: bool = False
 
     def __post_init__(self) -> None:
         if self.max_age is not None and self.max_age <= timedelta(0):
@@ -50,6 +56,8 @@ class TableSpec:
             raise ValueError(f"table {self.name}: mode 'merge' needs key columns")
         if self.mode == "overwrite_partitions" and not self.partition_by:
             raise ValueError(f"table {self.name}: mode 'overwrite_partitions' needs partition_by")
+        if self.key_determines_partition and not self.partition_by:
+            raise ValueError(f"table {self.name}: key_determines_partition needs partition_by")
 
 
 @dataclass(frozen=True)

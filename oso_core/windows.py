@@ -279,6 +279,7 @@ class WindowedLoad:
                     mode=spec.mode,
                     key=spec.key or None,
                     partition_by=spec.partition_by,
+                    key_determines_partition=spec.key_determines_partition,
                     source=self.source.name,
                     properties={"oso.window": window.key},
                 )

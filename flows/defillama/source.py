@@ -36,11 +36,38 @@ SOURCE = Source(
     description="DefiLlama protocols, chains and raises",
     base_url="https://api.llama.fi",
     tables=(
-        TableSpec("tvl_events", mode="replace", key=EVENT_KEY, description="TVL per protocol, chain and day"),
-        TableSpec("trading_volume_events", mode="replace", key=EVENT_KEY, description="DEX volume per day"),
-        TableSpec("lp_fee_events", mode="replace", key=EVENT_KEY, description="daily fees per protocol and chain"),
+        # The daily time series are partitioned by year of ``time`` (a key column, so a key's partition is fixed):
+        # readers of a period read only its years. Years, not months: they are replaced whole each run and hold
+        # from thousands to a few hundred thousand rows a year, which monthly partitions would cut into small files.
+        TableSpec(
+            "tvl_events",
+            mode="replace",
+            key=EVENT_KEY,
+            partition_by="year(time)",
+            description="TVL per protocol, chain and day",
+        ),
+        TableSpec(
+            "trading_volume_events",
+            mode="replace",
+            key=EVENT_KEY,
+            partition_by="year(time)",
+            description="DEX volume per day",
+        ),
+        TableSpec(
+            "lp_fee_events",
+            mode="replace",
+            key=EVENT_KEY,
+            partition_by="year(time)",
+            description="daily fees per protocol and chain",
+        ),
         TableSpec("protocol_metadata", mode="replace", key=("slug",), description="every listed protocol"),
-        TableSpec("historical_chain_tvl", mode="replace", key=("chain", "time"), description="TVL per chain and day"),
+        TableSpec(
+            "historical_chain_tvl",
+            mode="replace",
+            key=("chain", "time"),
+            partition_by="year(time)",
+            description="TVL per chain and day",
+        ),
         TableSpec("chains", mode="replace", key=("name",), description="every chain DefiLlama tracks"),
         TableSpec("raises", mode="replace", key=("name", "date"), description="fundraising rounds"),
     ),

@@ -18,7 +18,20 @@ SOURCE = Source(
     name="eas_optimism",
     description="EAS attestations on Optimism (weekly windows) from optimism.easscan.org GraphQL",
     base_url="https://optimism.easscan.org/graphql",
-    tables=(TableSpec("attestations", mode="merge", key=("id",), description="attestations, weekly windows"),),
+    # Partitioned by 30-day buckets of ``time`` (unix seconds, the column the windows select on; an integer, so
+    # Iceberg's truncate transform rather than month()). An attestation's id is the hash of its content, time
+    # included, and an attestation is immutable once made (revoking sets ``revocation_time``): a key never moves
+    # between partitions, so a window's merge reads only the bucket(s) it falls in, not every file of hash-like ids.
+    tables=(
+        TableSpec(
+            "attestations",
+            mode="merge",
+            key=("id",),
+            partition_by="truncate(time, 2592000)",
+            key_determines_partition=True,
+            description="attestations, weekly windows",
+        ),
+    ),
     flow="eas_optimism_flow",
     windows=WindowGrid(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
     tags=("graphql", "windowed"),

@@ -45,10 +45,13 @@ SOURCE = Source(
     base_url="https://api.npmjs.org",
     tables=(
         TableSpec("manifests", mode="replace", key=("name",), description="latest package.json of each package"),
+        # Partitioned by month of the window start: a weekly merge reads one month, not the whole history. The key
+        # holds ``date``, so a key's partition can never change.
         TableSpec(
             "downloads",
             mode="merge",
             key=("artifact_name", "date"),
+            partition_by="month(date)",
             description="downloads per package and weekly window (date = window start)",
         ),
     ),

@@ -30,8 +30,26 @@ SOURCE = Source(
     description="Open Collective expenses and deposits (weekly windows) and accounts, from GraphQL API v2",
     base_url="https://api.opencollective.com/graphql/v2",
     tables=(
-        TableSpec("expenses", mode="merge", key=("id",), description="DEBIT transactions, weekly windows"),
-        TableSpec("deposits", mode="merge", key=("id",), description="CREDIT transactions, weekly windows"),
+        # Partitioned by month of ``created_at``, the time the windows select on (``dateFrom``/``dateTo``). A
+        # transaction's id and creation time are fixed when Open Collective records it (edits change ``updated_at``,
+        # a refund is a new transaction), so a key never moves between partitions: a window's merge reads only
+        # the month(s) it falls in, whatever the shape of the ids.
+        TableSpec(
+            "expenses",
+            mode="merge",
+            key=("id",),
+            partition_by="month(created_at)",
+            key_determines_partition=True,
+            description="DEBIT transactions, weekly windows",
+        ),
+        TableSpec(
+            "deposits",
+            mode="merge",
+            key=("id",),
+            partition_by="month(created_at)",
+            key_determines_partition=True,
+            description="CREDIT transactions, weekly windows",
+        ),
         TableSpec("accounts", mode="merge", key=("id",), description="every account, offset pages"),
     ),
     flow="open_collective_flow",

@@ -79,14 +79,25 @@ class Warehouse:
         dedupe: str = "error",
         source: str | None = None,
         properties: Mapping[str, str] | None = None,
+        key_determines_partition: bool = False,
     ) -> WriteResult:
-        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit."""
+        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit.
+
+        ``key_determines_partition``: see ``TableSpec`` (a merge then reads only the change set's partitions).
+        """
         check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
         props.setdefault("oso.flow_run_id", _current_flow_run_id())
         return self.writer.write(
-            table, data, mode=mode, key=key, partition_by=partition_by, dedupe=dedupe, properties=props
+            table,
+            data,
+            mode=mode,
+            key=key,
+            partition_by=partition_by,
+            dedupe=dedupe,
+            properties=props,
+            key_determines_partition=key_determines_partition,
         )
 
     def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
@@ -99,6 +110,7 @@ class Warehouse:
             key=spec.key or None,
             partition_by=spec.partition_by,
             source=source.name,
+            key_determines_partition=spec.key_determines_partition,
             **kwargs,
         )
 

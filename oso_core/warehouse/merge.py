@@ -13,10 +13,11 @@ is dropped without being read, a file outside them is kept, and only a file stra
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,27 +50,36 @@ def scan_tasks(files: Sequence[DataFile]) -> list[FileScanTask]:
 
 def anti_join(rows: pa.Table, keys: pl.DataFrame, key: Sequence[str]) -> tuple[pa.Table, int]:
     """``rows`` without those whose key is in ``keys``; and how many were dropped."""
-    if len(key) == 1:
-        column = rows.column(key[0])
-        return _drop_values(rows, column, keys.get_column(key[0]).to_arrow().cast(column.type))
-    frame = pl.from_arrow(rows)
-    casts = {k: frame.schema[k] for k in key}
-    kept = frame.join(keys.cast(casts), on=list(key), how="anti", nulls_equal=False).to_arrow(
-        compat_level=pl.CompatLevel.oldest()
-    )
-    return kept, rows.num_rows - kept.num_rows
-
-
-def _drop_values(rows: pa.Table, column: pa.ChunkedArray, values: pa.Array) -> tuple[pa.Table, int]:
-    if len(values) == 0:
-        return rows, 0
-    hit = pc.is_in(column, value_set=values)
+    hit = key_hits(rows, keys, key)
     dropped = pc.sum(hit).as_py() or 0
     return (rows.filter(pc.invert(hit)) if dropped else rows), dropped
 
 
+def key_hits(rows: pa.Table, keys: pl.DataFrame, key: Sequence[str]) -> pa.ChunkedArray | pa.Array:
+    """For each row of ``rows``: is its key one of ``keys``? (One hash table of ``keys`` per call.)"""
+    if len(key) == 1:
+        column = rows.column(key[0])
+        values = keys.get_column(key[0]).drop_nulls().to_arrow().cast(column.type)
+        return pc.is_in(column, value_set=values)
+    frame = pl.from_arrow(rows.select(list(key)))
+    assert isinstance(frame, pl.DataFrame)
+    casts = {k: frame.schema[k] for k in key}
+    matched = (
+        frame.with_row_index("__row")
+        .join(keys.select(list(key)).cast(casts), on=list(key), how="semi", nulls_equal=False)
+        .get_column("__row")
+        .to_numpy()
+    )
+    mask = np.zeros(rows.num_rows, dtype=bool)
+    mask[matched] = True
+    return pa.array(mask)
+
+
+Hits = Callable[[Sequence[DataFile], pa.Table], "pa.ChunkedArray | pa.Array"]
+
+
 class _SortedKeys:
-    """A single-column batch key, sorted, so each file is checked against only the keys within its bounds."""
+    """A single-column batch key, sorted, so a group of files is checked against only the keys within its bounds."""
 
     def __init__(self, keys: pl.DataFrame, column: str, field_id: int, field_type: Any):
         self.column, self.field_id, self.field_type = column, field_id, field_type
@@ -77,31 +87,65 @@ class _SortedKeys:
         self.values = series.to_arrow()
         self.comparable = comparable_values(series)  # same order as ``values``; None: no usable order
 
-    def drop(self, data_file: DataFile, rows: pa.Table) -> tuple[pa.Table, int]:
+    def hits(self, files: Sequence[DataFile], rows: pa.Table) -> pa.ChunkedArray | pa.Array:
         column = rows.column(self.column)
-        values = self.values
-        bounds = column_bounds(data_file, self.field_id, self.field_type) if self.comparable is not None else None
-        if bounds is not None and not isinstance(self.field_type, (FloatType, DoubleType)):
-            lo, hi, _ = bounds  # truncated string bounds still enclose the file's values
-            first = bisect.bisect_left(self.comparable, lo)
-            values = values.slice(first, bisect.bisect_right(self.comparable, hi) - first)
-        return _drop_values(rows, column, values.cast(column.type))
+        return pc.is_in(column, value_set=self._within(files).cast(column.type))
+
+    def _within(self, files: Sequence[DataFile]) -> pa.Array:
+        """The keys inside the union of the files' key bounds (all keys if any file has no usable bounds)."""
+        if self.comparable is None or isinstance(self.field_type, (FloatType, DoubleType)):
+            return self.values
+        lows, highs = [], []
+        for data_file in files:
+            bounds = column_bounds(data_file, self.field_id, self.field_type)
+            if bounds is None:
+                return self.values
+            lows.append(bounds[0])  # truncated string bounds still enclose the file's values
+            highs.append(bounds[1])
+        if not lows:
+            return self.values
+        first = bisect.bisect_left(self.comparable, min(lows))
+        return self.values.slice(first, bisect.bisect_right(self.comparable, max(highs)) - first)
 
 
 def plan_merge(
-    txn: Transaction, io: FileIO, keys: pl.DataFrame, key: Sequence[str], writer: DataFileWriter
+    txn: Transaction,
+    io: FileIO,
+    keys: pl.DataFrame,
+    key: Sequence[str],
+    writer: DataFileWriter,
+    windows: Windows | None = None,
 ) -> MergePlan:
-    """Remove the current rows whose key is in ``keys`` by rewriting only the files that hold them."""
+    """Remove the current rows whose key is in ``keys`` by rewriting only the files that hold them.
+
+    With ``windows`` (the partitions of the change set's rows, given only when the key determines the partition)
+    a file whose partition column statistics lie outside every window is not read: the old row of a key sits in
+    the same partition as its new row. This prunes files of any spec, also those written before the table was
+    partitioned, since it uses the column's statistics rather than the file's partition tuple.
+    """
     schema = txn.table_metadata.schema()
     ranges = []
     for column in key:
         f = schema.find_field(column)
         ranges.append((f.field_id, f.field_type, comparable_values(keys.get_column(column))))
-    candidates = [task for task in transaction_scan(txn).plan_files() if _may_hold_keys(task.file, ranges)]
+    window_field = schema.find_field(windows.partition.column) if windows is not None else None
+    candidates = []
+    for task in transaction_scan(txn).plan_files():
+        outside = (
+            windows is not None
+            and window_field is not None
+            and windows.classify(task.file, window_field.field_id, window_field.field_type) == DISJOINT
+        )
+        if not outside and _may_hold_keys(task.file, ranges):
+            candidates.append(task)
+    hits: Hits
     if len(key) == 1:
-        sorted_keys = _SortedKeys(keys, key[0], ranges[0][0], ranges[0][1])
-        return _rewrite(txn, io, candidates, writer, sorted_keys.drop)
-    return _rewrite(txn, io, candidates, writer, lambda _, rows: anti_join(rows, keys, key))
+        hits = _SortedKeys(keys, key[0], ranges[0][0], ranges[0][1]).hits
+    else:
+        hits = lambda _, rows: key_hits(rows, keys, key)  # noqa: E731
+    # A group never holds fewer rows than there are keys, so hashing the keys once per group costs at most as
+    # much as reading the group: whatever the key shape, a merge costs at most about one full rewrite.
+    return _rewrite(txn, io, candidates, writer, hits, group_rows=max(REWRITE_GROUP_ROWS, keys.height))
 
 
 def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, writer: DataFileWriter) -> MergePlan:
@@ -118,12 +162,12 @@ def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, wri
             straddling.append(task)
     mask = windows.mask()
 
-    def drop_windows(_: DataFile, rows: pa.Table) -> tuple[pa.Table, int]:
-        frame = pl.from_arrow(rows)
-        kept = frame.filter(~mask).to_arrow(compat_level=pl.CompatLevel.oldest())
-        return kept, rows.num_rows - kept.num_rows
+    def in_windows(_: Sequence[DataFile], rows: pa.Table) -> pa.ChunkedArray | pa.Array:
+        frame = pl.from_arrow(rows.select([windows.partition.column]))
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select(mask).to_series().to_arrow()
 
-    rewritten = _rewrite(txn, io, straddling, writer, drop_windows)
+    rewritten = _rewrite(txn, io, straddling, writer, in_windows)
     plan.removed += rewritten.removed
     plan.rewritten = rewritten.rewritten
     plan.rows_replaced += rewritten.rows_replaced
@@ -145,20 +189,42 @@ def _may_hold_keys(data_file: DataFile, ranges: list[tuple[int, Any, list[Any] |
     return True
 
 
-def _rewrite(txn: Transaction, io: FileIO, tasks: list[FileScanTask], writer: DataFileWriter, drop) -> MergePlan:
-    """Read ``tasks`` (a bounded group at a time), drop rows with ``drop``, rewrite the files that lost rows."""
+def _rewrite(
+    txn: Transaction,
+    io: FileIO,
+    tasks: list[FileScanTask],
+    writer: DataFileWriter,
+    hits: Hits,
+    group_rows: int = REWRITE_GROUP_ROWS,
+) -> MergePlan:
+    """Read ``tasks`` a bounded group at a time, drop the rows ``hits`` marks, rewrite the files that lost rows.
+
+    ``hits`` runs once per group (over the group's rows, concatenated without copying), not once per file, so
+    per-call costs such as hashing the change set's keys are paid per group. Each group's remainders are written
+    before the next group is read: memory holds one group, never the table.
+    """
     plan = MergePlan()
-    for group in _groups(tasks):
-        touched = []
-        for task, rows in _read_each(txn, io, group):
-            kept, dropped = drop(task.file, rows)
+    for group in _groups(tasks, group_rows):
+        read = list(_read_each(txn, io, group))
+        if not read:
+            continue
+        together = pa.concat_tables([rows for _, rows in read], promote_options="permissive")
+        mask = hits([task.file for task, _ in read], together)
+        del together
+        touched, offset = [], 0
+        for task, rows in read:
+            hit = mask.slice(offset, rows.num_rows)
+            offset += rows.num_rows
+            dropped = pc.sum(hit).as_py() or 0
             if dropped:
-                touched.append((task, kept, dropped))
+                touched.append((task, rows.filter(pc.invert(hit)), dropped))
+        del read
         if not touched:
             continue  # the statistics over-approximated: none of these files holds a replaced row
         plan.removed += [task.file for task, _, _ in touched]
         plan.rows_replaced += sum(dropped for _, _, dropped in touched)
         remainders = [kept for _, kept, _ in touched if kept.num_rows]
+        del touched
         if remainders:
             plan.rewritten += writer.write(pa.concat_tables(remainders, promote_options="permissive"))
     return plan
@@ -184,12 +250,12 @@ def _read_each(txn: Transaction, io: FileIO, tasks: list[FileScanTask]) -> Itera
             yield task, read_data_files(txn.table_metadata, io, [task])
 
 
-def _groups(tasks: list[FileScanTask]) -> list[list[FileScanTask]]:
+def _groups(tasks: list[FileScanTask], group_rows: int = REWRITE_GROUP_ROWS) -> list[list[FileScanTask]]:
     groups: list[list[FileScanTask]] = []
     current: list[FileScanTask] = []
     rows = 0
     for task in tasks:
-        if current and rows + task.file.record_count > REWRITE_GROUP_ROWS:
+        if current and rows + task.file.record_count > group_rows:
             groups.append(current)
             current, rows = [], 0
         current.append(task)

@@ -34,7 +34,7 @@ from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
 from oso_core.warehouse.namespaces import ensure_namespace
-from oso_core.warehouse.partitioning import PartitionBy, Windows
+from oso_core.warehouse.partitioning import PartitionBy, Windows, evolve_spec
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
@@ -107,7 +107,15 @@ class IcebergWriter:
         partition_by: str | None = None,
         dedupe: str = "error",
         properties: Mapping[str, str] | None = None,
+        key_determines_partition: bool = False,
     ) -> WriteResult:
+        """Write ``data`` in one commit.
+
+        ``partition_by`` is the table's declared partitioning: a new table is created with it, an existing table
+        whose spec differs evolves to it in this commit. ``key_determines_partition`` declares that a key's row
+        never moves to another partition (true by construction when the partition column is a key column), so a
+        merge reads only the files in the partitions the change set's rows fall in.
+        """
         started = time.perf_counter()
         key = tuple(key or ())
         if mode not in WRITE_MODES:
@@ -123,7 +131,8 @@ class IcebergWriter:
         except ValueError as error:
             raise WarehouseError(f"{identifier}: {error}") from None
 
-        staging = _Staging(self, identifier, mode, key, partition, dedupe)
+        prune = partition is not None and (key_determines_partition or partition.column in key)
+        staging = _Staging(self, identifier, mode, key, partition, dedupe, prune)
         try:
             outcome = self._stage_and_commit(staging, data, properties)
         except BaseException:
@@ -181,6 +190,7 @@ class _Staging:
         key: tuple[str, ...],
         partition: PartitionBy | None,
         dedupe: str,
+        prune_by_partition: bool = False,
     ):
         self.catalog = writer.catalog
         self.retry = writer.retry
@@ -196,6 +206,10 @@ class _Staging:
         self.frames_files: list[list[Any]] = []  # data files per incoming frame
         self.keys: list[pl.DataFrame] = []
         self.windows: Windows | None = None
+        # merge: the partitions the change set's rows fall in (None: read every file the key statistics allow)
+        self.merge_windows: Windows | None = None
+        self.prune_by_partition = prune_by_partition and mode == "merge"
+        self.spec_checked = False
         self.rows = 0
         self.frames = 0
         self.committing = False
@@ -220,6 +234,12 @@ class _Staging:
         if changes_needed(self.identifier, self.txn.table_metadata.schema(), arrow.schema, self.key):
             evolve(self.identifier, self.txn, arrow.schema)
             self.files_writer.metadata = self.txn.table_metadata
+        if self.partition is not None and not self.spec_checked:
+            self._evolve_spec(self.txn)
+            self.files_writer.metadata = self.txn.table_metadata
+            self.spec_checked = True
+        if self.prune_by_partition:
+            self._add_merge_windows(frame)
         if self.mode == "overwrite_partitions":
             assert self.partition is not None
             try:
@@ -232,6 +252,27 @@ class _Staging:
         self.frames_files.append(self.files_writer.write(arrow))
         self.rows += arrow.num_rows
         self.frames += 1
+
+    def _evolve_spec(self, txn: Transaction) -> None:
+        """An existing table whose partition spec differs from the declared one evolves to it (in ``txn``)."""
+        assert self.partition is not None
+        try:
+            if evolve_spec(txn, self.partition):
+                logger.info("%s: partition spec evolves to %s", self.identifier, txn.table_metadata.spec())
+        except ValueError as error:
+            raise WarehouseError(f"{self.identifier}: {error}") from None
+
+    def _add_merge_windows(self, frame: pl.DataFrame) -> None:
+        """Record the partitions of a merge's rows; a frame without the partition column turns pruning off."""
+        assert self.partition is not None
+        if self.partition.column not in frame.columns:
+            self.prune_by_partition, self.merge_windows = False, None
+            return
+        try:
+            windows = self.partition.windows(frame)
+        except ValueError as error:
+            raise WarehouseError(f"{self.identifier}: {error}") from None
+        self.merge_windows = windows if self.merge_windows is None else self.merge_windows.union(windows)
 
     def _check_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
         for column in self.key:
@@ -331,6 +372,8 @@ class _Staging:
             drop_absent(self.identifier, txn, self.data_schemas)
         only = self.columns if self.mode == "replace" else None
         assert_same_columns(self.identifier, written, txn.table_metadata.schema(), only)
+        if self.partition is not None and txn.table_metadata.spec() != self.files_writer.metadata.spec():
+            self._evolve_spec(txn)  # another writer committed before the staged spec change landed: stage it again
         if txn.table_metadata.spec() != self.files_writer.metadata.spec():
             raise WarehouseError(f"{self.identifier}: the table's partitioning changed during the write; rerun it")
         return txn
@@ -380,7 +423,8 @@ class _Staging:
             plan.rows_replaced = sum(f.record_count for f in plan.removed)
         elif self.mode == "merge" and txn.table_metadata.current_snapshot() is not None:
             keys = pl.concat(self.keys, how="vertical_relaxed").select(self.key).unique()
-            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, io))
+            windows = self.merge_windows if self.prune_by_partition else None
+            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, io), windows)
             props["oso.rows_updated"] = str(plan.rows_replaced)
             props["oso.rows_inserted"] = str(self.rows - plan.rows_replaced)
         elif self.mode == "overwrite_partitions" and txn.table_metadata.current_snapshot() is not None:
