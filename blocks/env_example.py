@@ -31,6 +31,7 @@ from oso_core.secrets import SecretReference
 from oso_core.settings import (
     DEFAULT_PREFIX,
     PROJECT_ROOT,
+    AlertsSettings,
     IcebergSettings,
     ProcessSettings,
     SourceSettings,
@@ -150,7 +151,9 @@ def render(sources: Iterable[Source] | None = None, prefix: str = DEFAULT_PREFIX
         name = f"{prefix}__{model.group}__".upper()
         fields = _fields(model, lambda f, name=name: f"{name}{f.upper()}", False)
         parts.append(_section(model.section) + _secrets(secrets, prefix) + fields)
-    parts.append(_section("discord: failure alerts") + _secrets([WEBHOOK_SECRET], prefix))
+    name = f"{prefix}__{AlertsSettings.group}__".upper()
+    alert_fields = _fields(AlertsSettings, lambda f: f"{name}{f.upper()}", False)
+    parts.append(_section(AlertsSettings.section) + _secrets([WEBHOOK_SECRET], prefix) + alert_fields)
     return "\n".join(parts)
 
 

@@ -247,7 +247,7 @@ def setup_alerts(resolver: SecretResolver | None = None) -> dict[str, str]:
     url = alerts.webhook_url(resolver)
     if url is None:
         return {}
-    scope = alerts.alert_scope(resolver)
+    scope = alerts.alert_scope()
     block_id, block_status = ensure_block(url)
     results = {f"block {BLOCK_TYPE}/{alerts.BLOCK_NAME}": block_status}
     wanted = [failure_automation(block_id, scope), recovery_automation(block_id, scope)]

@@ -35,7 +35,7 @@ from typing import Any
 
 from oso_core import discord
 from oso_core.discord import parse_webhook_url
-from oso_core.secrets import SecretInaccessibleError, SecretReference, SecretResolver, default_resolver, resolve_setting
+from oso_core.secrets import SecretInaccessibleError, SecretReference, SecretResolver, default_resolver
 
 logger = logging.getLogger("oso.alerts")
 
@@ -75,12 +75,12 @@ def webhook_url(resolver: SecretResolver | None = None) -> str | None:
         return None
 
 
-def alert_scope(resolver: SecretResolver | None = None) -> str:
-    """Setting ``alerts.deployments``: ``all`` runs alert, or only ``tagged`` ones (tag ``alerts``)."""
-    scope = (resolve_setting("alerts", "deployments", "all", resolver) or "all").strip().lower()
-    if scope not in ALERT_SCOPES:
-        raise ValueError(f"setting alerts.deployments is {scope!r}; one of {', '.join(ALERT_SCOPES)}")
-    return scope
+def alert_scope() -> str:
+    """Setting ``alerts.deployments`` (typed: ``oso_core.settings.AlertsSettings``): ``all`` runs alert, or only
+    ``tagged`` ones (tag ``alerts``)."""
+    from oso_core import settings
+
+    return settings.alerts().deployments
 
 
 def alerts_for(tags: Iterable[str], scope: str | None = None) -> bool:

@@ -45,7 +45,9 @@ def test_ossd_op_atlas_and_gitcoin_run_daily_as_in_oso() -> None:
     sources = discover_sources(["flows"])
     daily = sorted(name for name, s in sources.items() if s.cadence == "daily")
     assert daily == ["gitcoin", "op_atlas", "ossd"]
-    assert all(s.cadence == "weekly" for name, s in sources.items() if name not in daily)
+    # OSO's SBOM job (Tuesdays and Fridays) carries the SBOM and funding assets; everything else is weekly
+    others = {name: s.cadence for name, s in sources.items() if name not in daily and s.cadence != "weekly"}
+    assert others == {"ossd_funding": "0 0 * * 2,5", "ossd_sbom": "0 0 * * 2,5"}
 
 
 def test_weekly_selection_leaves_out_daily_sources_and_dependents_do_not_wait(monkeypatch) -> None:
@@ -53,7 +55,7 @@ def test_weekly_selection_leaves_out_daily_sources_and_dependents_do_not_wait(mo
     everything = {s.name for s in select_sources(every_cadence=True)}
     weekly = select_sources()
     names = {s.name for s in weekly}
-    assert everything - names == {"gitcoin", "op_atlas", "ossd"}
+    assert everything - names == {"gitcoin", "op_atlas", "ossd", "ossd_funding", "ossd_sbom"}
     assert {"npm", "defillama", "ossd_github"} <= names
     # named explicitly, a daily source still runs in a weekly-flow run
     assert [s.name for s in select_sources(only=["ossd", "npm"])] == ["npm", "ossd"]

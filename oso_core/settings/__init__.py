@@ -19,6 +19,7 @@ from oso_core.settings.loading import SettingsError, env_name, group_prefix, loa
 from oso_core.settings.models import (
     DEFAULT_PREFIX,
     PROJECT_ROOT,
+    AlertsSettings,
     GroupSettings,
     IcebergSettings,
     ProcessSettings,
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "PROJECT_ROOT",
     "GroupSettings",
+    "AlertsSettings",
     "IcebergSettings",
     "ProcessSettings",
     "SettingsError",
@@ -57,6 +59,11 @@ __all__ = [
 def weekly() -> WeeklySettings:
     """``PREFIX__WEEKLY__*``: concurrency, task runner, cluster addresses, the cron's time zone."""
     return load(WeeklySettings)
+
+
+def alerts() -> AlertsSettings:
+    """Group ``alerts``: which runs alert."""
+    return load(AlertsSettings)
 
 
 def iceberg() -> IcebergSettings:

@@ -60,6 +60,14 @@ class ProcessSettings(BaseSettings):
         "deployment (default: none); their settings follow the same names as the other sources'",
     )
     home: Path = Field(default=Path(".oso"), description="Root of the embedded lake: catalog.db and warehouse/")
+    extensions: Annotated[list[str], NoDecode] = Field(
+        default=["oso_dev.cli", "oso_dev.regenerate"],
+        description="Modules that extend the command lines (--replay, --record) and the scaffold, comma-separated "
+        "(oso_core.extensions); empty in a deployment without the development package",
+    )
+    prefect_port: int = Field(
+        default=4210, ge=1, le=65535, description="Port of the project's local Prefect server (./dev server)"
+    )
 
     @field_validator("secrets", mode="before")
     @classmethod
@@ -67,7 +75,7 @@ class ProcessSettings(BaseSettings):
         value = _comma_list(value)
         return [part.lower() for part in value] if isinstance(value, list) else value
 
-    @field_validator("source_packages", mode="before")
+    @field_validator("source_packages", "extensions", mode="before")
     @classmethod
     def _packages(cls, value: Any) -> Any:
         return _comma_list(value)
@@ -128,6 +136,17 @@ class WeeklySettings(GroupSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA time zone such as UTC or Europe/Paris") from None
         return value
+
+
+class AlertsSettings(GroupSettings):
+    """Which runs send failure, crash and recovery alerts."""
+
+    group: ClassVar[str] = "alerts"
+    section: ClassVar[str] = "discord: failure alerts"
+
+    deployments: Literal["all", "tagged"] = Field(
+        default="all", description="Runs that alert: all, or only deployments tagged 'alerts' (as OSO chose jobs)"
+    )
 
 
 class IcebergSettings(GroupSettings):
