@@ -51,8 +51,8 @@ HEADER = """\
 # environment wins over this file; empty means unset. Secrets (marked "secret") are also looked up, as the same
 # (group, key), in the Prefect Secret block "prefix--group--key" (dashes for underscores) and the GCP Secret Manager
 # secret "prefix__group__key".
-#   python -m oso_core.secrets check          which secrets each source needs, and where each resolves from
-#   python -m oso_core.secrets push           copy this file's PREFIX__ variables into Prefect Secret blocks
+#   python -m oso_core secrets check          which secrets each source needs, and where each resolves from
+#   python -m oso_core secrets push           copy this file's PREFIX__ variables into Prefect Secret blocks
 """
 
 SOURCE_SECTION = re.compile(r"^# --- source (\w+) ", re.MULTILINE)

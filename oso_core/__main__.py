@@ -1,7 +1,8 @@
 """``python -m oso_core <command>``: the library's development commands.
 
 ``new-source NAME --kind rest|graphql|sql|archive`` creates a runnable source folder (``oso_core.scaffold``).
-The lake and secrets have their own commands: ``python -m oso_core.query`` and ``python -m oso_core.secrets``.
+``secrets check|push`` says which secrets each source needs and where each resolves (``oso_core.secrets_cli``).
+The lake has its own command: ``python -m oso_core.query``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ commands:
   new-source NAME --kind rest|graphql|sql|archive
                  create flows/NAME/ (declaration, flow, fixtures, a passing test) and refresh the README table,
                  prefect.yaml and .env.example; python -m oso_core new-source --help for its options
+  secrets check [SOURCE ...] | push
+                 which secrets each source needs and where each resolves (never its value); copy .env's
+                 PREFIX__ variables into Prefect Secret blocks; python -m oso_core secrets --help
 
-also: python -m flows SOURCE (run a source), python -m oso_core.query (the lake), python -m oso_core.secrets check
+also: python -m flows SOURCE (run a source), python -m oso_core.query (the lake)
 """
 
 
@@ -26,7 +30,13 @@ def _new_source(argv: list[str]) -> int:
     return main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"new-source": _new_source}
+def _secrets(argv: list[str]) -> int:
+    from oso_core.secrets_cli import main
+
+    return main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"new-source": _new_source, "secrets": _secrets}
 
 
 def main(argv: list[str] | None = None) -> int:

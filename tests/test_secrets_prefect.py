@@ -34,8 +34,8 @@ from oso_core.secrets import (
     SecretInaccessibleError,
     SecretReference,
 )
-from oso_core.secrets.cli import main as secrets_cli
 from oso_core.secrets.prefect_blocks import push_secret
+from oso_core.secrets_cli import main as secrets_cli
 from tests.support.ports import free_port
 from tests.support.secret_sources import canary
 
@@ -125,9 +125,9 @@ def test_push_secret_is_idempotent_and_dry_run_writes_nothing(prefix: str):
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m oso_core.secrets`` in a child process with the test's environment (plus ``env``)."""
+    """``python -m oso_core secrets`` in a child process with the test's environment (plus ``env``)."""
     return subprocess.run(
-        [sys.executable, "-m", "oso_core.secrets", *args],
+        [sys.executable, "-m", "oso_core", "secrets", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

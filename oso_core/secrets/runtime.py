@@ -73,7 +73,7 @@ def resolve_source_secrets(source: DeclaresSecrets, resolver: SecretResolver | N
     Raises:
         SecretInaccessibleError: for the first declared secret that no backend has.
     """
-    from oso_core.secrets import default_resolver
+    from oso_core.secrets.default import default_resolver
 
     resolver = resolver or default_resolver()
     return ResolvedSecrets([resolver.lookup(ref) for ref in source.secrets])

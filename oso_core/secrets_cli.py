@@ -1,4 +1,4 @@
-"""``python -m oso_core.secrets``: check that sources' secrets resolve, and push a ``.env`` into Prefect blocks.
+"""``python -m oso_core secrets``: check that sources' secrets resolve, and push a ``.env`` into Prefect blocks.
 
 ``check [SOURCE ...]`` prints, per source, each declared secret and where it resolved from (env var, ``.env``,
 block, GCP secret id) or every place tried; it also flags flow parameters that would carry a secret value into
@@ -17,8 +17,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from oso_core import settings
-from oso_core.secrets import backend_names, default_resolver
 from oso_core.secrets.base import SecretInaccessibleError, SecretResolver, check_snake_case
+from oso_core.secrets.default import backend_names, default_resolver
 from oso_core.secrets.env import parse_env_name
 from oso_core.secrets.prefect_blocks import push_secret
 from oso_core.secrets.runtime import secret_like_parameters
@@ -116,7 +116,7 @@ def run_push(env_file: Path, prefix: str, dry_run: bool) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m oso_core.secrets", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m oso_core secrets", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="does every declared secret resolve, and from where")
     check.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
