@@ -14,11 +14,14 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from oso_core import settings
 from oso_core.secrets import SecretReference
 from oso_core.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from oso_core.warehouse.quality import Check
 
 WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
 WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
@@ -29,6 +32,9 @@ class TableSpec:
     """One table a source writes: ``<source>.<name>`` with its write disposition.
 
     ``partition_by`` is a transform expression such as ``"day(created_at)"``, ``"week(time)"`` or ``"date"``.
+    ``checks`` are its data-quality gate (``oso_core.warehouse.quality``: ``Unique("id")``, ``NotNull("name")``,
+    ``AcceptedValues``, ``Expression``, ``RowCountChange``), run on the staged data of every write before the
+    commit; a replace also gets the defaults ``zero_rows`` and ``row_drop`` (a declared check of that name wins).
     """
 
     name: str
@@ -36,6 +42,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     partition_by: str | None = None
     description: str = ""
+    checks: tuple[Check, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in WRITE_MODES:
@@ -44,6 +51,9 @@ class TableSpec:
             raise ValueError(f"table {self.name}: mode 'merge' needs key columns")
         if self.mode == "overwrite_partitions" and not self.partition_by:
             raise ValueError(f"table {self.name}: mode 'overwrite_partitions' needs partition_by")
+        names = [check.name for check in self.checks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: two checks share a name in {names}; give one a name=")
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,7 @@ class WindowedLoad:
                             partition_by=spec.partition_by,
                             source=self.source.name,
                             properties={"oso.window": window.key},
+                            checks=spec.checks,
                         )
                     )
                 still_open = window.end > as_utc(now or datetime.now(UTC))

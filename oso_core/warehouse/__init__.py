@@ -10,12 +10,15 @@ are dropped in the same commit, kept columns keep their field ids so older snaps
 Every call is one Iceberg commit: ``data`` (a frame, a LazyFrame or an iterator of frames, streamed) is staged
 as data files first, then committed at once; on failure the table stays at its previous snapshot. Note that
 ``append`` is the one mode where rerunning a call adds the rows again: use ``merge`` for idempotent reloads.
+Before the commit, the staged data passes the table's data-quality gate (``oso_core.warehouse.quality``: the checks
+its ``TableSpec`` declares, and for a replace the defaults refusing to empty a table or drop over half its rows);
+a failure raises ``QualityGateError`` and commits nothing.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 from pyiceberg.catalog import Catalog
@@ -25,10 +28,11 @@ from oso_core.sources import Source
 from oso_core.warehouse.catalog import CatalogConfig, open_catalog
 from oso_core.warehouse.commit import RetryPolicy
 from oso_core.warehouse.identifiers import check_table_name
+from oso_core.warehouse.quality import Check, QualityGateError
 from oso_core.warehouse.reader import read_table, sql
 from oso_core.warehouse.writer import FrameLike, IcebergWriter, WarehouseError, WriteResult
 
-__all__ = ["CatalogConfig", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
+__all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
 
 
 class Warehouse:
@@ -51,18 +55,20 @@ class Warehouse:
         dedupe: str = "error",
         source: str | None = None,
         properties: Mapping[str, str] | None = None,
+        checks: Sequence[Check] = (),
     ) -> WriteResult:
-        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit."""
+        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit, if it passes
+        ``checks`` and the defaults of ``mode``."""
         check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
         props.setdefault("oso.flow_run_id", _current_flow_run_id())
         return self.writer.write(
-            table, data, mode=mode, key=key, partition_by=partition_by, dedupe=dedupe, properties=props
+            table, data, mode=mode, key=key, partition_by=partition_by, dedupe=dedupe, properties=props, checks=checks
         )
 
     def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
-        """Write ``<namespace>.<table>`` with the mode, key and partitioning the source declares for it."""
+        """Write ``<namespace>.<table>`` with the mode, key, partitioning and checks the source declares for it."""
         spec = source.table(table)
         return self.write(
             source.qualified(table),
@@ -71,6 +77,7 @@ class Warehouse:
             key=spec.key or None,
             partition_by=spec.partition_by,
             source=source.name,
+            checks=spec.checks,
             **kwargs,
         )
 
