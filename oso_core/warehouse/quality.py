@@ -174,8 +174,8 @@ class _UniqueTally(Tally):
 
 
 def _key_hashes(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Series:
-    """A 64-bit hash per row of the key: the same key hashes alike in every frame of the write (fixed seeds)."""
-    return frame.select(columns).hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3)
+    """A 64-bit hash per row of the key: the same key hashes alike in every frame of the write (a fixed seed)."""
+    return frame.select(columns).hash_rows(seed=0)
 
 
 def _confirm_duplicates(
@@ -310,7 +310,7 @@ class _AcceptedTally(Tally):
 Predicate = str | pl.Expr | Callable[[pl.DataFrame], pl.Series | pl.Expr]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a Polars expression's == builds an expression, not a bool
 class Expression(Check):
     """Every row satisfies ``predicate``: a SQL expression string (``"amount >= 0"``, read by ``pl.sql_expr``), a
     Polars expression, or a function of the frame returning a boolean Series or expression. A null result passes
