@@ -268,12 +268,11 @@ def test_accept_lets_one_write_through_and_records_it(warehouse: Warehouse) -> N
         "rows_after": 2,
     }
     assert acceptance.unused == ["s.other:row_drop"]
-    with pytest.raises(QualityGateError, match="check zero_rows"):  # accepting one check accepts no other
-        with accepting(["s.t:row_drop"]):
-            warehouse.write("s.t", items(0), mode="replace")
-    with pytest.raises(ValueError, match=r"accept takes <namespace>.<table>:<check>"):
-        with accepting(["row_drop"]):
-            pass
+    # accepting one check accepts no other
+    with pytest.raises(QualityGateError, match="check zero_rows"), accepting(["s.t:row_drop"]):
+        warehouse.write("s.t", items(0), mode="replace")
+    with pytest.raises(ValueError, match=r"accept takes <namespace>.<table>:<check>"), accepting(["row_drop"]):
+        pass
 
 
 def test_the_accept_run_parameter_lets_one_run_through(warehouse: Warehouse) -> None:
@@ -347,3 +346,45 @@ def test_table_checks_reach_merges_through_write_table(warehouse: Warehouse) -> 
         warehouse.write_table(SOURCE, "events", frame)
     result = warehouse.write_table(SOURCE, "events", frame.with_columns(kind=pl.lit("b")))
     assert [(c.check, c.status) for c in result.checks] == [("accepted_values_kind", "ok")]
+
+
+# -- checks in a described (YAML) source ----------------------------------------------------------------------------
+DESCRIBED = """
+name: described
+client: {base_url: https://example.invalid}
+resources:
+  - name: chains
+    endpoint: /chains
+    fields: {id: bigint, name: text, kind: text}
+    checks:
+      unique: [id, [name, kind]]
+      not_null: [name]
+      accepted_values: {kind: [l1, l2]}
+      expressions: {positive_id: "id > 0"}
+      max_row_drop: 0.9
+"""
+
+
+def test_a_described_source_declares_checks_in_its_yaml(tmp_path: Path, warehouse: Warehouse) -> None:
+    from oso_core.rest_model import DescriptionError
+    from oso_core.rest_source import build_source, read_description
+
+    file = tmp_path / "source.yaml"
+    file.write_text(DESCRIBED)
+    source = build_source(read_description(file)[0])
+    checks = source.table("chains").checks
+    assert [c.name for c in checks] == [
+        "unique_id",
+        "unique_name_kind",
+        "not_null_name",
+        "accepted_values_kind",
+        "positive_id",
+        "row_drop",
+    ]
+    frame = pl.DataFrame({"id": [1, -2], "name": ["a", "b"], "kind": ["l1", "l2"]})
+    with pytest.raises(QualityGateError, match=r"^described.chains: 1 of 2 rows fail id > 0 \(check positive_id"):
+        warehouse.write_table(source, "chains", frame)
+
+    file.write_text(DESCRIBED.replace('"id > 0"', '"id >>> 0"'))
+    with pytest.raises(DescriptionError, match=r"resources\[0\].checks.expressions: .*'positive_id' is not valid SQL"):
+        read_description(file)
