@@ -5,9 +5,11 @@ frames is written in memory bounded by one frame) and stages any schema change. 
 mode replaces in the current table (nothing for append; every file for replace; the files whose key statistics
 overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
 only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones.
-If anything fails before the commit the table is untouched; the staged files are deleted, whatever the error, as
-are the manifests and metadata file of a commit attempt that did not land (best effort; a killed process leaves
-unreferenced files behind, which never become visible). A commit conflict or a locked catalog re-plans and retries.
+Between the two halves the write's data-quality gate (``quality.py``) gives its verdict on the staged data: a
+failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
+the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
+did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
+commit conflict or a locked catalog re-plans and retries.
 """
 
 from __future__ import annotations
@@ -34,7 +36,15 @@ from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
 from oso_core.warehouse.namespaces import ensure_namespace
 from oso_core.warehouse.partitioning import PartitionBy, Windows
-from oso_core.warehouse.quality import Check, CheckResult, Gate, GateContext, duplicate_key_error, snapshot_properties
+from oso_core.warehouse.quality import (
+    Check,
+    CheckResult,
+    Gate,
+    GateContext,
+    describe,
+    duplicate_key_error,
+    snapshot_properties,
+)
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
@@ -61,8 +71,6 @@ class WriteResult:
     checks: tuple[CheckResult, ...] = ()
 
     def as_row(self) -> dict[str, Any]:
-        from oso_core.warehouse.quality import describe
-
         return {
             "table": self.table,
             "mode": self.mode,
