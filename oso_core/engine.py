@@ -14,6 +14,11 @@ logs), the refusal of secret-like parameter values *before* Prefect stores them,
 load fails part-way), and the write of whatever tables the function returns (one commit per table, all staged
 and validated first). The command line (``python -m flows <source>``) is derived from the same function's
 signature by ``oso_core.cli``; replay and recording live in the development package ``oso_dev``.
+
+Every source flow also takes ``accept`` (``--accept npm.manifests:row_drop``), added here to the function's
+parameters: the data-quality checks (``oso_core.warehouse.quality``) this one run lets through. Every write of the
+run sees it (a context variable the writer reads), records what it let through in the snapshot property
+``oso.accepted``, and the summary notes an accepted check that no write needed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from oso_core.sources import Source
 from oso_core.summary import LoadSummary
@@ -36,6 +41,13 @@ if TYPE_CHECKING:
     from oso_core.warehouse import Warehouse
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+ACCEPT = "accept"
+ACCEPT_HELP = (
+    "let a failed data-quality check through for this run only, as <namespace>.<table>:<check> "
+    "(e.g. npm.manifests:row_drop); recorded in the snapshot's oso.accepted"
+)
+AcceptParameter = Annotated[list[str] | None, ACCEPT_HELP]
 
 
 @dataclass
@@ -129,12 +141,23 @@ def _write_task(qualified: str) -> Callable[..., Any]:
 
 
 def _public_signature(fn: Callable[..., Any]) -> inspect.Signature:
-    """The flow's parameters: the load function's, without the leading ``run``."""
+    """The load function's parameters, without the leading ``run``."""
     signature = inspect.signature(fn)
     parameters = list(signature.parameters.values())
     if not parameters or parameters[0].name != "run":
         raise TypeError(f"{fn.__qualname__}: a source's load function takes `run: SourceRun` first")
+    if ACCEPT in signature.parameters:
+        raise TypeError(f"{fn.__qualname__}: `{ACCEPT}` is the engine's parameter (accepted quality checks)")
     return signature.replace(parameters=parameters[1:], return_annotation=LoadSummary)
+
+
+def _with_accept(signature: inspect.Signature) -> inspect.Signature:
+    """The flow's parameters: the load function's, then the engine's ``accept`` (keyword only)."""
+    parameters = list(signature.parameters.values())
+    accept = inspect.Parameter(ACCEPT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=AcceptParameter)
+    if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        return signature.replace(parameters=[*parameters[:-1], accept, parameters[-1]])
+    return signature.replace(parameters=[*parameters, accept])
 
 
 def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., LoadSummary]]:
@@ -143,27 +166,35 @@ def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., 
     ``flow_options`` go to ``prefect.flow`` (retries, timeout_seconds, ...); the name is the source's.
     """
     from oso_core.flow_guard import SourceFlow  # refuses secret-like values before a run is created
+    from oso_core.warehouse.quality import QualityGateError, accepting
 
     def decorate(fn: F) -> Flow[..., LoadSummary]:
-        signature = _public_signature(fn)
+        own = _public_signature(fn)
+        signature = _with_accept(own)
 
         @functools.wraps(fn)
         def load(*args: Any, **kwargs: Any) -> LoadSummary:
+            accept = kwargs.pop(ACCEPT, None)
             run = SourceRun(source)
             try:
-                tables = fn(run, *args, **kwargs)
-                if isinstance(tables, Mapping):
-                    run.write(tables)
-            except BaseException:
-                if run.summary.results or run.summary.notes or run.summary.skipped:
-                    run.summary.publish()  # what was committed before the failure stays visible
+                with accepting(accept) as acceptance:
+                    tables = fn(run, *args, **kwargs)
+                    if isinstance(tables, Mapping):
+                        run.write(tables)
+                if acceptance.unused:
+                    run.summary.notes.append(f"accepted but no write needed it: {', '.join(acceptance.unused)}")
+            except BaseException as error:
+                if isinstance(error, QualityGateError):
+                    run.summary.refuse(error)
+                if run.summary.results or run.summary.notes or run.summary.skipped or run.summary.refused:
+                    run.summary.publish()  # what was committed (or refused) before the failure stays visible
                 raise
             run.summary.publish()
             return run.summary
 
         # Prefect and the command line read the parameters from here, with their types evaluated in the source's
         # module (its annotations are strings under ``from __future__ import annotations``)
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = {**typing.get_type_hints(fn, include_extras=True), ACCEPT: AcceptParameter}
         load.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
         )

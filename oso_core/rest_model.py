@@ -19,8 +19,9 @@ resource; each resource is one table: its ``endpoint`` (``path``, ``params``, ``
 ``response_actions``), ``primary_key``, ``write_disposition``, the typed ``fields`` of a record as the API names
 them (errors name these), the table's ``columns`` (each from a field path; a list takes the first non-null),
 ``naming``, an optional ``transform`` (``module:function`` in the source's folder) for payloads that need code,
-and ``allow_empty``. A path placeholder is filled from a ``{type: resolve}`` param: the ``field`` of each record of
-an earlier ``resource``, or a fixed list of ``values``; the value is also a text column of the records.
+``allow_empty``, and ``checks`` (data-quality checks on the staged table before its commit, see ``Checks``). A path
+placeholder is filled from a ``{type: resolve}`` param: the ``field`` of each record of an earlier ``resource``, or
+a fixed list of ``values``; the value is also a text column of the records.
 
 Everything is checked when the file is read, before any flow runs: ``DescriptionError`` names the file, the
 field (``resources[1].endpoint.paginator.type``) and the problem.
@@ -245,6 +246,46 @@ class Endpoint(_Model):
         return {k: v for k, v in self.params.items() if not isinstance(v, Resolve)}
 
 
+class Checks(_Model):
+    """A table's data-quality checks (``oso_core.warehouse.quality``), run on the staged data before the commit::
+
+        checks: {unique: [chain_id], not_null: [name, chain_id], accepted_values: {kind: [a, b]},
+                 expressions: {positive_id: "chain_id > 0"}, max_row_drop: 0.9}
+
+    ``unique`` entries are a column or a list of columns (one key); ``expressions`` are SQL expressions every row
+    satisfies, by check name; ``max_row_drop`` loosens or tightens the default ``row_drop`` gate of a replace."""
+
+    unique: list[str | list[str]] = []
+    not_null: list[str] = []
+    accepted_values: dict[str, list[Any]] = {}
+    expressions: dict[str, str] = {}
+    max_row_drop: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("expressions")
+    @classmethod
+    def _sql(cls, expressions: dict[str, str]) -> dict[str, str]:
+        for name, expression in expressions.items():
+            if not re.match(NAME, name):
+                raise ValueError(f"check name {name!r} must be snake_case")
+            try:
+                pl.sql_expr(expression)
+            except Exception as error:  # noqa: BLE001 - Polars' SQL parser raises several kinds
+                raise ValueError(f"expression {name!r} is not valid SQL: {str(error).splitlines()[0]}") from None
+        return expressions
+
+    def declared(self) -> tuple[Any, ...]:
+        """The checks as ``TableSpec.checks`` takes them."""
+        from oso_core.warehouse.quality import AcceptedValues, Expression, NotNull, RowCountChange, Unique
+
+        checks: list[Any] = [Unique(*([key] if isinstance(key, str) else key)) for key in self.unique]
+        checks += [NotNull(column) for column in self.not_null]
+        checks += [AcceptedValues(column, values) for column, values in self.accepted_values.items()]
+        checks += [Expression(expression, name=name) for name, expression in self.expressions.items()]
+        if self.max_row_drop is not None:
+            checks.append(RowCountChange(max_drop=self.max_row_drop))
+        return tuple(checks)
+
+
 class Resource(_Model):
     """One endpoint → one table ``<source>.<name>``."""
 
@@ -261,6 +302,7 @@ class Resource(_Model):
     naming: Literal["as_is", "snake_case"] = "as_is"
     transform: str | None = Field(None, pattern=TRANSFORM.pattern)
     allow_empty: bool = True
+    checks: Checks = Checks()
 
     @field_validator("primary_key", mode="before")
     @classmethod

@@ -130,7 +130,13 @@ def build_source(description: Description, module: str = "") -> Source:
     auth = description.client.auth
     secrets = (SecretReference(*auth.secret.split(".")),) if auth else ()
     tables = tuple(
-        TableSpec(r.name, mode=r.write_disposition, key=tuple(r.primary_key), description=r.description)
+        TableSpec(
+            r.name,
+            mode=r.write_disposition,
+            key=tuple(r.primary_key),
+            description=r.description,
+            checks=r.checks.declared(),
+        )
         for r in description.resources
     )
     return Source(

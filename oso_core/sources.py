@@ -14,12 +14,15 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from oso_core import cadence as cadences
 from oso_core import settings
 from oso_core.secrets import SecretReference
 from oso_core.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from oso_core.warehouse.quality import Check
 
 WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
 WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
@@ -37,6 +40,9 @@ class TableSpec:
     of a moved key in place (a duplicate key), so declare it only when the source guarantees it.
     ``max_age``: how old the table may get before the freshness check reports it stale; by default its source's
     cadence plus a grace (``Source.max_age``: weekly → 8 days, daily → 36 hours).
+    ``checks`` are its data-quality gate (``oso_core.warehouse.quality``: ``Unique("id")``, ``NotNull("name")``,
+    ``AcceptedValues``, ``Expression``, ``RowCountChange``), run on the staged data of every write before the
+    commit; a replace also gets the defaults ``zero_rows`` and ``row_drop`` (a declared check of that name wins).
     """
 
     name: str
@@ -46,6 +52,7 @@ class TableSpec:
     description: str = ""
     max_age: timedelta | None = None
     key_determines_partition: bool = False
+    checks: tuple[Check, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_age is not None and self.max_age <= timedelta(0):
@@ -58,6 +65,9 @@ class TableSpec:
             raise ValueError(f"table {self.name}: mode 'overwrite_partitions' needs partition_by")
         if self.key_determines_partition and not self.partition_by:
             raise ValueError(f"table {self.name}: key_determines_partition needs partition_by")
+        names = [check.name for check in self.checks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: two checks share a name in {names}; give one a name=")
 
 
 @dataclass(frozen=True)

@@ -280,6 +280,7 @@ class WindowedLoad:
                     key=spec.key or None,
                     partition_by=spec.partition_by,
                     key_determines_partition=spec.key_determines_partition,
+                    checks=spec.checks,
                     source=self.source.name,
                     properties={"oso.window": window.key},
                 )

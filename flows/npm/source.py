@@ -28,6 +28,7 @@ from oso_core.engine import SourceRun, source_flow
 from oso_core.http import HttpClient, min_interval_setting
 from oso_core.settings import SourceSettings
 from oso_core.sources import Source, TableSpec, WindowGrid
+from oso_core.warehouse.quality import NotNull, Unique
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
 
@@ -44,7 +45,13 @@ SOURCE = Source(
     description="npm package manifests and weekly downloads",
     base_url="https://api.npmjs.org",
     tables=(
-        TableSpec("manifests", mode="replace", key=("name",), description="latest package.json of each package"),
+        TableSpec(
+            "manifests",
+            mode="replace",
+            key=("name",),
+            description="latest package.json of each package",
+            checks=(Unique("name"), NotNull("name")),
+        ),
         # Partitioned by month of the window start: a weekly merge reads one month, not the whole history. The key
         # holds ``date``, so a key's partition can never change.
         TableSpec(

@@ -68,8 +68,8 @@ def test_a_rerun_replaces_the_table(oso_home, warehouse, tmp_path: Path) -> None
         opendevdata_flow(base_url=server.url, retries=1)
     assert warehouse.sql("select count(*) from opendevdata.datasets").item() == 4
     second = parquet_bytes(pl.DataFrame({"id": [7], "label": ["x"]}), tmp_path)
-    with site(tmp_path / "b", {"one.parquet": second}) as server:
-        opendevdata_flow(base_url=server.url, retries=1)
+    with site(tmp_path / "b", {"one.parquet": second}) as server:  # 4 → 1 rows: accepted past the row_drop gate
+        opendevdata_flow(base_url=server.url, retries=1, accept=["opendevdata.datasets:row_drop"])
     assert warehouse.sql("select _source_file, id, label from opendevdata.datasets").rows() == [("one.parquet", 7, "x")]
 
 

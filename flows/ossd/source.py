@@ -10,6 +10,7 @@ from flows.ossd.migration import migrate_table_names
 from oso_core.engine import SourceRun, source_flow
 from oso_core.git_checkout import checkout
 from oso_core.sources import Source, TableSpec
+from oso_core.warehouse.quality import NotNull, Unique
 
 DEFAULT_REPO_URL = "https://github.com/opensource-observer/oss-directory"
 
@@ -17,10 +18,26 @@ SOURCE = Source(
     name="ossd",
     description="OSO's oss-directory: projects, collections and the GitHub URLs each project lists",
     tables=(
-        TableSpec("projects", mode="replace", key=("name",), description="one row per project YAML"),
-        TableSpec("collections", mode="replace", key=("name",), description="one row per collection YAML"),
         TableSpec(
-            "project_repositories", mode="replace", key=("project_name", "url"), description="project × GitHub URL"
+            "projects",
+            mode="replace",
+            key=("name",),
+            description="one row per project YAML",
+            checks=(Unique("name"), NotNull("name")),
+        ),
+        TableSpec(
+            "collections",
+            mode="replace",
+            key=("name",),
+            description="one row per collection YAML",
+            checks=(Unique("name"), NotNull("name")),
+        ),
+        TableSpec(
+            "project_repositories",
+            mode="replace",
+            key=("project_name", "url"),
+            description="project × GitHub URL",
+            checks=(Unique("project_name", "url"), NotNull("project_name", "url")),
         ),
     ),
     flow="ossd_flow",

@@ -10,12 +10,15 @@ are dropped in the same commit, kept columns keep their field ids so older snaps
 Every call is one Iceberg commit: ``data`` (a frame, a LazyFrame or an iterator of frames, streamed) is staged
 as data files first, then committed at once; on failure the table stays at its previous snapshot. Note that
 ``append`` is the one mode where rerunning a call adds the rows again: use ``merge`` for idempotent reloads.
+Before the commit, the staged data passes the table's data-quality gate (``oso_core.warehouse.quality``: the checks
+its ``TableSpec`` declares, and for a replace the defaults refusing to empty a table or drop over half its rows);
+a failure raises ``QualityGateError`` and commits nothing.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.catalog import Catalog
@@ -30,9 +33,10 @@ if TYPE_CHECKING:
     import polars as pl
 
     from oso_core.warehouse.commit import RetryPolicy
+    from oso_core.warehouse.quality import Check
     from oso_core.warehouse.writer import FrameLike, IcebergWriter, WriteResult
 
-__all__ = ["CatalogConfig", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
+__all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
 
 
 def __getattr__(name: str) -> Any:
@@ -80,8 +84,10 @@ class Warehouse:
         source: str | None = None,
         properties: Mapping[str, str] | None = None,
         key_determines_partition: bool = False,
+        checks: Sequence[Check] = (),
     ) -> WriteResult:
-        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit.
+        """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit, if it passes
+        ``checks`` and the defaults of ``mode``.
 
         ``key_determines_partition``: see ``TableSpec`` (a merge then reads only the change set's partitions).
         """
@@ -98,10 +104,11 @@ class Warehouse:
             dedupe=dedupe,
             properties=props,
             key_determines_partition=key_determines_partition,
+            checks=checks,
         )
 
     def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
-        """Write ``<namespace>.<table>`` with the mode, key and partitioning the source declares for it."""
+        """Write ``<namespace>.<table>`` with the mode, key, partitioning and checks the source declares for it."""
         spec = source.table(table)
         return self.write(
             source.qualified(table),
@@ -111,6 +118,7 @@ class Warehouse:
             partition_by=spec.partition_by,
             source=source.name,
             key_determines_partition=spec.key_determines_partition,
+            checks=spec.checks,
             **kwargs,
         )
 

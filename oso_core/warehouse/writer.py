@@ -5,16 +5,18 @@ frames is written in memory bounded by one frame) and stages any schema change. 
 mode replaces in the current table (nothing for append; every file for replace; the files whose key statistics
 overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
 only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones.
-If anything fails before the commit the table is untouched; the staged files are deleted, whatever the error, as
-are the manifests and metadata file of a commit attempt that did not land (best effort; a killed process leaves
-unreferenced files behind, which never become visible). A commit conflict or a locked catalog re-plans and retries.
+Between the two halves the write's data-quality gate (``quality.py``) gives its verdict on the staged data: a
+failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
+the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
+did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
+commit conflict or a locked catalog re-plans and retries.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,15 @@ from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
 from oso_core.warehouse.namespaces import ensure_namespace
 from oso_core.warehouse.partitioning import PartitionBy, Windows, evolve_spec
+from oso_core.warehouse.quality import (
+    Check,
+    CheckResult,
+    Gate,
+    GateContext,
+    describe,
+    duplicate_key_error,
+    snapshot_properties,
+)
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
@@ -58,6 +69,7 @@ class WriteResult:
     rows_replaced: int = 0
     files_added: int = 0
     files_removed: int = 0
+    checks: tuple[CheckResult, ...] = ()
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -66,6 +78,7 @@ class WriteResult:
             "rows": self.rows_written,
             "snapshot_id": str(self.snapshot_id) if self.snapshot_id is not None else "",
             "seconds": round(self.duration_s, 3),
+            "checks": describe(self.checks),
         }
 
 
@@ -108,8 +121,9 @@ class IcebergWriter:
         dedupe: str = "error",
         properties: Mapping[str, str] | None = None,
         key_determines_partition: bool = False,
+        checks: Sequence[Check] = (),
     ) -> WriteResult:
-        """Write ``data`` in one commit.
+        """Write ``data`` in one commit, if it passes the data-quality gate (``checks`` and the defaults of ``mode``).
 
         ``partition_by`` is the table's declared partitioning: a new table is created with it, an existing table
         whose spec differs evolves to it in this commit. ``key_determines_partition`` declares that a key's row
@@ -132,7 +146,8 @@ class IcebergWriter:
             raise WarehouseError(f"{identifier}: {error}") from None
 
         prune = partition is not None and (key_determines_partition or partition.column in key)
-        staging = _Staging(self, identifier, mode, key, partition, dedupe, prune)
+        gate = Gate(identifier, mode, checks)  # before staging: a badly declared check fails with nothing written
+        staging = _Staging(self, identifier, mode, key, partition, dedupe, gate, prune)
         try:
             outcome = self._stage_and_commit(staging, data, properties)
         except BaseException:
@@ -148,6 +163,7 @@ class IcebergWriter:
             rows_replaced=outcome.rows_replaced,
             files_added=outcome.files_added,
             files_removed=outcome.files_removed,
+            checks=tuple(staging.checks),
         )
 
     def _stage_and_commit(self, staging: _Staging, data: FrameLike, properties: Mapping[str, str] | None) -> _Outcome:
@@ -156,6 +172,7 @@ class IcebergWriter:
             staging.add(frame)
         staging.finish()
         snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
+        snapshot_props.update(snapshot_properties(staging.run_gate()))  # a failed gate raises: nothing committed
         attempts = 0
 
         def load() -> Table | None:
@@ -190,6 +207,7 @@ class _Staging:
         key: tuple[str, ...],
         partition: PartitionBy | None,
         dedupe: str,
+        gate: Gate,
         prune_by_partition: bool = False,
     ):
         self.catalog = writer.catalog
@@ -199,6 +217,8 @@ class _Staging:
         self.key = key
         self.partition = partition
         self.dedupe = dedupe
+        self.gate = gate
+        self.checks: list[CheckResult] = []
         self.table = with_retry(identifier, lambda: writer.load(identifier), self.retry)
         self.txn: Transaction | None = None
         self.created = False
@@ -249,6 +269,7 @@ class _Staging:
             self.windows = windows if self.windows is None else self.windows.union(windows)
         if self.mode == "merge":
             self.keys.append(frame.select(self.key).with_columns(pl.lit(self.frames).alias("__frame")))
+        self.gate.add(frame)
         self.frames_files.append(self.files_writer.write(arrow))
         self.rows += arrow.num_rows
         self.frames += 1
@@ -283,7 +304,7 @@ class _Staging:
         duplicated = frame.select(self.key).is_duplicated()
         if duplicated.any():
             if self.dedupe == "error":
-                raise _duplicate_error(self.identifier, frame.filter(duplicated).select(self.key))
+                raise duplicate_key_error(self.identifier, frame.filter(duplicated).select(self.key))
             frame = frame.unique(subset=list(self.key), keep="last", maintain_order=True)
         return frame.sort(list(self.key))  # tight key ranges per file make later merges touch fewer files
 
@@ -315,7 +336,7 @@ class _Staging:
         if not repeated.any():
             return
         if self.dedupe == "error":
-            raise _duplicate_error(self.identifier, keys.filter(repeated).select(self.key))
+            raise duplicate_key_error(self.identifier, keys.filter(repeated).select(self.key))
         self._drop_superseded(keys)
 
     def _drop_superseded(self, keys: pl.DataFrame) -> None:
@@ -334,6 +355,28 @@ class _Staging:
             self.frames_files[index] = self.files_writer.write(kept)
             _delete_quietly(transaction_io(self.txn), old)
         self.keys = [keys.unique(subset=list(self.key), keep="last")]
+
+    def run_gate(self) -> list[CheckResult]:
+        """The data-quality verdict on the staged data, against the row count of the snapshot staging started from
+        (its summary's ``total-records``: no scan). Raises ``QualityGateError`` on a failure the run does not accept.
+        """
+        snapshot = self.table.current_snapshot() if self.table is not None else None
+        total = snapshot.summary.get("total-records") if snapshot is not None and snapshot.summary else None
+        context = GateContext(
+            self.identifier, self.mode, self.rows, int(total) if total is not None else None, self._staged_frames
+        )
+        self.checks = self.gate.verdict(context)
+        return self.checks
+
+    def _staged_frames(self) -> Iterator[pl.DataFrame]:
+        """The staged data again, frame by frame, read back from its files (a failing check's examples)."""
+        from oso_core.warehouse.files import read_data_files
+        from oso_core.warehouse.merge import scan_tasks
+
+        assert self.txn is not None
+        for files in self.frames_files:
+            if files:
+                yield pl.from_arrow(read_data_files(self.txn.table_metadata, self.txn._table.io, scan_tasks(files)))
 
     def discard(self) -> None:
         if self.txn is None:
@@ -497,16 +540,6 @@ def _typed_nulls(null_columns: list[str], arrow: pa.Table, table_schema: Any) ->
         index = arrow.schema.get_field_index(name)
         arrow = arrow.set_column(index, pa.field(name, arrow_type), pa.nulls(arrow.num_rows, arrow_type))
     return arrow
-
-
-def _duplicate_error(identifier: str, duplicates: pl.DataFrame) -> WarehouseError:
-    first = duplicates.row(0, named=True)
-    shown = ", ".join(f"{k}={v!r}" for k, v in first.items())
-    count = duplicates.unique().height
-    return WarehouseError(
-        f"{identifier}: duplicate key ({shown}) in the data ({count} duplicated key(s)); "
-        "pass dedupe='last' to keep the last row of each key"
-    )
 
 
 def _delete_quietly(io: Any, files: list[Any]) -> None:
