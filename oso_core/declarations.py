@@ -43,6 +43,7 @@ LIGHT_MODULES = frozenset(
         "oso_core.sources",
         "oso_core.secrets",
         "oso_core.secrets.base",
+        "oso_core.warehouse.quality",
     }
 )
 # what a declaration's values may call: constructors of plain values, nothing that touches the outside

@@ -23,11 +23,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from oso_core.warehouse.errors import WarehouseError
+
+if TYPE_CHECKING:  # Polars loads when a check runs, not when a table declares one
+    import polars as pl
 
 __all__ = [
     "AcceptedValues",
@@ -141,6 +142,7 @@ class Unique(Check):
 
 class _UniqueTally(Tally):
     def __init__(self, check: Unique):
+
         self.check = check
         self.hashes: list[pl.Series] = []
         self.missing: list[str] = []
@@ -153,6 +155,8 @@ class _UniqueTally(Tally):
         self.hashes.append(_key_hashes(frame, self.check.columns))
 
     def result(self, ctx: GateContext) -> CheckResult:
+        import polars as pl
+
         name, columns = self.check.name, self.check.columns
         if self.missing:
             return CheckResult(name, False, f"key column {self.missing[0]!r} is missing from the data")
@@ -182,6 +186,8 @@ def _confirm_duplicates(
     frames: Iterable[pl.DataFrame], columns: Sequence[str], repeated: pl.Series
 ) -> tuple[int, dict[str, Any]]:
     """The rows behind repeated hashes, re-read from the staged frames: how many keys really repeat, and one."""
+    import polars as pl
+
     candidates = [
         frame.select(columns).filter(_key_hashes(frame, columns).is_in(repeated.implode())) for frame in frames
     ]
@@ -278,6 +284,8 @@ class _AcceptedTally(Tally):
         self.missing = False
 
     def add(self, frame: pl.DataFrame) -> None:
+        import polars as pl
+
         column = self.check.column
         if column not in frame.columns:
             self.missing = True
@@ -307,7 +315,7 @@ class _AcceptedTally(Tally):
 
 
 # -- custom expression --------------------------------------------------------------------------------------------
-Predicate = str | pl.Expr | Callable[[pl.DataFrame], pl.Series | pl.Expr]
+Predicate = Any  # str (SQL, read by pl.sql_expr) | pl.Expr | Callable[[pl.DataFrame], pl.Series | pl.Expr]
 
 
 @dataclass(frozen=True, eq=False)  # a Polars expression's == builds an expression, not a bool
@@ -321,11 +329,15 @@ class Expression(Check):
     description: str = ""
 
     def __post_init__(self) -> None:
+        import polars as pl
+
         if isinstance(self.predicate, str):
             pl.sql_expr(self.predicate)  # a typo fails at declaration, not in the first run
 
     @property
     def shown(self) -> str:
+        import polars as pl
+
         if self.description:
             return self.description
         if isinstance(self.predicate, str):
@@ -335,6 +347,8 @@ class Expression(Check):
         return getattr(self.predicate, "__name__", "the expression")
 
     def evaluate(self, frame: pl.DataFrame) -> pl.Series:
+        import polars as pl
+
         predicate = self.predicate
         if isinstance(predicate, str):
             predicate = pl.sql_expr(predicate)
@@ -355,6 +369,8 @@ class _ExpressionTally(Tally):
         self.error: str | None = None
 
     def add(self, frame: pl.DataFrame) -> None:
+        import polars as pl
+
         if self.error is not None:
             return
         try:
