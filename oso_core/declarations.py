@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import importlib
 import importlib.util
+import inspect
 import sys
 import typing
 from collections.abc import Callable
@@ -234,6 +235,10 @@ def _stand_in(module: str, node: ast.FunctionDef, namespace: dict[str, Any]) -> 
         raise StaticReadError(f"{module}: {node.name}'s defaults need running the module ({exc})") from exc
     function = scope[node.name]
     function.__module__ = module
+    from oso_core.engine import ACCEPT, AcceptParameter, with_accept  # the parameter the engine adds to every flow
+
+    function.__signature__ = with_accept(inspect.signature(function))
+    function.__annotations__[ACCEPT] = AcceptParameter
     try:
         typing.get_type_hints(function, include_extras=True)
     except Exception as exc:  # noqa: BLE001 - an annotation names a type imported from elsewhere

@@ -151,7 +151,7 @@ def _public_signature(fn: Callable[..., Any]) -> inspect.Signature:
     return signature.replace(parameters=parameters[1:], return_annotation=LoadSummary)
 
 
-def _with_accept(signature: inspect.Signature) -> inspect.Signature:
+def with_accept(signature: inspect.Signature) -> inspect.Signature:
     """The flow's parameters: the load function's, then the engine's ``accept`` (keyword only)."""
     parameters = list(signature.parameters.values())
     accept = inspect.Parameter(ACCEPT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=AcceptParameter)
@@ -170,7 +170,7 @@ def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., 
 
     def decorate(fn: F) -> Flow[..., LoadSummary]:
         own = _public_signature(fn)
-        signature = _with_accept(own)
+        signature = with_accept(own)
 
         @functools.wraps(fn)
         def load(*args: Any, **kwargs: Any) -> LoadSummary:

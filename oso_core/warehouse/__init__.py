@@ -46,6 +46,10 @@ def __getattr__(name: str) -> Any:
         from oso_core.warehouse.writer import WriteResult
 
         return WriteResult
+    if name == "QualityGateError":
+        from oso_core.warehouse.quality import QualityGateError
+
+        return QualityGateError
     if name == "RetryPolicy":
         from oso_core.warehouse.commit import RetryPolicy
 
