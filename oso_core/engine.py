@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from oso_core.api_limits import api_slot
 from oso_core.sources import Source
 from oso_core.summary import LoadSummary
 
@@ -97,9 +98,10 @@ def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., 
         def load(*args: Any, **kwargs: Any) -> LoadSummary:
             run = SourceRun(source)
             try:
-                tables = fn(run, *args, **kwargs)
-                if isinstance(tables, Mapping):
-                    run.write(tables)
+                with api_slot(source):  # a slot of the upstream API's shared limit while the load calls it
+                    tables = fn(run, *args, **kwargs)
+                    if isinstance(tables, Mapping):
+                        run.write(tables)
             except BaseException:
                 if run.summary.results or run.summary.notes or run.summary.skipped:
                     run.summary.publish()  # what was committed before the failure stays visible

@@ -68,7 +68,9 @@ class Source:
     (``SourceSettings``, or a subclass for a source with knobs of its own such as npm's ``registry_url``).
     ``cadence`` is ``"weekly"`` (loaded by the weekly run only) or a cron expression for the source's own schedule
     (OSO's SBOM job runs ``0 0 * * 2,5``). ``api`` names an upstream API whose rate limit several sources share
-    (``github``): the weekly run never loads two sources of one ``api`` at the same time.
+    (``github``, ``thegraph``): every load of it holds a slot of the Prefect global concurrency limit ``api:<name>``
+    (``oso_core.api_limits``), so loads sharing an API stay within its limit on any worker, and the weekly run
+    does not start two sources of one ``api`` at the same time.
     """
 
     name: str
