@@ -169,6 +169,7 @@ def zombie_automation(grace: timedelta | None = None) -> Automation:
         enabled=True,
         trigger=EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={"prefect.resource.role": "deployment"},  # runs on workers; a local run has its caller
             after={"prefect.flow-run.heartbeat"},
             expect={"prefect.flow-run.heartbeat", *_FINAL_EVENTS},
             for_each={"prefect.resource.id"},
