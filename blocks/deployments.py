@@ -159,7 +159,8 @@ def pull_steps(project_dir_env: str | None = None, git_repo: str | None = None, 
 
     ``project_dir_env``: each worker's own checkout, named by that environment variable on the worker
     (``{{ $VAR }}`` is resolved by the worker at run time), so several workers on one machine or on different
-    machines each run their own copy. ``git_repo``: clone the repository at ``branch`` before each run.
+    machines each run their own copy (run ``prefect deploy`` with ``$VAR`` unset, else it resolves it to the
+    deploying directory). ``git_repo``: clone the repository at ``branch`` before each run.
     """
     if git_repo:
         return [

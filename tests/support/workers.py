@@ -101,6 +101,9 @@ def create_pool(name: str) -> None:
 def deploy(project: Path, config: dict, env: dict[str, str]) -> None:
     """Write ``config`` as the copy's ``prefect.yaml`` and ``prefect deploy --all`` it from there."""
     (project / "prefect.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # unset, ``{{ $OSO_PROJECT_DIR }}`` of the pull step stays a placeholder for each worker to fill in; set, the
+    # deploy would resolve it to this copy and send every run here
+    env = {key: value for key, value in env.items() if key != "OSO_PROJECT_DIR"}
     done = subprocess.run([PREFECT, "--no-prompt", "deploy", "--all"], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     if done.returncode != 0:
