@@ -2,12 +2,13 @@
 
 A copy is the checkout without ``.venv`` / ``.git`` / lakes (the shared venv interpreter runs it), so a worker
 imports its own files, as a worker on another machine would; the deployments' pull step sends each run to the
-directory in the worker's ``OSO_PROJECT_DIR``. Workers start in their own process group, so ``kill()`` takes the
-worker *and* the flow runs it started down at once, like a node that dies.
+directory in the worker's ``OSO_PROJECT_DIR``. ``kill()`` takes the worker *and* the flow runs it started down at
+once, like a node that dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -57,9 +58,17 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
-        """SIGKILL the worker and every process it started (the node is gone)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL the worker and every process it started (the node is gone). Prefect starts each flow run in a
+        session of its own, so the process group is not enough: the whole tree goes."""
+        import psutil
+
+        tree = [psutil.Process(self.process.pid)]
+        tree += tree[0].children(recursive=True)
+        for process in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+        psutil.wait_procs(tree[1:], timeout=10)
         self.killed = True
 
     def stop(self) -> None:
