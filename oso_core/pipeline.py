@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +107,9 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
             from prefect_ray import RayTaskRunner  # type: ignore[import-not-found]
         except ImportError as exc:
             raise RuntimeError("task runner 'ray' needs prefect-ray: pip install prefect-ray") from exc
-        return RayTaskRunner(address=configured.ray_address)
+        if configured.ray_address:
+            return RayTaskRunner(address=configured.ray_address)
+        return RayTaskRunner(init_kwargs={"num_cpus": workers, "include_dashboard": False})
     raise ValueError(f"unknown task runner {kind!r}; one of {', '.join(TASK_RUNNERS)}")
 
 
@@ -145,15 +147,14 @@ def local_parameters(provider: ParameterProvider) -> Iterator[None]:
         _local_parameters = previous
 
 
-def _call_flow(source: Source) -> Any:
-    """Run the source's flow as a subflow; the parameters it gets are checked for secrets before Prefect stores
-    them (source flows check again themselves, but a source declared with a plain ``@flow`` would not)."""
+def _call_flow(source: Source, params: dict[str, Any] | None = None) -> Any:
+    """Run the source's flow as a subflow with ``params`` (the local provider's, opened by ``run_sources`` in the
+    orchestrating process, so they reach Dask / Ray worker processes too); they are checked for secrets before
+    Prefect stores them (source flows check again themselves, but a plain ``@flow`` source would not)."""
     flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
-    if _local_parameters is None:
-        return flow_fn(return_state=True)
-    with _local_parameters(source) as params:
-        check_parameters(source, params)
-        return flow_fn(**params, return_state=True)
+    params = params or {}
+    check_parameters(source, params)
+    return flow_fn(**params, return_state=True)
 
 
 def running_as_deployment() -> bool:
@@ -231,14 +232,22 @@ def _run_deployed(source: Source, parent_run_id: str | None) -> SourceOutcome:
 
 
 @task(name="load-source", retries=0)
-def load_source(source: Source, deployed: bool = False, parent_run_id: str | None = None) -> SourceOutcome:
+def load_source(
+    source: Source,
+    deployed: bool = False,
+    parent_run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    setup_error: str | None = None,
+) -> SourceOutcome:
     """Run one source's flow (a subflow here, or a run of its deployment on any worker when ``deployed``);
     fail this task (not the pipeline) when the source fails."""
     started = time.perf_counter()
     try:
         if deployed:
             return _run_deployed(source, parent_run_id)
-        state = _call_flow(source)
+        if setup_error:  # the local provider (replay fixtures) failed for this source: only it fails
+            raise SourceFailed(SourceOutcome(source.name, "Failed", error=first_error_line(setup_error)))
+        state = _call_flow(source, params)
     except SourceFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - import errors, bad replay fixtures: still only this source fails
@@ -289,24 +298,52 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
     parent_run_id = _current_flow_run_id() if deployed else None
     running: dict[PrefectFuture, Source] = {}
     outcomes: dict[str, SourceOutcome] = {}
-    while pending or running:
-        for source in list(pending):
-            if len(running) >= concurrency:
-                break
-            if not _ready(source, selected, set(outcomes), running.values()):
-                continue
-            pending.remove(source)
-            future = load_source.with_options(task_run_name=f"load-{source.name}").submit(
-                source, deployed=deployed, parent_run_id=parent_run_id
-            )
-            running[future] = source
-        if not running:
-            cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
-            raise ValueError(f"sources depend on each other in a cycle: {cycle}")
-        done = next(iter(as_completed(list(running))))
-        source = running.pop(done)
-        outcomes[source.name] = _outcome_of(source, done)
+    opened: dict[str, ExitStack] = {}  # the local provider's context of each running source (replay servers)
+    try:
+        while pending or running:
+            _submit_ready(pending, running, opened, selected, set(outcomes), concurrency, deployed, parent_run_id)
+            if not running:
+                cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
+                raise ValueError(f"sources depend on each other in a cycle: {cycle}")
+            done = next(iter(as_completed(list(running))))
+            source = running.pop(done)
+            outcomes[source.name] = _outcome_of(source, done)
+            opened.pop(source.name).close()
+    finally:
+        for stack in opened.values():
+            stack.close()
     return [outcomes[s.name] for s in sources]
+
+
+def _submit_ready(
+    pending: list[Source],
+    running: dict[PrefectFuture, Source],
+    opened: dict[str, ExitStack],
+    selected: set[str],
+    finished: set[str],
+    concurrency: int,
+    deployed: bool,
+    parent_run_id: str | None,
+) -> None:
+    """Submit every pending source that may start now, within the concurrency bound."""
+    for source in list(pending):
+        if len(running) >= concurrency:
+            return
+        if not _ready(source, selected, finished, running.values()):
+            continue
+        pending.remove(source)
+        stack = opened[source.name] = ExitStack()
+        params: dict[str, Any] | None = None
+        setup_error: str | None = None
+        if _local_parameters is not None and not deployed:
+            try:
+                params = stack.enter_context(_local_parameters(source))
+            except Exception as exc:  # noqa: BLE001 - a bad replay fixture fails this source's task, not the run
+                setup_error = f"{type(exc).__name__}: {exc}"
+        future = load_source.with_options(task_run_name=f"load-{source.name}").submit(
+            source, deployed=deployed, parent_run_id=parent_run_id, params=params, setup_error=setup_error
+        )
+        running[future] = source
 
 
 def _current_flow_run_id() -> str | None:

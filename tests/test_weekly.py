@@ -107,6 +107,25 @@ def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
     assert warehouse.read("alpha.items").height == 3
 
 
+def test_weekly_on_a_local_dask_cluster_of_processes(weekly_env: Path, warehouse) -> None:
+    """Worker processes, not threads: each source's replay parameters travel with its task."""
+    runner = build_task_runner("dask", 2, processes=True)
+    state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert warehouse.read("alpha.items").height == 3
+    assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+
+def test_weekly_on_a_local_ray_cluster(weekly_env: Path, warehouse) -> None:
+    pytest.importorskip("prefect_ray")
+    runner = build_task_runner("ray", 2)
+    assert type(runner).__name__ == "RayTaskRunner"
+    state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert warehouse.read("alpha.items").height == 3
+    assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+
 def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAGSTER__WEEKLY__TASK_RUNNER", raising=False)
     monkeypatch.setenv("OSO_ENV_FILE", "/nonexistent.env")
@@ -115,6 +134,8 @@ def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "dask")
     assert type(build_task_runner()).__name__ == "DaskTaskRunner"
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "ray")
+    assert type(build_task_runner()).__name__ == "RayTaskRunner"  # the `ray` extra is installed here
+    monkeypatch.setitem(sys.modules, "prefect_ray", None)  # as without the extra
     with pytest.raises(RuntimeError, match="pip install prefect-ray"):
         build_task_runner()
     with pytest.raises(ValueError, match="unknown task runner 'spark'"):
