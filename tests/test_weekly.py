@@ -245,3 +245,36 @@ def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
     with get_client(sync_client=True) as client:
         runs = [client.read_flow_run(o.flow_run_id) for o in outcomes]
     assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in runs]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["dask", "ray"])
+def test_the_real_sources_weekly_replay_on_a_cluster(
+    kind: str, oso_home: Path, warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's main job (every source in ``flows/``, from its fixtures) with sources on a Dask or Ray cluster
+    of worker processes. Replay stand-in secrets are in the environment before the cluster starts, as real secrets
+    would be on a real cluster's nodes (a replay sets them only in the orchestrating process, after it started)."""
+    if kind == "ray":
+        pytest.importorskip("prefect_ray")
+    import contextlib
+
+    from oso_core.sources import discover_sources
+    from oso_dev.replay import replay_parameters
+
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    sources = discover_sources()
+    with contextlib.ExitStack() as before_the_cluster:
+        for source in sources.values():
+            if source.secrets:  # sets its stand-in secrets (ethereum's: its replay RPC URL) while the cluster starts
+                before_the_cluster.enter_context(replay_parameters(source))
+        runner = build_task_runner(kind, 2)
+        state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    outcomes = {row["source"]: row for row in state.result(raise_on_failure=False)}
+    assert set(outcomes) == set(sources)
+    assert state.is_completed(), {s: r["first_error"] for s, r in outcomes.items() if r["state"] != "Completed"}
+    assert all(row["total_rows"] > 0 for row in outcomes.values()), outcomes
+    for source in sources.values():
+        for spec in source.tables:
+            assert warehouse.exists(source.qualified(spec.name)), source.qualified(spec.name)
+    assert warehouse.sql("SELECT count(*) FROM ossd.sbom").item() > 0  # after ossd_github, from its repositories

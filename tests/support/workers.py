@@ -82,11 +82,13 @@ class Worker:
             self.process.wait(timeout=10)
 
 
-def start_worker(name: str, pool: str, project: Path, env: dict[str, str]) -> Worker:
+def start_worker(name: str, pool: str, project: Path, env: dict[str, str], limit: int | None = None) -> Worker:
+    """``prefect worker start`` in ``project``; ``limit`` caps the flow runs it runs at once (a node's capacity)."""
     log_path = project / f"worker-{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", name],
+        [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", name,
+         *(["--limit", str(limit)] if limit else [])],  # fmt: skip
         cwd=project,
         env=env,
         stdout=log,
