@@ -229,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blocks.setup", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
     resolver = default_resolver()
-    for name, status in setup_topology(resolver).items():
-        print(f"{name}: {status}")
     results = setup_alerts(resolver)
     if not results:
         where = resolver.describe(alerts.WEBHOOK_SECRET)
@@ -238,8 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             f"no Discord webhook configured (setting discord.webhook_url; looked in: {where}).\n"
             "Nothing created: failed runs log their alert instead. Set the webhook and run this again."
         )
-        return 0
-    for name, status in results.items():
+    for name, status in {**results, **setup_topology(resolver)}.items():
         print(f"{name}: {status}")
     return 0
 

@@ -93,16 +93,23 @@ def test_setup_is_idempotent_and_reports_what_it_did(clean_alerting, monkeypatch
     path = use_webhook(monkeypatch)
     webhook_id = path.split("/")[3]
     assert alert_setup.main([]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
         f"block discord-webhook/{alerts.BLOCK_NAME}: created",
         f"automation {alerts.FAILURE_AUTOMATION}: created",
         f"automation {alerts.RECOVERY_AUTOMATION}: created",
+    ]
+    assert lines[3:] == [  # then the topology: zombie-run detector and the weekly parts' crash alert
+        f"automation {alert_setup.ZOMBIE_AUTOMATION}: created",
+        f"automation {alert_setup.WEEKLY_PART_CRASHED_AUTOMATION}: created",
     ]
     assert alert_setup.main([]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"block discord-webhook/{alerts.BLOCK_NAME}: unchanged",
         f"automation {alerts.FAILURE_AUTOMATION}: unchanged",
         f"automation {alerts.RECOVERY_AUTOMATION}: unchanged",
+        f"automation {alert_setup.ZOMBIE_AUTOMATION}: unchanged",
+        f"automation {alert_setup.WEEKLY_PART_CRASHED_AUTOMATION}: unchanged",
     ]
     assert DiscordWebhook.load(alerts.BLOCK_NAME).webhook_id.get_secret_value() == webhook_id
 

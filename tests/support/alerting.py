@@ -26,7 +26,8 @@ def remove_alerting() -> None:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        for name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION):
+        topology = ("oso-crash-unresponsive-runs", "oso-weekly-part-crashed")  # blocks.setup.setup_topology's
+        for name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION, *topology):
             for automation in client.read_automations_by_name(name):
                 Automation.read(id=automation.id).delete()
         try:
