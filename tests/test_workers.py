@@ -234,6 +234,8 @@ def test_two_threads_sharing_an_api_take_turns(oso_home: Path, monkeypatch: pyte
 
     ensure_api_limits(["testapi"], limit=1)
     monkeypatch.setenv("WORKER_TEST_LIMITED_SLEEP", "1")
+    for name in ("DAGSTER__ICEBERG__CATALOG_URI", "DAGSTER__ICEBERG__WAREHOUSE"):  # this test's own embedded lake
+        monkeypatch.delenv(name, raising=False)
     threads = [threading.Thread(target=flow) for flow in (limited_a_flow, limited_b_flow)]
     for thread in threads:
         thread.start()
