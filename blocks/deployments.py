@@ -23,10 +23,12 @@ What it declares:
 
 Every deployment with a schedule is tagged ``alerts``: with setting ``alerts.deployments`` = ``tagged`` only those
 alert (``oso_core.alerts``), as OSO limited its failure sensor to the scheduled core and stable jobs.
-All run on the ``process`` work pool ``oso-process`` (``--work-pool``) with a per-deployment concurrency limit of one
-run at a time (a source never loads concurrently with itself; extra runs queue). No ``pull`` step is written:
-``prefect deploy`` then records the project directory, which is what a process worker on this machine needs; for
-Docker, Kubernetes or Cloud Run pools add an image and a pull step (see ``blocks/README.md``).
+All run on the ``process`` work pool ``oso-process`` (``--work-pool``; the weekly run on ``--weekly-work-pool``)
+with a per-deployment concurrency limit of one run at a time (a source never loads concurrently with itself; extra
+runs queue). No ``pull`` step is written by
+default: ``prefect deploy`` then records the project directory, which is what one process worker on this machine
+needs. ``--project-dir-env VAR`` makes each worker run its own checkout (``$VAR`` on the worker), ``--git-repo``
+clones the code before each run; for Docker, Kubernetes or Cloud Run pools see ``blocks/README.md``.
 """
 
 from __future__ import annotations
@@ -185,11 +187,37 @@ def freshness_deployment(work_pool: str, timezone: str, package: str = "flows") 
     }
 
 
+def pull_steps(project_dir_env: str | None = None, git_repo: str | None = None, branch: str = "main") -> list | None:
+    """How a worker gets the code, when not from the directory ``prefect deploy`` ran in.
+
+    ``project_dir_env``: each worker's own checkout, named by that environment variable on the worker
+    (``{{ $VAR }}`` is resolved by the worker at run time), so several workers on one machine or on different
+    machines each run their own copy (run ``prefect deploy`` with ``$VAR`` unset, else it resolves it to the
+    deploying directory). ``git_repo``: clone the repository at ``branch`` before each run.
+    """
+    if git_repo:
+        return [
+            {"prefect.deployments.steps.git_clone": {"id": "clone", "repository": git_repo, "branch": branch}},
+            {"prefect.deployments.steps.set_working_directory": {"directory": "{{ clone.directory }}"}},
+        ]
+    if project_dir_env:
+        directory = "{{ $" + project_dir_env + " }}"
+        return [{"prefect.deployments.steps.set_working_directory": {"directory": directory}}]
+    return None
+
+
 def project_config(
-    sources: dict[str, Source], timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows"
+    sources: dict[str, Source],
+    timezone: str = "UTC",
+    work_pool: str = DEFAULT_WORK_POOL,
+    package: str = "flows",
+    pull: list | None = None,
+    weekly_work_pool: str | None = None,
 ) -> dict[str, Any]:
+    """``weekly_work_pool`` puts the weekly run (which only orchestrates: it waits on its sources' runs) on a pool
+    of its own, so losing a source worker never takes the orchestrator with it."""
     deployments = [
-        weekly_deployment(work_pool, timezone, package=package),
+        weekly_deployment(weekly_work_pool or work_pool, timezone, package=package),
         maintenance_deployment(work_pool, timezone),
         freshness_deployment(work_pool, timezone, package),
     ]
@@ -202,6 +230,7 @@ def project_config(
         "prefect-version": PREFECT_VERSION,
         "build": None,
         "push": None,
+        **({"pull": pull} if pull else {}),
         "deployments": deployments,
     }
     check_deployment_parameters(config, sources)
@@ -225,9 +254,15 @@ def check_deployment_parameters(config: dict[str, Any], sources: dict[str, Sourc
         check_parameters(owner, parameters)
 
 
-def render(timezone: str = "UTC", work_pool: str = DEFAULT_WORK_POOL, package: str = "flows") -> str:
+def render(
+    timezone: str = "UTC",
+    work_pool: str = DEFAULT_WORK_POOL,
+    package: str = "flows",
+    pull: list | None = None,
+    weekly_work_pool: str | None = None,
+) -> str:
     """The ``prefect.yaml`` text for every source declared in ``package``."""
-    config = project_config(discover_sources([package]), timezone, work_pool, package)
+    config = project_config(discover_sources([package]), timezone, work_pool, package, pull, weekly_work_pool)
     return HEADER + yaml.safe_dump(config, sort_keys=False, width=120)
 
 
@@ -238,10 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--check", metavar="PATH", type=Path, help="exit 1 if PATH differs from the declarations")
     parser.add_argument("--timezone", default=None, help="weekly schedules' time zone (default: weekly.timezone, UTC)")
     parser.add_argument("--work-pool", default=DEFAULT_WORK_POOL, help=f"work pool (default {DEFAULT_WORK_POOL})")
+    parser.add_argument("--weekly-work-pool", default=None, help="work pool of the weekly run (default: --work-pool)")
+    code = parser.add_mutually_exclusive_group()
+    code.add_argument("--project-dir-env", metavar="VAR", help="pull step: run in the directory named by $VAR")
+    code.add_argument("--git-repo", metavar="URL", help="pull step: git clone URL before each run")
+    parser.add_argument("--git-branch", default="main", help="branch for --git-repo (default main)")
     parser.add_argument("--package", default="flows", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    pull = pull_steps(args.project_dir_env, args.git_repo, args.git_branch)
     try:
-        text = render(args.timezone or configured_timezone(), args.work_pool, args.package)
+        text = render(args.timezone or configured_timezone(), args.work_pool, args.package, pull, args.weekly_work_pool)
         if args.check and args.check.is_file():
             check_deployment_parameters(yaml.safe_load(args.check.read_text()) or {}, discover_sources(args.package))
     except SecretParameterError as exc:

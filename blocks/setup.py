@@ -40,6 +40,7 @@ FAILED_EVENTS = {f"prefect.flow-run.{state}" for state in alerts.FAILURE_STATES}
 RECOVERY_WINDOW = timedelta(days=90)
 BLOCK_TYPE = "custom-webhook"
 NOT_A_WEEKLY_PART = f"!{alerts.WEEKLY_PART_PREFIX}*"  # negated glob: the weekly run alerts for its sources
+WEEKLY_PART = f"{alerts.WEEKLY_PART_PREFIX}*"
 TAGGED = {"prefect.resource.role": "tag", "prefect.resource.id": f"prefect.tag.{alerts.ALERTS_TAG}"}
 
 
@@ -259,6 +260,93 @@ def setup_alerts(resolver: SecretResolver | None = None) -> dict[str, str]:
     return results
 
 
+# --- production topology: dead workers and shared API limits (independent of the Discord webhook) -------------
+
+ZOMBIE_AUTOMATION = "oso-crash-unresponsive-runs"
+WEEKLY_PART_CRASHED_AUTOMATION = "oso-weekly-part-crashed"
+_FINAL_EVENTS = {f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed", "TimedOut")}
+
+
+def heartbeat_grace() -> timedelta:
+    """How long a run may go without a heartbeat before it is declared Crashed: two heartbeat periods and a bit.
+
+    Runs of deployments send ``prefect.flow-run.heartbeat`` every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds
+    (set it on the workers; Prefect's minimum is 30).
+    """
+    from prefect.settings import get_current_settings
+
+    frequency = get_current_settings().flows.heartbeat_frequency or 180
+    return timedelta(seconds=2 * frequency + 15)
+
+
+def zombie_automation(grace: timedelta | None = None) -> Automation:
+    """Prefect's documented zombie-run detector: a run whose heartbeats stop (its worker or node died, SIGKILL,
+    spot eviction) is set Crashed, which frees its concurrency slots and lets the weekly run resubmit it."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+
+    return Automation(
+        name=ZOMBIE_AUTOMATION,
+        description="Mark a flow run Crashed when its heartbeats stop (its worker died).",
+        enabled=True,
+        trigger=EventTrigger(
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={"prefect.resource.role": "deployment"},  # runs on workers; a local run has its caller
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *_FINAL_EVENTS},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=grace or heartbeat_grace(),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED, name="Crashed", message="Flow run stopped sending heartbeats: its worker died"
+            )
+        ],
+    )
+
+
+def weekly_part_crashed_automation(block_document_id: UUID) -> Automation:
+    """A source run of the deployed weekly run that crashes alerts once, even though the weekly run resubmits it
+    (and so may itself complete): the failure automation skips weekly parts, this one sends their crashes."""
+    return Automation(
+        name=WEEKLY_PART_CRASHED_AUTOMATION,
+        description="Discord alert when a source run started by the weekly run crashes (it is resubmitted).",
+        enabled=True,
+        trigger=EventTrigger(
+            match={"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": WEEKLY_PART},
+            expect={"prefect.flow-run.Crashed"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(0),
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block_document_id, subject=alerts.FAILURE_SUBJECT, body=alerts.FAILURE_BODY
+            )
+        ],
+    )
+
+
+def setup_topology(resolver: SecretResolver | None = None) -> dict[str, str]:
+    """The zombie-run detector, one global concurrency limit per declared API and, with a webhook, the crash alert
+    of weekly parts; returns ``{name: created|updated|unchanged}``."""
+    from oso_core.api_limits import declared_apis, ensure_api_limits
+    from oso_core.sources import discover_sources
+
+    results = {f"concurrency limit {name}": status for name, status in
+               ensure_api_limits(declared_apis(discover_sources().values())).items()}  # fmt: skip
+    results[f"automation {ZOMBIE_AUTOMATION}"] = ensure_automation(zombie_automation())
+    url = alerts.webhook_url(resolver)
+    if url is not None:
+        block_id, _ = ensure_block(url)
+        results[f"automation {WEEKLY_PART_CRASHED_AUTOMATION}"] = ensure_automation(
+            weekly_part_crashed_automation(block_id)
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blocks.setup", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
@@ -270,8 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             f"no Discord webhook configured (setting discord.webhook_url; looked in: {where}).\n"
             "Nothing created: failed runs log their alert instead. Set the webhook and run this again."
         )
-        return 0
-    for name, status in results.items():
+    for name, status in {**results, **setup_topology(resolver)}.items():
         print(f"{name}: {status}")
     return 0
 

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+from oso_core.api_limits import api_slot
 from oso_core.sources import Source
 from oso_core.summary import LoadSummary
 
@@ -177,7 +178,7 @@ def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., 
             accept = kwargs.pop(ACCEPT, None)
             run = SourceRun(source)
             try:
-                with accepting(accept) as acceptance:
+                with accepting(accept) as acceptance, api_slot(source):  # the shared upstream API's slot
                     tables = fn(run, *args, **kwargs)
                     if isinstance(tables, Mapping):
                         run.write(tables)

@@ -7,14 +7,21 @@ Each source's flow runs as a subflow inside its own task (``load-<source>``), so
   (setting ``weekly.task_runner`` = ``threads`` | ``dask`` | ``ray``), exactly as Prefect task runners do;
 * at most ``concurrency`` sources are in flight whatever the runner (the submission window is bounded here).
 
+Deployed (the weekly run is itself a run of a deployment, ``prefect.runtime.deployment.id`` is set), each task
+instead starts a run of the source's own deployment (``run_deployment("<source>/<source>")``, linked as a subflow
+and waited for), so whichever worker of the pool is free takes it: the sources spread over the workers. A source
+run that ends Crashed (its worker died; the server's zombie automation of ``blocks.setup`` marks it) is resubmitted
+up to ``weekly.crash_resubmits`` times. A local ``python flows/weekly.py`` keeps the in-process subflows.
+
 ``flows/weekly.py`` is the thin recipe around this module.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +48,7 @@ class SourceOutcome:
     duration_s: float = 0.0
     error: str = ""
     flow_run_id: str | None = None
+    crashed_runs: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +62,7 @@ class SourceOutcome:
             "total_rows": sum(self.rows.values()),
             "seconds": round(self.duration_s, 2),
             "first_error": self.error,
+            "crashed_runs": len(self.crashed_runs),
         }
 
 
@@ -98,7 +107,9 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
             from prefect_ray import RayTaskRunner  # type: ignore[import-not-found]
         except ImportError as exc:
             raise RuntimeError("task runner 'ray' needs prefect-ray: pip install prefect-ray") from exc
-        return RayTaskRunner(address=configured.ray_address)
+        if configured.ray_address:
+            return RayTaskRunner(address=configured.ray_address)
+        return RayTaskRunner(init_kwargs={"num_cpus": workers, "include_dashboard": False})
     raise ValueError(f"unknown task runner {kind!r}; one of {', '.join(TASK_RUNNERS)}")
 
 
@@ -147,23 +158,109 @@ def local_parameters(provider: ParameterProvider) -> Iterator[None]:
         _local_parameters = previous
 
 
-def _call_flow(source: Source) -> Any:
-    """Run the source's flow as a subflow; the parameters it gets are checked for secrets before Prefect stores
-    them (source flows check again themselves, but a source declared with a plain ``@flow`` would not)."""
+def _call_flow(source: Source, params: dict[str, Any] | None = None) -> Any:
+    """Run the source's flow as a subflow with ``params`` (the local provider's, opened by ``run_sources`` in the
+    orchestrating process, so they reach Dask / Ray worker processes too); they are checked for secrets before
+    Prefect stores them (source flows check again themselves, but a plain ``@flow`` source would not)."""
     flow_fn = source.load_flow().with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}")
-    if _local_parameters is None:
-        return flow_fn(return_state=True)
-    with _local_parameters(source) as params:
-        check_parameters(source, params)
-        return flow_fn(**params, return_state=True)
+    params = params or {}
+    check_parameters(source, params)
+    return flow_fn(**params, return_state=True)
+
+
+def running_as_deployment() -> bool:
+    """Whether the current flow run is a run of a deployment (then sources go to the pool's workers)."""
+    from prefect.runtime import deployment
+
+    return deployment.id is not None
+
+
+def source_deployment_name(source: Source) -> str:
+    """``<flow>/<deployment>`` of a source's own deployment (``blocks.deployments``: both are the source name)."""
+    return f"{source.name}/{source.name}"
+
+
+def configured_crash_resubmits() -> int:
+    return settings.weekly().crash_resubmits
+
+
+def _summary_rows(client: Any, source: Source, flow_run_id: Any) -> dict[str, int]:
+    """Rows per table from the child run's ``<source>-load-summary`` artifact (its result stays on its worker)."""
+    from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
+
+    key = f"{source.name.replace('_', '-')}-load-summary"
+    artifacts = client.read_artifacts(
+        artifact_filter=ArtifactFilter(key={"any_": [key]}), flow_run_filter=FlowRunFilter(id={"any_": [flow_run_id]})
+    )
+    totals: dict[str, int] = {}
+    for artifact in artifacts:
+        data = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data or "[]")
+        for row in data:
+            if row.get("table"):
+                totals[row["table"]] = totals.get(row["table"], 0) + int(row.get("rows") or 0)
+    return totals
+
+
+def _run_deployed(source: Source, parent_run_id: str | None) -> SourceOutcome:
+    """Start the source's deployment and wait; resubmit a Crashed run (bounded). The worker that takes it is
+    whichever of the pool polls first."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    started = time.perf_counter()
+    crashed: list[str] = []
+    for attempt in range(configured_crash_resubmits() + 1):
+        run = run_deployment(
+            name=source_deployment_name(source),
+            timeout=None,
+            as_subflow=True,
+            flow_run_name=f"{WEEKLY_PART_PREFIX}{source.name}",
+            tags=["weekly-part"],
+            # a retried weekly run finds the runs it already started instead of loading a source twice
+            idempotency_key=f"{parent_run_id}:{source.name}:{attempt}" if parent_run_id else None,
+        )
+        state = run.state
+        if state is None or not state.is_crashed():
+            break
+        crashed.append(str(run.id))
+        print(f"{source.name}: run {run.name} ({run.id}) crashed: {first_error_line(state.message)}; "
+              f"resubmitting ({attempt + 1} of {configured_crash_resubmits()})")  # fmt: skip
+    outcome = SourceOutcome(
+        source.name,
+        (state.name if state else None) or "Unknown",
+        duration_s=time.perf_counter() - started,
+        flow_run_id=str(run.id),
+        crashed_runs=crashed,
+    )
+    if state is None or not state.is_completed():
+        outcome.error = first_error_line(state.message if state else "no final state")
+        raise SourceFailed(outcome)
+    with get_client(sync_client=True) as client:
+        outcome.rows = _summary_rows(client, source, run.id)
+    if crashed:
+        print(f"{source.name}: recovered after {len(crashed)} crashed run(s)")
+    return outcome
 
 
 @task(name="load-source", retries=0)
-def load_source(source: Source) -> SourceOutcome:
-    """Run one source's flow as a subflow; fail this task (not the pipeline) when the source fails."""
+def load_source(
+    source: Source,
+    deployed: bool = False,
+    parent_run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    setup_error: str | None = None,
+) -> SourceOutcome:
+    """Run one source's flow (a subflow here, or a run of its deployment on any worker when ``deployed``);
+    fail this task (not the pipeline) when the source fails."""
     started = time.perf_counter()
     try:
-        state = _call_flow(source)
+        if deployed:
+            return _run_deployed(source, parent_run_id)
+        if setup_error:  # the local provider (replay fixtures) failed for this source: only it fails
+            raise SourceFailed(SourceOutcome(source.name, "Failed", error=first_error_line(setup_error)))
+        state = _call_flow(source, params)
+    except SourceFailed:
+        raise
     except Exception as exc:  # noqa: BLE001 - import errors, bad replay fixtures: still only this source fails
         outcome = SourceOutcome(source.name, "Failed", error=first_error_line(f"{type(exc).__name__}: {exc}"))
         outcome.duration_s = time.perf_counter() - started
@@ -208,24 +305,62 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     selected = {s.name for s in sources}
     pending = list(sources)
+    deployed = running_as_deployment()
+    parent_run_id = _current_flow_run_id() if deployed else None
     running: dict[PrefectFuture, Source] = {}
     outcomes: dict[str, SourceOutcome] = {}
-    while pending or running:
-        for source in list(pending):
-            if len(running) >= concurrency:
-                break
-            if not _ready(source, selected, set(outcomes), running.values()):
-                continue
-            pending.remove(source)
-            future = load_source.with_options(task_run_name=f"load-{source.name}").submit(source)
-            running[future] = source
-        if not running:
-            cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
-            raise ValueError(f"sources depend on each other in a cycle: {cycle}")
-        done = next(iter(as_completed(list(running))))
-        source = running.pop(done)
-        outcomes[source.name] = _outcome_of(source, done)
+    opened: dict[str, ExitStack] = {}  # the local provider's context of each running source (replay servers)
+    try:
+        while pending or running:
+            _submit_ready(pending, running, opened, selected, set(outcomes), concurrency, deployed, parent_run_id)
+            if not running:
+                cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
+                raise ValueError(f"sources depend on each other in a cycle: {cycle}")
+            done = next(iter(as_completed(list(running))))
+            source = running.pop(done)
+            outcomes[source.name] = _outcome_of(source, done)
+            opened.pop(source.name).close()
+    finally:
+        for stack in opened.values():
+            stack.close()
     return [outcomes[s.name] for s in sources]
+
+
+def _submit_ready(
+    pending: list[Source],
+    running: dict[PrefectFuture, Source],
+    opened: dict[str, ExitStack],
+    selected: set[str],
+    finished: set[str],
+    concurrency: int,
+    deployed: bool,
+    parent_run_id: str | None,
+) -> None:
+    """Submit every pending source that may start now, within the concurrency bound."""
+    for source in list(pending):
+        if len(running) >= concurrency:
+            return
+        if not _ready(source, selected, finished, running.values()):
+            continue
+        pending.remove(source)
+        stack = opened[source.name] = ExitStack()
+        params: dict[str, Any] | None = None
+        setup_error: str | None = None
+        if _local_parameters is not None and not deployed:
+            try:
+                params = stack.enter_context(_local_parameters(source))
+            except Exception as exc:  # noqa: BLE001 - a bad replay fixture fails this source's task, not the run
+                setup_error = f"{type(exc).__name__}: {exc}"
+        future = load_source.with_options(task_run_name=f"load-{source.name}").submit(
+            source, deployed=deployed, parent_run_id=parent_run_id, params=params, setup_error=setup_error
+        )
+        running[future] = source
+
+
+def _current_flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return flow_run.id
 
 
 def render_summary(outcomes: list[SourceOutcome]) -> str:
@@ -235,5 +370,7 @@ def render_summary(outcomes: list[SourceOutcome]) -> str:
     for o in outcomes:
         rows = ", ".join(f"{t}={n:,}" for t, n in o.rows.items()) or "-"
         line = f"  {o.source:<{width}}  {o.state:<9} {o.duration_s:7.2f}s  {rows}"
+        if o.crashed_runs:
+            line += f"  (recovered after {len(o.crashed_runs)} crashed run(s))" if o.ok else "  (crashed)"
         lines.append(line + (f"  error: {o.error}" if o.error else ""))
     return "\n".join(lines)

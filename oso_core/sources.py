@@ -93,8 +93,10 @@ class Source:
     The base URL is a setting, ``(name, base_url)`` → ``DAGSTER__<NAME>__BASE_URL``, so the same code hits the
     real API in production and a local replay server in tests. ``settings_model`` is the source's settings model
     (``SourceSettings``, or a subclass for a source with knobs of its own such as npm's ``registry_url``).
-    ``api`` names an upstream API whose rate limit several sources share (``github``): the weekly run never
-    loads two sources of one ``api`` at the same time.
+    ``api`` names an upstream API whose rate limit several sources share (``github``, ``thegraph``): every load of
+    it holds a slot of the Prefect global concurrency limit ``api:<name>`` (``oso_core.api_limits``), so loads
+    sharing an API stay within its limit on any worker, and the weekly run does not start two sources of one
+    ``api`` at the same time.
     """
 
     name: str

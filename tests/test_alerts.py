@@ -102,10 +102,15 @@ def test_setup_is_idempotent_and_reports_what_it_did(clean_alerting, monkeypatch
     path = use_webhook(monkeypatch)
     webhook_id = path.split("/")[3]
     assert alert_setup.main([]) == 0
-    assert _our_lines(capsys.readouterr().out) == [
+    lines = _our_lines(capsys.readouterr().out)
+    assert lines[:3] == [
         f"block custom-webhook/{alerts.BLOCK_NAME}: created",
         f"automation {alerts.FAILURE_AUTOMATION}: created",
         f"automation {alerts.RECOVERY_AUTOMATION}: created",
+    ]
+    assert lines[3:] == [  # then the topology: zombie-run detector and the weekly parts' crash alert
+        f"automation {alert_setup.ZOMBIE_AUTOMATION}: created",
+        f"automation {alert_setup.WEEKLY_PART_CRASHED_AUTOMATION}: created",
     ]
     assert alert_setup.main([]) == 0
     second = capsys.readouterr().out
@@ -113,6 +118,8 @@ def test_setup_is_idempotent_and_reports_what_it_did(clean_alerting, monkeypatch
         f"block custom-webhook/{alerts.BLOCK_NAME}: unchanged",
         f"automation {alerts.FAILURE_AUTOMATION}: unchanged",
         f"automation {alerts.RECOVERY_AUTOMATION}: unchanged",
+        f"automation {alert_setup.ZOMBIE_AUTOMATION}: unchanged",
+        f"automation {alert_setup.WEEKLY_PART_CRASHED_AUTOMATION}: unchanged",
     ]
     assert all(line.endswith(": unchanged") for line in second.splitlines())
     block = CustomWebhookNotificationBlock.load(alerts.BLOCK_NAME)

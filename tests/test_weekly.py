@@ -108,6 +108,25 @@ def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
     assert warehouse.read("alpha.items").height == 3
 
 
+def test_weekly_on_a_local_dask_cluster_of_processes(weekly_env: Path, warehouse) -> None:
+    """Worker processes, not threads: each source's replay parameters travel with its task."""
+    runner = build_task_runner("dask", 2, processes=True)
+    state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert warehouse.read("alpha.items").height == 3
+    assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+
+def test_weekly_on_a_local_ray_cluster(weekly_env: Path, warehouse) -> None:
+    pytest.importorskip("prefect_ray")
+    runner = build_task_runner("ray", 2)
+    assert type(runner).__name__ == "RayTaskRunner"
+    state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert warehouse.read("alpha.items").height == 3
+    assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+
 def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAGSTER__WEEKLY__TASK_RUNNER", raising=False)
     monkeypatch.setenv("OSO_ENV_FILE", "/nonexistent.env")
@@ -116,7 +135,8 @@ def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "dask")
     assert type(build_task_runner()).__name__ == "DaskTaskRunner"
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "ray")
-    monkeypatch.setitem(sys.modules, "prefect_ray", None)  # as where the `ray` extra is not installed
+    assert type(build_task_runner()).__name__ == "RayTaskRunner"  # the `ray` extra is installed here
+    monkeypatch.setitem(sys.modules, "prefect_ray", None)  # as without the extra
     with pytest.raises(RuntimeError, match="pip install prefect-ray"):
         build_task_runner()
     with pytest.raises(ValueError, match="unknown task runner 'spark'"):
@@ -226,3 +246,36 @@ def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
     with get_client(sync_client=True) as client:
         runs = [client.read_flow_run(o.flow_run_id) for o in outcomes]
     assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in runs]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["dask", "ray"])
+def test_the_real_sources_weekly_replay_on_a_cluster(
+    kind: str, oso_home: Path, warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's main job (every source in ``flows/``, from its fixtures) with sources on a Dask or Ray cluster
+    of worker processes. Replay stand-in secrets are in the environment before the cluster starts, as real secrets
+    would be on a real cluster's nodes (a replay sets them only in the orchestrating process, after it started)."""
+    if kind == "ray":
+        pytest.importorskip("prefect_ray")
+    import contextlib
+
+    from oso_core.sources import discover_sources
+    from oso_dev.replay import replay_parameters
+
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    sources = discover_sources()
+    with contextlib.ExitStack() as before_the_cluster:
+        for source in sources.values():
+            if source.secrets:  # sets its stand-in secrets (ethereum's: its replay RPC URL) while the cluster starts
+                before_the_cluster.enter_context(replay_parameters(source))
+        runner = build_task_runner(kind, 2)
+        state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+    outcomes = {row["source"]: row for row in state.result(raise_on_failure=False)}
+    assert set(outcomes) == set(sources)
+    assert state.is_completed(), {s: r["first_error"] for s, r in outcomes.items() if r["state"] != "Completed"}
+    assert all(row["total_rows"] > 0 for row in outcomes.values()), outcomes
+    for source in sources.values():
+        for spec in source.tables:
+            assert warehouse.exists(source.qualified(spec.name)), source.qualified(spec.name)
+    assert warehouse.sql("SELECT count(*) FROM ossd.sbom").item() > 0  # after ossd_github, from its repositories

@@ -29,6 +29,7 @@ SOURCE = Source(
     flow="ens_flow",
     secrets=(API_KEY,),
     tags=("graphql", "the-graph"),
+    api="thegraph",
 )
 
 

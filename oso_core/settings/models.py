@@ -122,6 +122,12 @@ class WeeklySettings(GroupSettings):
         default="UTC",
         description="IANA time zone of the Sunday 00:00 cron in prefect.yaml (regenerate prefect.yaml after a change)",
     )
+    api_concurrency: int = Field(
+        default=1, ge=1, description="Loads at once per upstream API (global concurrency limit api:<name>)"
+    )
+    crash_resubmits: int = Field(
+        default=2, ge=0, description="Times the deployed weekly run resubmits a source run that Crashed"
+    )
 
     @field_validator("task_runner", mode="before")
     @classmethod

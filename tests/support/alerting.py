@@ -25,8 +25,9 @@ def remove_alerting() -> None:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
+        topology = ("oso-crash-unresponsive-runs", "oso-weekly-part-crashed")  # blocks.setup.setup_topology's
         for automation in client.read_automations():
-            ours = automation.name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION)
+            ours = automation.name in (alerts.FAILURE_AUTOMATION, alerts.RECOVERY_AUTOMATION, *topology)
             if ours or automation.name.startswith(alerts.OVERDUE_AUTOMATION_PREFIX):
                 Automation.read(id=automation.id).delete()
         for document in client.read_block_documents():

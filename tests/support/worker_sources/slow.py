@@ -1,0 +1,36 @@
+"""Test source: sleeps, then appends three weekly windows (a second commit of them would duplicate rows)."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from oso_core.engine import SourceRun, source_flow
+from oso_core.sources import Source, TableSpec
+
+SOURCE = Source(name="slow", tables=(TableSpec("events", mode="append"),), flow="slow_flow")
+WINDOWS = [date(2024, 1, 7) + timedelta(days=7 * i) for i in range(3)]
+ROWS_PER_WINDOW = 10
+
+
+def events() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "id": list(range(len(WINDOWS) * ROWS_PER_WINDOW)),
+            "window_start": [w for w in WINDOWS for _ in range(ROWS_PER_WINDOW)],
+        }
+    )
+
+
+@source_flow(SOURCE)
+def slow_flow(run: SourceRun) -> dict[str, pl.DataFrame]:
+    from prefect.runtime import flow_run
+
+    marker = Path.cwd() / f".running-slow-{flow_run.id}"
+    marker.write_text(str(os.getpid()))  # the worker copy this run landed in (cwd = that copy, by the pull step)
+    time.sleep(float(os.environ.get("WORKER_TEST_SLEEP", "0")))
+    return {"events": events()}

@@ -1,0 +1,249 @@
+"""The production topology on this machine: a process work pool, two workers that each run their own copy of the
+project, a shared catalog in PostgreSQL and no shared local lake; one worker dies mid-run.
+
+Workers, pools and deployments start once for the module (``cluster``). The warehouse is a directory every copy
+can reach: TODO(object store) switch ``DAGSTER__ICEBERG__WAREHOUSE`` to the gs:// / s3:// emulator of the
+object-store branch when it is merged (only the ``lake_env`` below changes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, DeploymentFilter, FlowRunFilter
+from prefect.deployments import run_deployment
+
+from blocks import setup as alert_setup
+from blocks.deployments import project_config, pull_steps
+from oso_core import alerts
+from oso_core.api_limits import ensure_api_limits
+from oso_core.sources import discover_sources
+from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
+from tests.support.discord_proxy import DiscordProxy
+from tests.support.workers import Worker, create_pool, deploy, project_copy, start_worker, worker_env
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+PKG = "tests.support.worker_sources"
+SLOW_SECONDS = 25
+
+
+@dataclass
+class Cluster:
+    workers: dict[str, Worker]
+    pool: str
+    lake_env: dict[str, str]
+
+
+def _max_overlap(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("workers")
+    database = f"workers_{os.getpid()}"
+    postgres.create_database(database)
+    shared_warehouse = tmp / "warehouse"  # TODO(object store): the gs:// / s3:// emulator once merged
+    shared_warehouse.mkdir()
+    lake_env = {
+        "DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database),
+        "DAGSTER__ICEBERG__WAREHOUSE": f"file://{shared_warehouse}",
+    }
+    suffix = uuid.uuid4().hex[:6]
+    pool, weekly_pool = f"sources-{suffix}", f"weekly-{suffix}"
+    create_pool(pool)
+    create_pool(weekly_pool)
+    extra = {
+        **lake_env,
+        "OSO_SOURCE_PACKAGES": PKG,
+        "WORKER_TEST_SLEEP": str(SLOW_SECONDS),
+        "WORKER_TEST_LIMITED_SLEEP": "6",
+    }
+    extra.pop("DAGSTER__DISCORD__WEBHOOK_URL", None)
+    copies = {name: project_copy(tmp / name) for name in ("a", "b", "orchestrator")}
+    config = project_config(
+        discover_sources([PKG]), work_pool=pool, package=PKG, pull=pull_steps("OSO_PROJECT_DIR"),
+        weekly_work_pool=weekly_pool,
+    )  # fmt: skip
+    deploy(copies["orchestrator"], config, worker_env(copies["orchestrator"], extra))
+    workers: dict[str, Worker] = {}
+    try:
+        for name, project in copies.items():
+            env = worker_env(project, extra)
+            env.pop("DAGSTER__DISCORD__WEBHOOK_URL", None)
+            workers[name] = start_worker(f"{name}-{suffix}", weekly_pool if name == "orchestrator" else pool,
+                                         project, env)  # fmt: skip
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in lake_env.items():  # this process reads the same lake back
+                patch.setenv(key, value)
+            yield Cluster(workers, pool, lake_env)
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+def _warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from oso_core.warehouse import Warehouse
+
+    monkeypatch.setenv("OSO_HOME", str(tmp_path / "oso"))
+    monkeypatch.setenv("OSO_ENV_FILE", str(tmp_path / "no.env"))
+    return Warehouse()
+
+
+def _wait_final(flow_run_id, timeout: float) -> object:
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(flow_run_id)
+            if run.state and run.state.is_final():
+                return run
+            if time.monotonic() > deadline:
+                raise AssertionError(f"run {run.name} still {run.state.name if run.state else None} after {timeout}s")
+            time.sleep(0.5)
+
+
+def test_two_runs_sharing_an_api_on_workers_never_overlap(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """limited_a and limited_b declare api ``testapi``; with ``api:testapi`` at 1 their loads take turns, though
+    each runs in its own process on whichever worker took it."""
+    assert ensure_api_limits(["testapi"], limit=1)["api:testapi"] in {"created", "updated", "unchanged"}
+    runs = [run_deployment(f"{name}/{name}", timeout=0) for name in ("limited_a", "limited_b", "limited_a")]
+    finals = [_wait_final(run.id, 120) for run in runs]
+    assert [run.state.name for run in finals] == ["Completed"] * 3
+    calls = _warehouse(tmp_path, monkeypatch).sql(
+        "SELECT started, ended FROM limited_a.calls UNION ALL SELECT started, ended FROM limited_b.calls"
+    )
+    intervals = list(zip(calls["started"].to_list(), calls["ended"].to_list(), strict=True))
+    assert len(intervals) == 3
+    assert _max_overlap(intervals) == 1, intervals
+    # the two runs of limited_a queue on its deployment's own limit; limited_b waited on the API slot instead
+    with get_client(sync_client=True) as client:
+        flow_runs = [client.read_flow_run(run.id) for run in runs]
+    assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in flow_runs]) >= 2
+
+
+def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, discord_proxy: DiscordProxy
+) -> None:
+    path = use_webhook(monkeypatch)
+    remove_alerting()
+    alert_setup.setup_alerts()
+    block_id = alert_setup.ensure_block(alerts.webhook_url())[0]
+    alert_setup.ensure_automation(alert_setup.weekly_part_crashed_automation(block_id))
+    alert_setup.ensure_automation(alert_setup.zombie_automation(timedelta(seconds=50)))  # heartbeats every 30 s
+    let_triggers_load()
+    try:
+        weekly = run_deployment("oso-weekly/weekly", parameters={"only": ["quick", "slow"]}, timeout=0)
+
+        # the slow source lands on one of the two source workers: find which by its marker in that copy
+        deadline = time.monotonic() + 90
+        victim = None
+        while victim is None:
+            assert time.monotonic() < deadline, "slow never started"
+            for name in ("a", "b"):
+                if list(cluster.workers[name].project.glob(".running-slow-*")):
+                    victim = cluster.workers[name]
+            time.sleep(0.2)
+        (first_marker,) = victim.project.glob(".running-slow-*")
+        crashed_id = first_marker.name.removeprefix(".running-slow-")
+        with get_client(sync_client=True) as client:  # quick is done by now; only slow is in flight
+            quick_runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id={"any_": [weekly.id]})
+            )
+        time.sleep(3)
+        victim.kill()
+
+        final = _wait_final(weekly.id, 300)
+        assert final.state.name == "Completed", final.state.message
+        with get_client(sync_client=True) as client:
+            crashed = client.read_flow_run(crashed_id)
+            slow_deployment = client.read_deployment_by_name("slow/slow")
+            slow_runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id={"any_": [slow_deployment.id]}),
+                flow_run_filter=FlowRunFilter(parent_flow_run_id={"any_": [weekly.id]}),
+            )
+            artifacts = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key={"any_": ["weekly-summary"]}),
+                flow_run_filter=FlowRunFilter(id={"any_": [weekly.id]}),
+            )
+        assert crashed.state.name == "Crashed"
+        assert sorted(run.state.name for run in slow_runs) == ["Completed", "Crashed"]
+        survivor = next(w for w in cluster.workers.values() if w is not victim and w.name[0] in "ab")
+        (completed,) = [run for run in slow_runs if run.state.name == "Completed"]
+        assert (survivor.project / f".running-slow-{completed.id}").exists()  # the other worker took it
+        assert quick_runs  # quick ran as a run of its own deployment too
+
+        # the summary lists every source; slow recovered after one crashed run
+        (artifact,) = artifacts
+        rows = {row["source"]: row for row in (artifact.data if isinstance(artifact.data, list)
+                                               else json.loads(artifact.data))}  # fmt: skip
+        assert set(rows) == {"quick", "slow"}
+        assert rows["slow"]["state"] == "Completed" and rows["slow"]["crashed_runs"] == 1
+        assert rows["slow"]["rows"] == "slow.events: 30" and rows["quick"]["rows"] == "quick.things: 3"
+
+        # every table loaded exactly once: no duplicate, no missing window (read back with DuckDB)
+        lake = _warehouse(tmp_path, monkeypatch)
+        events = lake.sql("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM slow.events")
+        assert events.rows() == [(30, 30)]
+        windows = lake.sql("SELECT window_start, count(*) AS n FROM slow.events GROUP BY 1 ORDER BY 1")
+        assert windows["n"].to_list() == [10, 10, 10]
+        assert lake.sql("SELECT count(*) AS n FROM quick.things")["n"][0] == 3
+
+        # one crash alert for the crashed run, and the recovery of the slow deployment is reported
+        crash_alerts = discord_proxy.wait_for(
+            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO Crashed: slow"), timeout=30
+        )
+        recovered = discord_proxy.wait_for(
+            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO recovered: slow"), timeout=30
+        )
+        time.sleep(3)
+        mine = [r["json"]["content"] for r in discord_proxy.requests() if r["path"] == path]
+        assert len([c for c in mine if c.startswith("OSO Crashed")]) == 1, mine
+        assert len(crash_alerts) == 1 and "weekly-part-slow" in crash_alerts[0]["json"]["content"]
+        assert len(recovered) == 1
+        assert not [c for c in mine if c.startswith("OSO Failed") or "oso-weekly" in c], mine
+    finally:
+        from prefect.automations import Automation
+
+        with get_client(sync_client=True) as client:
+            for name in (alert_setup.ZOMBIE_AUTOMATION, alert_setup.WEEKLY_PART_CRASHED_AUTOMATION):
+                for automation in client.read_automations_by_name(name):
+                    Automation.read(id=automation.id).delete()
+        remove_alerting()
+
+
+def test_two_threads_sharing_an_api_take_turns(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same guarantee in one process: two loads of ``testapi`` in threads never hold the slot together."""
+    from tests.support.worker_sources.limited import limited_a_flow, limited_b_flow
+
+    ensure_api_limits(["testapi"], limit=1)
+    monkeypatch.setenv("WORKER_TEST_LIMITED_SLEEP", "1")
+    for name in ("DAGSTER__ICEBERG__CATALOG_URI", "DAGSTER__ICEBERG__WAREHOUSE"):  # this test's own embedded lake
+        monkeypatch.delenv(name, raising=False)
+    threads = [threading.Thread(target=flow) for flow in (limited_a_flow, limited_b_flow)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    from oso_core.warehouse import Warehouse
+
+    lake = Warehouse()
+    calls = lake.sql("SELECT started, ended FROM limited_a.calls UNION ALL SELECT started, ended FROM limited_b.calls")
+    intervals = list(zip(calls["started"].to_list(), calls["ended"].to_list(), strict=True))
+    assert len(intervals) == 2 and _max_overlap(intervals) == 1, intervals
