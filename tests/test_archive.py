@@ -154,7 +154,7 @@ ODD_MEMBERS = {
 
 
 def test_members_that_make_no_table_name_are_skipped_and_named_in_the_notes(tmp_path: Path):
-    from oso_core.staging import stage_archive_csvs
+    from oso_core.archive_staging import stage_archive_csvs
 
     files = {"dump/data/crates.csv": b"id,name\n1,serde\n", **{name: b"a,b\n1,2\n" for name in ODD_MEMBERS}}
     archive = tmp_path / "dump.tar.gz"
