@@ -112,7 +112,7 @@ def test_weekly_on_a_local_dask_cluster_of_processes(weekly_env: Path, warehouse
     """Worker processes, not threads: each source's replay parameters travel with its task."""
     runner = build_task_runner("dask", 2, processes=True)
     state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
-    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert state.is_failed() and state.message.startswith("1 failed task runs; failed: broken; first error: broken:")
     assert warehouse.read("alpha.items").height == 3
     assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
 
@@ -122,7 +122,7 @@ def test_weekly_on_a_local_ray_cluster(weekly_env: Path, warehouse) -> None:
     runner = build_task_runner("ray", 2)
     assert type(runner).__name__ == "RayTaskRunner"
     state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
-    assert state.is_failed() and state.message.startswith("1 failed task runs; first error: broken:")
+    assert state.is_failed() and state.message.startswith("1 failed task runs; failed: broken; first error: broken:")
     assert warehouse.read("alpha.items").height == 3
     assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
 
@@ -270,7 +270,9 @@ def test_the_real_sources_weekly_replay_on_a_cluster(
             if source.secrets:  # sets its stand-in secrets (ethereum's: its replay RPC URL) while the cluster starts
                 before_the_cluster.enter_context(replay_parameters(source))
         runner = build_task_runner(kind, 2)
-        state = replayed(weekly_flow.with_options(task_runner=runner), concurrency=2, return_state=True)
+        state = replayed(
+            weekly_flow.with_options(task_runner=runner), concurrency=2, every_cadence=True, return_state=True
+        )
     outcomes = {row["source"]: row for row in state.result(raise_on_failure=False)}
     assert set(outcomes) == set(sources)
     assert state.is_completed(), {s: r["first_error"] for s, r in outcomes.items() if r["state"] != "Completed"}

@@ -28,7 +28,7 @@ from blocks.deployments import project_config, pull_steps
 from oso_core import alerts
 from oso_core.api_limits import ensure_api_limits
 from oso_core.sources import discover_sources
-from tests.support.alerting import let_triggers_load, remove_alerting, use_webhook
+from tests.support.alerting import let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 from tests.support.workers import Worker, create_pool, deploy, project_copy, start_worker, worker_env
 
@@ -207,17 +207,17 @@ def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
 
         # one crash alert for the crashed run, and the recovery of the slow deployment is reported
         crash_alerts = discord_proxy.wait_for(
-            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO Crashed: slow"), timeout=30
+            lambda r: r["path"] == path and _title(r).startswith("OSO Crashed: slow"), timeout=30
         )
         recovered = discord_proxy.wait_for(
-            lambda r: r["path"] == path and r["json"]["content"].startswith("OSO recovered: slow"), timeout=30
+            lambda r: r["path"] == path and _title(r).startswith("OSO recovered: slow"), timeout=30
         )
         time.sleep(3)
-        mine = [r["json"]["content"] for r in discord_proxy.requests() if r["path"] == path]
-        assert len([c for c in mine if c.startswith("OSO Crashed")]) == 1, mine
-        assert len(crash_alerts) == 1 and "weekly-part-slow" in crash_alerts[0]["json"]["content"]
+        mine = [r for r in discord_proxy.requests() if r["path"] == path]
+        assert len([r for r in mine if _title(r).startswith("OSO Crashed")]) == 1, mine
+        assert len(crash_alerts) == 1 and mentions(crash_alerts[0], "weekly-part-slow")
         assert len(recovered) == 1
-        assert not [c for c in mine if c.startswith("OSO Failed") or "oso-weekly" in c], mine
+        assert not [r for r in mine if _title(r).startswith("OSO Failed") or mentions(r, "oso-weekly")], mine
     finally:
         from prefect.automations import Automation
 
@@ -226,6 +226,11 @@ def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
                 for automation in client.read_automations_by_name(name):
                     Automation.read(id=automation.id).delete()
         remove_alerting()
+
+
+def _title(request: dict) -> str:
+    """The title of a recorded Discord alert (alerts are embeds, as OSO's were)."""
+    return ((request.get("json") or {}).get("embeds") or [{}])[0].get("title", "")
 
 
 def test_two_threads_sharing_an_api_take_turns(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
