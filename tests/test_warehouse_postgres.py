@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from oso_core.warehouse import CatalogConfig, Warehouse
+from oso_core.warehouse.quality import accepting
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).parent.parent
@@ -55,7 +56,8 @@ def test_every_mode_on_a_postgres_catalog(pg_lake):
     warehouse.write("pg.t", pl.DataFrame({"id": [1, 2, 3], "v": ["a", "a", "a"]}), mode="append")
     warehouse.write("pg.t", pl.DataFrame({"id": [3, 4], "v": ["b", "b"]}), mode="merge", key=["id"])
     assert warehouse.sql("SELECT id, v FROM pg.t ORDER BY id").rows() == [(1, "a"), (2, "a"), (3, "b"), (4, "b")]
-    warehouse.write("pg.t", pl.DataFrame({"id": [9], "v": ["z"]}), mode="replace")
+    with accepting(["pg.t:row_drop"]):  # 4 → 1 rows: the default gate refuses such a drop unless accepted
+        warehouse.write("pg.t", pl.DataFrame({"id": [9], "v": ["z"]}), mode="replace")
     assert warehouse.read("pg.t").rows() == [(9, "z")]
 
 

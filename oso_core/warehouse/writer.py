@@ -376,7 +376,7 @@ class _Staging:
         assert self.txn is not None
         for files in self.frames_files:
             if files:
-                yield pl.from_arrow(read_data_files(self.txn.table_metadata, self.txn._table.io, scan_tasks(files)))
+                yield pl.from_arrow(read_data_files(self.txn.table_metadata, transaction_io(self.txn), scan_tasks(files)))
 
     def discard(self) -> None:
         if self.txn is None:
