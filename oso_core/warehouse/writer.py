@@ -374,9 +374,10 @@ class _Staging:
         from oso_core.warehouse.merge import scan_tasks
 
         assert self.txn is not None
+        io = transaction_io(self.txn)
         for files in self.frames_files:
             if files:
-                yield pl.from_arrow(read_data_files(self.txn.table_metadata, transaction_io(self.txn), scan_tasks(files)))
+                yield pl.from_arrow(read_data_files(self.txn.table_metadata, io, scan_tasks(files)))
 
     def discard(self) -> None:
         if self.txn is None:
