@@ -32,6 +32,7 @@ from oso_core.pipeline import (
     run_sources,
     select_sources,
 )
+from oso_core.warehouse.catalog import open_catalog
 
 
 @guarded_flow(
@@ -49,6 +50,7 @@ def weekly_flow(
 ) -> State:
     """Load every weekly source (``only`` / ``skip`` narrow it; ``every_cadence`` adds the daily and cron ones),
     ``concurrency`` at a time."""
+    open_catalog()  # a wrong warehouse endpoint, bucket or credential fails here, naming the setting, before any source
     sources = select_sources(only, skip, every_cadence)
     outcomes = run_sources(sources, concurrency or configured_concurrency())
     print(render_summary(outcomes))

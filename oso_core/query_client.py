@@ -15,7 +15,8 @@ time, and the source and Prefect flow run our writer stores in the snapshot summ
 ``oso.flow_run_id``).
 
 The lake is the configured one (``CatalogConfig.from_settings``: embedded SQLite, a Postgres-backed catalog, REST;
-a ``file://`` or ``gs://`` warehouse), opened read-only: the SQLite catalog in SQLite's read-only mode, a Postgres
+a ``file://``, ``gs://`` or ``s3://`` warehouse, the latter two read by DuckDB's httpfs), opened read-only:
+the SQLite catalog in SQLite's read-only mode, a Postgres
 catalog in read-only transactions (``default_transaction_read_only``), never creating the catalog's tables or
 folders; and only a single ``SELECT`` (or ``EXPLAIN``) statement is accepted, checked with DuckDB's own parser.
 A REST catalog is only read through (the client has no write path), the server is not asked to enforce it.
@@ -40,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from oso_core.warehouse.catalog import CatalogConfig
 from oso_core.warehouse.reader import duckdb_connection
+from oso_core.warehouse.storage import attach_duckdb, is_object_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,12 +275,19 @@ class Client:
         view = f"{_quote(namespace)}.{_quote(name)}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}")
         local = _local_path(table.metadata_location)
-        if status.snapshot_id is not None and local is not None:
-            # DuckDB reads the metadata file we loaded, so the data is exactly the snapshot reported
-            path = Path(local).as_posix().replace("'", "''")
+        remote = (
+            status.snapshot_id is not None
+            and local is None
+            and is_object_store(table.metadata_location)
+            and attach_duckdb(con, table.metadata_location, self.catalog.properties)
+        )
+        if status.snapshot_id is not None and (local is not None or remote):
+            # DuckDB reads the metadata file we loaded (locally, or from the object store through httpfs with the
+            # warehouse's endpoint and credentials), so the data is exactly the snapshot reported
+            path = (Path(local).as_posix() if local is not None else table.metadata_location).replace("'", "''")
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM iceberg_scan('{path}')")
         else:
-            # object store (no DuckDB httpfs offline) or no snapshot: pyiceberg reads the same snapshot
+            # no snapshot, or an object store DuckDB cannot authenticate to: pyiceberg reads the same snapshot
             if status.snapshot_id is not None:
                 arrow = table.scan(snapshot_id=status.snapshot_id).to_arrow()
             else:

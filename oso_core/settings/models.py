@@ -156,22 +156,36 @@ class AlertsSettings(GroupSettings):
 
 
 class IcebergSettings(GroupSettings):
-    """A shared catalog instead of the embedded one: the non-secret part (URI, credential and token are secrets)."""
+    """A shared catalog and an object-store warehouse instead of the embedded lake: the non-secret part (the
+    catalog URI, REST credential and token, S3 keys and the GCS token are secrets)."""
 
     group: ClassVar[str] = "iceberg"
-    section: ClassVar[str] = "iceberg: a shared catalog instead of the embedded one"
+    section: ClassVar[str] = "iceberg: a shared catalog and an object-store warehouse instead of the embedded lake"
 
     catalog_type: str = Field(default="sql", description="Catalog type: sql (SQLite or Postgres via SQLAlchemy) "
                               "or rest")  # fmt: skip
     catalog_name: str = Field(default="oso", description="Catalog name")
     warehouse: str | None = Field(
-        default=None, description="Warehouse location, e.g. gs://bucket/lake (default: file://$OSO_HOME/warehouse)"
+        default=None,
+        description="Warehouse location, e.g. gs://bucket/lake or s3://bucket/lake (default: $OSO_HOME/warehouse)",
     )
     scope: str | None = Field(default=None, description="REST catalog OAuth2 scope")
     gcp_credentials_block: str | None = Field(
         default=None, description="Name of a prefect-gcp GcpCredentials block used for a gs:// warehouse"
     )
     gcp_project: str | None = Field(default=None, description="GCP project of the gs:// warehouse bucket")
+    gcs_endpoint: str | None = Field(
+        default=None, description="GCS endpoint URL for a gs:// warehouse, e.g. http://localhost:9023 for an "
+        "emulator (default: Google's)"
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3 endpoint URL for an s3:// warehouse, e.g. http://localhost:9000 for MinIO or "
+        "moto (default: AWS)"
+    )
+    s3_region: str | None = Field(default=None, description="Region of the s3:// warehouse bucket")
+    storage_retry_seconds: float = Field(
+        default=60, gt=0, description="Seconds the GCS client retries a failing request before the write fails"
+    )
 
 
 class SourceSettings(GroupSettings):

@@ -9,7 +9,8 @@ password) resolved through ``oso_core.secrets``; the rest are typed settings (``
                                         (shared SqlCatalog; its tables are created on first use) or the REST
                                         catalog's ``https://…`` endpoint
 ``DAGSTER__ICEBERG__WAREHOUSE``         ``$OSO_HOME/warehouse`` (default, a plain path), ``file:///path``,
-                                        ``gs://bucket/path``, or the REST catalog's warehouse name
+                                        ``gs://bucket/path``, ``s3://bucket/path``, or the REST catalog's
+                                        warehouse name (object-store settings: ``oso_core.warehouse.storage``)
 ``DAGSTER__ICEBERG__CATALOG_NAME``      ``oso``
 ``DAGSTER__ICEBERG__CREDENTIAL`` /
 ``DAGSTER__ICEBERG__TOKEN``             REST catalog OAuth client credential (``id:secret``) or bearer token
@@ -24,8 +25,11 @@ because pyiceberg's PyArrow FileIO takes a ``file://`` URI's path literally (``%
 ``#`` or ``?`` (``file:///x/a#b/home`` writes to ``/x/a``). For the same reason a ``file://`` warehouse given in the
 settings is refused if its path holds ``#``, ``?`` or ``%``.
 
-The SQLite and Postgres catalogs are covered by the tests. REST and ``gs://`` are configuration only: nothing to
-test them against offline.
+An object-store warehouse (``gs://``, ``s3://``) adds the FileIO settings of ``oso_core.warehouse.storage``
+(endpoints, region, project, keys and token) and is checked when the catalog opens: a wrong endpoint, bucket or
+credential fails there, naming the setting. The SQLite and Postgres catalogs and both object stores (against the
+GCS emulator and moto's S3 server) are covered by the tests; REST is configuration only: no REST catalog server
+to test it against offline.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from oso_core import settings
 from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.commit import is_lock_timeout
 from oso_core.warehouse.errors import WarehouseError
+from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, storage_properties
 
 CATALOG_INIT_ATTEMPTS = 5
 
@@ -52,6 +57,7 @@ CATALOG_SECRETS = (
                     "https://rest-catalog (default: sqlite:///$OSO_HOME/catalog.db)"),
     SecretReference("iceberg", "credential", "REST catalog OAuth2 client credential (client_id:client_secret)"),
     SecretReference("iceberg", "token", "REST catalog bearer token"),
+    *STORAGE_SECRETS,
 )  # fmt: skip
 
 
@@ -86,11 +92,13 @@ class CatalogConfig:
             extra["oso.gcp_credentials_block"] = typed.gcp_credentials_block
         if typed.gcp_project:
             extra["gcs.project-id"] = typed.gcp_project
+        warehouse = typed.warehouse or default.warehouse
+        extra.update(storage_properties(warehouse, resolver))
         return cls(
             name=typed.catalog_name,
             type=typed.catalog_type,
             uri=secret("catalog_uri", default.uri),
-            warehouse=typed.warehouse or default.warehouse,
+            warehouse=warehouse,
             extra=extra,
         )
 
@@ -156,16 +164,19 @@ def gcs_token_properties(block_name: str) -> dict[str, str]:
 
 
 def open_catalog(config: CatalogConfig | None = None) -> Catalog:
-    """Open (and on first use create) the catalog; the embedded lake's folder is made on demand."""
+    """Open (and on first use create) the catalog; the embedded lake's folder is made on demand, an object-store
+    warehouse is checked (its bucket looked up and listed) before anything else."""
     config = config or CatalogConfig.from_settings()
     database, warehouse = local_paths(config)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
     if warehouse is not None:
         warehouse.mkdir(parents=True, exist_ok=True)
+    properties = config.properties()
+    check_warehouse(config.warehouse, properties)  # an unreachable object store fails here, naming the setting
     for attempt in range(CATALOG_INIT_ATTEMPTS):
         try:
-            return load_catalog(config.name, **config.properties())
+            return load_catalog(config.name, **properties)
         except SQLAlchemyError as error:
             # Two loads (threads of one flow, or workers) creating the catalog tables at once: one of them finds
             # the tables made between its check and its CREATE. The next attempt sees them and creates nothing.

@@ -18,6 +18,7 @@ import polars as pl
 from pyiceberg.catalog import Catalog
 
 from oso_core import settings
+from oso_core.warehouse.storage import attach_duckdb, is_object_store
 
 # pyiceberg plans the scan; the optional polars_iceberg planner is not installed and would only warn.
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
@@ -49,19 +50,43 @@ def metadata_path(catalog: Catalog, identifier: str) -> str:
 
 
 def read_table(catalog: Catalog, identifier: str) -> pl.DataFrame:
-    """A whole table as a Polars frame (Polars reads the files itself; pyiceberg only plans them)."""
-    return pl.scan_iceberg(catalog.load_table(identifier)).collect()
+    """A whole table as a Polars frame (Polars reads local files itself; pyiceberg only plans them).
+
+    Object-store files are read through the table's own FileIO (``reader_override="pyiceberg"``): Polars' native
+    reader would need the endpoint and credentials again in its own terms, and has no GCS emulator support.
+    """
+    table = catalog.load_table(identifier)
+    if is_object_store(table.metadata_location):
+        return pl.scan_iceberg(table, reader_override="pyiceberg").collect()
+    return pl.scan_iceberg(table).collect()
 
 
 def sql(catalog: Catalog, query: str, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """Run SQL over the lake: every ``namespace.table`` the query names is mapped to its current snapshot."""
+    """Run SQL over the lake: every ``namespace.table`` the query names is mapped to its current snapshot.
+
+    DuckDB reads an object-store warehouse through httpfs with the catalog's endpoint and credentials; where it
+    cannot (see ``storage.attach_duckdb``) the snapshot is read through pyiceberg and handed to DuckDB as Arrow.
+    """
     con = con or duckdb_connection()
     known = {".".join(ident) for ns in catalog.list_namespaces() for ident in catalog.list_tables(ns)}
+    remote: bool | None = None  # whether DuckDB reads the object store itself, decided on its first table
     for schema, table in {(m.group(1), m.group(2)) for m in _TABLE_REF.finditer(query)}:
         ident = f"{schema}.{table}"
         if ident not in known:
             continue
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        path = Path(metadata_path(catalog, ident)).as_posix().replace("'", "''")
+        loaded = catalog.load_table(ident)
+        location = loaded.metadata_location
+        if is_object_store(location):
+            if remote is None:
+                remote = attach_duckdb(con, location, catalog.properties)
+            if not remote:
+                arrow = loaded.scan().to_arrow()
+                con.register(f"__oso_{schema}__{table}", arrow)
+                con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{table}" AS SELECT * FROM "__oso_{schema}__{table}"')
+                continue
+            path = location.replace("'", "''")
+        else:
+            path = Path(location.removeprefix("file://")).as_posix().replace("'", "''")
         con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{table}" AS SELECT * FROM iceberg_scan(\'{path}\')')
     return con.execute(query).pl()

@@ -4,6 +4,9 @@
   so flow runs cost ~1 s instead of the ~12 s of an ephemeral server per process.
 * ``oso_home`` (per test): a fresh embedded lake in a temporary ``OSO_HOME``.
 * ``postgres`` (session): a real PostgreSQL cluster, started on first use.
+* ``s3_server`` / ``gcs_server`` (session): moto's S3 server and the GCS emulator, started on first use;
+  ``object_lake`` (per test, parametrized over both): a lake with its catalog in the session's PostgreSQL and its
+  warehouse under a fresh prefix of the store's bucket (``tests/support/object_stores.py``).
 * ``fresh_settings`` (per test, autouse): typed settings are read once per process, so each test starts with
   none read and any ``monkeypatch.setenv`` / ``delenv`` forgets them (the next read sees the new environment).
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.discord_proxy import DiscordProxy, start_discord_proxy
+from tests.support.object_stores import ObjectLake, StoreServer, start_gcs, start_s3
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, postgres_available, start_postgres
 from tests.support.prefect_server import PrefectServer, start_prefect_server
@@ -132,3 +136,33 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
+    server = start_s3(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
+    server = start_gcs(tmp_path_factory.mktemp("gcs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["gcs", "s3"])
+def object_lake(
+    request: pytest.FixtureRequest, postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> ObjectLake:
+    """A lake on an object store (each test its own prefix of the bucket) with a Postgres catalog."""
+    store: StoreServer = request.getfixturevalue(f"{request.param}_server")
+    lake = ObjectLake.create(store, postgres, tmp_path)
+    for key, value in lake.env.items():
+        monkeypatch.setenv(key, value)
+    return lake

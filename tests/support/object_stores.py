@@ -1,0 +1,186 @@
+"""Local servers that speak the real object-store protocols: moto's S3 server and the GCS emulator.
+
+Each is started once per test session (``s3_server`` / ``gcs_server`` in ``tests/support/plugin.py``) as its own
+process, with one bucket ``lake``; every test writes under its own prefix of that bucket. moto checks credentials
+(IAM authentication is switched on once the bucket and users exist): ``S3Server.keys`` may do anything, while
+``S3Server.no_metadata_keys`` may do anything but write under a ``metadata/`` folder, which makes a write fail
+midway, after its data files are staged, with the store's own AccessDenied. The GCS emulator accepts any token.
+
+``lake_env`` is the environment of a lake on one of them: its catalog in a fresh database of the session's
+PostgreSQL, its warehouse in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.ports import free_port
+
+BUCKET = "lake"
+REGION = "us-east-1"
+GCS_TOKEN = "emulator-token"
+_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class StoreServer:
+    """A running object-store server process."""
+
+    kind: str  # "s3" or "gcs"
+    endpoint: str
+    process: subprocess.Popen
+    keys: tuple[str, str] = ("", "")
+    no_metadata_keys: tuple[str, str] = ("", "")
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> str:
+        return "s3" if self.kind == "s3" else "gs"
+
+    def warehouse(self, prefix: str) -> str:
+        return f"{self.scheme}://{BUCKET}/{prefix}"
+
+    def env(self, keys: tuple[str, str] | None = None) -> dict[str, str]:
+        """The ``DAGSTER__ICEBERG__*`` settings of a warehouse on this server (not the warehouse itself)."""
+        if self.kind == "s3":
+            key_id, secret = keys or self.keys
+            return {
+                "DAGSTER__ICEBERG__S3_ENDPOINT": self.endpoint,
+                "DAGSTER__ICEBERG__S3_REGION": REGION,
+                "DAGSTER__ICEBERG__S3_ACCESS_KEY_ID": key_id,
+                "DAGSTER__ICEBERG__S3_SECRET_ACCESS_KEY": secret,
+            }
+        return {"DAGSTER__ICEBERG__GCS_ENDPOINT": self.endpoint, "DAGSTER__ICEBERG__GCS_TOKEN": GCS_TOKEN}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def start_s3(log_dir: Path) -> StoreServer:
+    """moto's standalone S3 server with bucket ``lake``, two users and IAM authentication on."""
+    import boto3
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = (log_dir / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [str(_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    _wait_http(f"{endpoint}/moto-api/", process)
+    setup = {"endpoint_url": endpoint, "region_name": REGION, "aws_access_key_id": "s", "aws_secret_access_key": "-"}
+    boto3.client("s3", **setup).create_bucket(Bucket=BUCKET)
+    iam = boto3.client("iam", **setup)
+    everything = {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}
+    no_metadata = {"Effect": "Deny", "Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/*/metadata/*"]}
+    users = {}
+    for user, statements in (("oso", [everything]), ("oso-no-metadata", [everything, no_metadata])):
+        iam.create_user(UserName=user)
+        policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        iam.put_user_policy(UserName=user, PolicyName="lake", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        users[user] = (key["AccessKeyId"], key["SecretAccessKey"])
+    # from now on every request must be signed by a known key and allowed by its user's policy
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+    return StoreServer("s3", endpoint, process, keys=users["oso"], no_metadata_keys=users["oso-no-metadata"])
+
+
+def start_gcs(log_dir: Path) -> StoreServer:
+    """The ``gcp-storage-emulator`` server (JSON and XML APIs) with bucket ``lake``, in memory."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = (log_dir / "gcs-emulator.log").open("wb")
+    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "-H", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--in-memory", "--quiet", "--default-bucket", BUCKET],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "STORAGE_EMULATOR_HOST": endpoint},
+    )
+    _wait_http(f"{endpoint}/storage/v1/b/{BUCKET}", process)
+    return StoreServer("gcs", endpoint, process)
+
+
+@dataclass
+class ObjectLake:
+    """One test's lake: a Postgres catalog database and a warehouse prefix on ``store``; ``env`` selects it."""
+
+    store: StoreServer
+    warehouse: str
+    prefix: str
+    env: dict[str, str]
+
+    @classmethod
+    def create(cls, store: StoreServer, postgres, tmp_path: Path) -> ObjectLake:
+        prefix = f"t{uuid.uuid4().hex[:12]}"
+        database = f"lake_{prefix}"
+        postgres.create_database(database)
+        warehouse = store.warehouse(prefix)
+        env = {
+            "OSO_HOME": str(tmp_path / "oso"),
+            "OSO_ENV_FILE": str(tmp_path / "no.env"),
+            "DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database),
+            "DAGSTER__ICEBERG__WAREHOUSE": warehouse,
+            **store.env(),
+        }
+        return cls(store, warehouse, prefix, env)
+
+    def objects(self, under: str = "") -> list[str]:
+        """Names of the objects under this lake's prefix (``under`` below it), read with the store's own client."""
+        return list_objects(self.store, f"{self.prefix}/{under}".rstrip("/"))
+
+
+def list_objects(store: StoreServer, prefix: str) -> list[str]:
+    """Object names under ``prefix`` of the bucket: boto3 for S3, the JSON API for GCS (not our FileIO)."""
+    if store.kind == "s3":
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=store.endpoint,
+            region_name=REGION,
+            aws_access_key_id=store.keys[0],
+            aws_secret_access_key=store.keys[1],
+        )
+        names = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+            names.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(names)
+    names, token = [], ""
+    while True:
+        query = urllib.parse.urlencode({"prefix": prefix, **({"pageToken": token} if token else {})})
+        with urllib.request.urlopen(f"{store.endpoint}/storage/v1/b/{BUCKET}/o?{query}", timeout=30) as response:
+            page = json.load(response)
+        names.extend(item["name"] for item in page.get("items", []))
+        token = page.get("nextPageToken", "")
+        if not token:
+            return sorted(names)
