@@ -37,7 +37,7 @@ from oso_core.warehouse.errors import WarehouseError
 S3_SCHEMES = ("s3", "s3a", "s3n")
 GCS_SCHEMES = ("gs", "gcs")
 FILE_IO = "oso_core.warehouse.storage.ObjectStoreFileIO"
-RETRY_SECONDS = "oso.storage-retry-seconds"  # our FileIO property: bound on GCS retries
+RETRY_SECONDS = "gcs.retry-limit-seconds"  # a property of ObjectStoreFileIO only (pyiceberg has none)
 PROJECT = "gcs.project-id"
 TOKEN_LIFETIME_S = 3600  # a bare GCS access token is valid for an hour
 

@@ -12,6 +12,7 @@ PostgreSQL, its warehouse in the store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +39,7 @@ class StoreServer:
 
     kind: str  # "s3" or "gcs"
     endpoint: str
-    process: subprocess.Popen
+    process: subprocess.Popen | None  # None: served by a thread of this process
     keys: tuple[str, str] = ("", "")
     no_metadata_keys: tuple[str, str] = ("", "")
     extra: dict[str, str] = field(default_factory=dict)
@@ -62,6 +64,8 @@ class StoreServer:
         return {"DAGSTER__ICEBERG__GCS_ENDPOINT": self.endpoint, "DAGSTER__ICEBERG__GCS_TOKEN": GCS_TOKEN}
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
@@ -70,10 +74,10 @@ class StoreServer:
             self.process.wait()
 
 
-def _wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_http(url: str, process: subprocess.Popen | None, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
@@ -130,6 +134,43 @@ def start_gcs(log_dir: Path) -> StoreServer:
     return StoreServer("gcs", endpoint, process)
 
 
+@contextlib.contextmanager
+def start_failing_gcs(log_dir: Path) -> Iterator[tuple[StoreServer, Path]]:
+    """A GCS emulator (its own process) that refuses uploads under ``metadata/`` while the yielded file exists.
+
+    The failure is injected into the emulator (its storage raises, so the request fails on the wire), never into
+    the lake's code: a write then stages its data files, fails writing its manifests, and must clean up.
+    """
+    port = free_port()
+    flag = log_dir / "refuse-metadata-uploads"
+    log = (log_dir / "failing-gcs.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FAILING_GCS, str(port), str(flag)], stdout=log, stderr=subprocess.STDOUT
+    )
+    server = StoreServer("gcs", f"http://127.0.0.1:{port}", process)
+    try:
+        _wait_http(f"{server.endpoint}/storage/v1/b/{BUCKET}", process)
+        yield server, flag
+    finally:
+        server.stop()
+
+
+_FAILING_GCS = f"""
+import os, sys
+from gcp_storage_emulator.server import create_server
+port, flag = int(sys.argv[1]), sys.argv[2]
+server = create_server("127.0.0.1", port, in_memory=True, default_bucket={BUCKET!r})
+storage = server._storage
+for name in ("create_file", "create_resumable_upload"):
+    def refuse(bucket_name, file_name, *args, _original=getattr(storage, name), **kwargs):
+        if os.path.exists(flag) and "/metadata/" in file_name:
+            raise OSError("injected by the test: the store refuses metadata uploads")
+        return _original(bucket_name, file_name, *args, **kwargs)
+    setattr(storage, name, refuse)
+server.run()
+"""
+
+
 @dataclass
 class ObjectLake:
     """One test's lake: a Postgres catalog database and a warehouse prefix on ``store``; ``env`` selects it."""
@@ -160,7 +201,8 @@ class ObjectLake:
 
 
 def list_objects(store: StoreServer, prefix: str) -> list[str]:
-    """Object names under ``prefix`` of the bucket: boto3 for S3, the JSON API for GCS (not our FileIO)."""
+    """Object names under ``prefix`` of the bucket (folder markers left out): boto3 for S3, the JSON API for GCS
+    (not our FileIO)."""
     if store.kind == "s3":
         import boto3
 
@@ -174,7 +216,8 @@ def list_objects(store: StoreServer, prefix: str) -> list[str]:
         names = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
             names.extend(item["Key"] for item in page.get("Contents", []))
-        return sorted(names)
+        # pyarrow's S3 filesystem leaves an empty "folder/" marker where it deleted a folder's last file
+        return sorted(name for name in names if not name.endswith("/"))
     names, token = [], ""
     while True:
         query = urllib.parse.urlencode({"prefix": prefix, **({"pageToken": token} if token else {})})
