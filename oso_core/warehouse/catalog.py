@@ -93,7 +93,8 @@ class CatalogConfig:
         if typed.gcp_project:
             extra["gcs.project-id"] = typed.gcp_project
         warehouse = typed.warehouse or default.warehouse
-        extra.update(storage_properties(warehouse, resolver))
+        if typed.catalog_type == "sql":  # a REST catalog hands out its own FileIO settings (and credentials)
+            extra.update(storage_properties(warehouse, resolver))
         return cls(
             name=typed.catalog_name,
             type=typed.catalog_type,
@@ -173,7 +174,8 @@ def open_catalog(config: CatalogConfig | None = None) -> Catalog:
     if warehouse is not None:
         warehouse.mkdir(parents=True, exist_ok=True)
     properties = config.properties()
-    check_warehouse(config.warehouse, properties)  # an unreachable object store fails here, naming the setting
+    if config.type == "sql":  # a REST catalog's warehouse is a name its server resolves
+        check_warehouse(config.warehouse, properties)  # an unreachable object store fails here, naming the setting
     for attempt in range(CATALOG_INIT_ATTEMPTS):
         try:
             return load_catalog(config.name, **properties)
