@@ -7,7 +7,8 @@ through the table's FileIO, which for an object-store warehouse is :class:`Objec
 minutes) and the GCP project is passed on. The fsspec FileIO is never used: its gcsfs path tries gRPC and fails
 against the emulator, so ``py-io-impl`` is forced.
 
-Settings (``PREFIX__ICEBERG__*``, for a SQL catalog; a REST catalog hands out its own FileIO settings): ``S3_ENDPOINT``, ``S3_REGION``, ``GCS_ENDPOINT``, ``GCP_PROJECT``,
+Settings (``PREFIX__ICEBERG__*``, for a SQL catalog; a REST catalog hands out its own FileIO settings):
+``S3_ENDPOINT``, ``S3_REGION``, ``GCS_ENDPOINT``, ``GCP_PROJECT``,
 ``STORAGE_RETRY_SECONDS`` are typed settings; ``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY``, ``S3_SESSION_TOKEN``
 and ``GCS_TOKEN`` are secrets (resolved like the catalog URI). Without keys S3 uses the AWS default chain; without a
 token (or a ``GCP_CREDENTIALS_BLOCK``) GCS uses Application Default Credentials.
