@@ -31,7 +31,7 @@ def test_every_write_mode_and_schema_change(object_lake: ObjectLake) -> None:
     warehouse = Warehouse()
     config = CatalogConfig.from_settings()
     assert config.warehouse == object_lake.warehouse
-    assert config.properties()["py-io-impl"] == "oso_core.warehouse.storage.ObjectStoreFileIO"
+    assert config.properties()["py-io-impl"] == "oso_core.warehouse.object_store_io.ObjectStoreFileIO"
 
     # append, then append with a new column (schema evolution)
     warehouse.write("ev.t", pl.DataFrame({"id": [1, 2, 3], "v": ["a", "b", "c"]}), mode="append")

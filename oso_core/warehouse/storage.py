@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 from pyiceberg.io import GCS_SERVICE_HOST, GCS_TOKEN, GCS_TOKEN_EXPIRES_AT_MS
-from pyiceberg.io.pyarrow import PyArrowFileIO
-from pyiceberg.utils.datetime import millis_to_datetime
 
 from oso_core import settings
 from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
@@ -37,7 +34,7 @@ from oso_core.warehouse.errors import WarehouseError
 
 S3_SCHEMES = ("s3", "s3a", "s3n")
 GCS_SCHEMES = ("gs", "gcs")
-FILE_IO = "oso_core.warehouse.storage.ObjectStoreFileIO"
+FILE_IO = "oso_core.warehouse.object_store_io.ObjectStoreFileIO"  # loaded by pyiceberg when a table is opened
 RETRY_SECONDS = "gcs.retry-limit-seconds"  # a property of ObjectStoreFileIO only (pyiceberg has none)
 PROJECT = "gcs.project-id"
 TOKEN_LIFETIME_S = 3600  # a bare GCS access token is valid for an hour
@@ -91,28 +88,6 @@ def storage_properties(warehouse: str, resolver: SecretResolver | None = None) -
     if GCS_TOKEN in props:
         props[GCS_TOKEN_EXPIRES_AT_MS] = str(int((time.time() + TOKEN_LIFETIME_S) * 1000))
     return props
-
-
-class ObjectStoreFileIO(PyArrowFileIO):
-    """pyiceberg's PyArrow FileIO with GCS retries bounded and the GCP project passed (see the module docstring)."""
-
-    def _initialize_gcs_fs(self) -> Any:
-        from pyarrow.fs import GcsFileSystem
-
-        kwargs: dict[str, Any] = {}
-        if token := self.properties.get(GCS_TOKEN):
-            kwargs["access_token"] = token
-        if expiration := self.properties.get(GCS_TOKEN_EXPIRES_AT_MS):
-            kwargs["credential_token_expiration"] = millis_to_datetime(int(expiration))
-        if endpoint := self.properties.get(GCS_SERVICE_HOST):
-            parts = urlparse(endpoint)
-            kwargs["scheme"] = parts.scheme
-            kwargs["endpoint_override"] = parts.netloc
-        if project := self.properties.get(PROJECT):
-            kwargs["project_id"] = project
-        if retry := self.properties.get(RETRY_SECONDS):
-            kwargs["retry_time_limit"] = timedelta(seconds=float(retry))
-        return GcsFileSystem(**kwargs)
 
 
 # -- the start check ---------------------------------------------------------------------------------------------

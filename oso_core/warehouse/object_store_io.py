@@ -1,0 +1,38 @@
+"""The FileIO of object-store warehouses: pyiceberg's PyArrow FileIO with GCS retries bounded and the GCP project
+passed (``oso_core.warehouse.storage`` says why). Its own module so that opening a catalog does not import
+pyiceberg's Arrow I/O: pyiceberg imports this class by name (``py-io-impl``) when a table is first read or written.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from pyiceberg.io import GCS_SERVICE_HOST, GCS_TOKEN, GCS_TOKEN_EXPIRES_AT_MS
+from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.utils.datetime import millis_to_datetime
+
+from oso_core.warehouse.storage import PROJECT, RETRY_SECONDS
+
+
+class ObjectStoreFileIO(PyArrowFileIO):
+    """pyiceberg's PyArrow FileIO with GCS retries bounded and the GCP project passed (see the module docstring)."""
+
+    def _initialize_gcs_fs(self) -> Any:
+        from pyarrow.fs import GcsFileSystem
+
+        kwargs: dict[str, Any] = {}
+        if token := self.properties.get(GCS_TOKEN):
+            kwargs["access_token"] = token
+        if expiration := self.properties.get(GCS_TOKEN_EXPIRES_AT_MS):
+            kwargs["credential_token_expiration"] = millis_to_datetime(int(expiration))
+        if endpoint := self.properties.get(GCS_SERVICE_HOST):
+            parts = urlparse(endpoint)
+            kwargs["scheme"] = parts.scheme
+            kwargs["endpoint_override"] = parts.netloc
+        if project := self.properties.get(PROJECT):
+            kwargs["project_id"] = project
+        if retry := self.properties.get(RETRY_SECONDS):
+            kwargs["retry_time_limit"] = timedelta(seconds=float(retry))
+        return GcsFileSystem(**kwargs)
