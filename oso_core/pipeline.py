@@ -13,6 +13,12 @@ and waited for), so whichever worker of the pool is free takes it: the sources s
 run that ends Crashed (its worker died; the server's zombie automation of ``blocks.setup`` marks it) is resubmitted
 up to ``weekly.crash_resubmits`` times. A local ``python flows/weekly.py`` keeps the in-process subflows.
 
+No wait is unbounded: a source that has not finished ``weekly.source_timeout`` seconds after it started (a hung
+upstream, a cluster worker that froze) ends ``TimedOut`` in the summary, its task is cancelled where the runner
+can cancel it, and the weekly run goes on with the others, so one stuck source cannot hold the whole run. A source
+whose task the runner lost (its Dask or Ray worker died) is resubmitted up to ``weekly.crash_resubmits`` times, as
+a deployed run that Crashed is.
+
 ``flows/weekly.py`` is the thin recipe around this module.
 """
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,9 +284,53 @@ def load_source(
     return outcome
 
 
+def configured_source_timeout() -> float:
+    """Seconds the weekly run waits for one source: setting ``weekly.source_timeout`` (default 6 hours)."""
+    return settings.weekly().source_timeout
+
+
+def _next_finished(
+    running: dict[PrefectFuture, Source], started: dict[PrefectFuture, float], timeout: float
+) -> tuple[PrefectFuture, bool]:
+    """The next source future to finish, waiting at most until the earliest running source's deadline (``started``
+    holds when each was submitted); then that source's future with ``True`` (overdue)."""
+    while True:
+        first = min(running, key=started.__getitem__)
+        remaining = started[first] + timeout - time.monotonic()
+        if remaining <= 0:
+            return first, True
+        try:
+            return next(iter(as_completed(list(running), timeout=remaining))), False
+        except TimeoutError:
+            continue
+
+
+def _timed_out(source: Source, future: PrefectFuture, timeout: float) -> SourceOutcome:
+    """The outcome of a source that overran ``timeout``; its task is cancelled where the runner can (a Dask or Ray
+    task; a thread cannot be stopped and finishes on its own)."""
+    wrapped = getattr(future, "wrapped_future", None)
+    cancel = getattr(wrapped, "cancel", None)
+    if callable(cancel):
+        with suppress(Exception):
+            cancel()
+    return SourceOutcome(
+        source.name,
+        "TimedOut",
+        duration_s=timeout,
+        error=f"no result after {timeout:,.0f} s (setting weekly.source_timeout); its task was given up",
+    )
+
+
 def _outcome_of(source: Source, future: PrefectFuture) -> SourceOutcome:
     future.wait()  # sets the future's final state; ``future.state`` alone may read a lagging API copy
     state = future.state
+    if not state.is_final():  # the runner lost the task (its worker died): the server still shows it running
+        try:
+            future.result(raise_on_failure=True)
+            problem = f"the task runner lost it while {state.name}"
+        except Exception as exc:  # noqa: BLE001 - whatever the runner raised is the reason
+            problem = f"the task runner lost it: {type(exc).__name__}: {exc}"
+        return SourceOutcome(source.name, "Crashed", error=first_error_line(problem))
     if state.is_completed():
         return state.result()
     raised = state.result(raise_on_failure=False)
@@ -308,18 +358,34 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
     deployed = running_as_deployment()
     parent_run_id = _current_flow_run_id() if deployed else None
     running: dict[PrefectFuture, Source] = {}
+    started: dict[PrefectFuture, float] = {}  # when each running source's task was submitted
+    lost: dict[str, list[str]] = {}  # task runs of each source that the runner lost (their worker died)
+    timeout = configured_source_timeout()
     outcomes: dict[str, SourceOutcome] = {}
     opened: dict[str, ExitStack] = {}  # the local provider's context of each running source (replay servers)
     try:
         while pending or running:
-            _submit_ready(pending, running, opened, selected, set(outcomes), concurrency, deployed, parent_run_id)
+            _submit_ready(
+                pending, running, started, opened, selected, set(outcomes), concurrency, deployed, parent_run_id
+            )
             if not running:
                 cycle = ", ".join(f"{s.name} -> {'/'.join(s.depends_on)}" for s in pending)
                 raise ValueError(f"sources depend on each other in a cycle: {cycle}")
-            done = next(iter(as_completed(list(running))))
+            done, overdue = _next_finished(running, started, timeout)
             source = running.pop(done)
-            outcomes[source.name] = _outcome_of(source, done)
+            del started[done]
             opened.pop(source.name).close()
+            outcome = _timed_out(source, done, timeout) if overdue else _outcome_of(source, done)
+            lost.setdefault(source.name, [])
+            if outcome.state == "Crashed" and len(lost[source.name]) < configured_crash_resubmits():
+                # its worker died with it: nothing of it can still write, so it is safe to load it again
+                lost[source.name].append(str(done.task_run_id))
+                print(f"{source.name}: {outcome.error}; resubmitting "
+                      f"({len(lost[source.name])} of {configured_crash_resubmits()})")  # fmt: skip
+                pending.insert(0, source)
+                continue
+            outcome.crashed_runs = lost[source.name] + outcome.crashed_runs
+            outcomes[source.name] = outcome
     finally:
         for stack in opened.values():
             stack.close()
@@ -329,6 +395,7 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
 def _submit_ready(
     pending: list[Source],
     running: dict[PrefectFuture, Source],
+    started: dict[PrefectFuture, float],
     opened: dict[str, ExitStack],
     selected: set[str],
     finished: set[str],
@@ -355,6 +422,7 @@ def _submit_ready(
             source, deployed=deployed, parent_run_id=parent_run_id, params=params, setup_error=setup_error
         )
         running[future] = source
+        started[future] = time.monotonic()
 
 
 def _current_flow_run_id() -> str | None:

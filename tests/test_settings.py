@@ -26,7 +26,7 @@ def env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_values_are_parsed_into_their_types(env_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.weekly().model_dump() == {
         "concurrency": 4, "task_runner": "threads", "dask_address": None, "ray_address": None, "timezone": "UTC",
-        "crash_resubmits": 2, "api_concurrency": 1,
+        "crash_resubmits": 2, "api_concurrency": 1, "source_timeout": 21600,
     }  # fmt: skip
     monkeypatch.setenv("DAGSTER__WEEKLY__CONCURRENCY", "8")
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", " Dask ")

@@ -226,6 +226,85 @@ def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
         cyclic()
 
 
+def test_a_source_that_overruns_the_timeout_ends_timed_out_and_the_others_still_load(
+    weekly_env: Path, warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No wait is unbounded: beta sleeps 120 s against a 20 s ``weekly.source_timeout``; the pipeline gives it up at
+    its deadline (it does not wait the 120 s) and reports it, while alpha loads. (The test then lets beta's thread
+    end: a thread cannot be stopped from outside.)"""
+    import time
+    from dataclasses import replace
+
+    from prefect import flow
+
+    from oso_core.pipeline import run_sources
+
+    monkeypatch.setenv("DAGSTER__WEEKLY__SOURCE_TIMEOUT", "20")
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP_BETA", "120")
+    release = tmp_path / "release-beta"
+    monkeypatch.setenv("WEEKLY_TEST_RELEASE_BETA", str(release))
+    alpha, beta = select_sources(only=["alpha", "beta"])
+
+    @flow(name="weekly-timeout-test", task_runner=build_task_runner("dask", 2, processes=False))
+    def bounded() -> tuple[list, float]:
+        with replaying():
+            began = time.monotonic()
+            outcomes = run_sources([beta, replace(alpha, depends_on=())], concurrency=2)
+            waited = time.monotonic() - began
+            release.touch()
+            return outcomes, waited
+
+    outcomes, waited = bounded()
+    by_source = {o.source: o for o in outcomes}
+    assert by_source["alpha"].state == "Completed"
+    assert by_source["beta"].state == "TimedOut"
+    assert by_source["beta"].error == (
+        "no result after 20 s (setting weekly.source_timeout); its task was given up"
+    )
+    assert 20 <= waited < 100, waited
+    assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("resubmits", [1, 0])
+def test_a_cluster_worker_that_dies_mid_load_is_resubmitted_not_a_hung_run(
+    resubmits: int, weekly_env: Path, warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """beta's Dask worker process is killed mid-load (SIGKILL, as a spot node is taken; Dask itself re-runs nothing
+    here: ``allowed-failures`` 0). With a resubmit allowed beta is loaded again and completes, its lost run listed;
+    with none it ends Crashed with the reason (not the running state the server last saw). alpha loads either way."""
+    import dask
+    from prefect import flow
+
+    from oso_core.pipeline import run_sources
+
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    monkeypatch.setenv("WEEKLY_TEST_KILL_BETA", str(tmp_path / "beta-died"))
+    monkeypatch.setenv("DAGSTER__WEEKLY__CRASH_RESUBMITS", str(resubmits))
+    alpha, beta = select_sources(only=["alpha", "beta"])
+
+    @flow(name="weekly-worker-dies-test", task_runner=build_task_runner("dask", 2, processes=True))
+    def cluster() -> list:
+        with replaying():
+            return run_sources([beta, alpha], concurrency=2)
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        outcomes = cluster()
+    by_source = {o.source: o for o in outcomes}
+    assert (tmp_path / "beta-died").exists()  # its first load did die
+    assert by_source["alpha"].state == "Completed"
+    assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
+    if resubmits:
+        assert by_source["beta"].state == "Completed"
+        assert len(by_source["beta"].crashed_runs) == 1
+        assert warehouse.sql("select count(*) as n from beta.things")["n"][0] == 2
+    else:
+        assert by_source["beta"].state == "Crashed"
+        assert "the task runner lost it: KilledWorker" in by_source["beta"].error
+        assert not warehouse.exists("beta.things")
+
+
 def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
     """ossd_github, ossd_sbom and ossd_funding share GitHub's rate limit (``api="github"``): one at a time."""
     from dataclasses import replace
@@ -264,6 +343,7 @@ def test_the_real_sources_weekly_replay_on_a_cluster(
     from oso_dev.replay import replay_parameters
 
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DAGSTER__WEEKLY__SOURCE_TIMEOUT", "240")  # a stuck source fails naming itself, not by hanging
     sources = discover_sources()
     with contextlib.ExitStack() as before_the_cluster:
         for source in sources.values():

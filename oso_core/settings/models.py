@@ -126,7 +126,12 @@ class WeeklySettings(GroupSettings):
         default=1, ge=1, description="Loads at once per upstream API (global concurrency limit api:<name>)"
     )
     crash_resubmits: int = Field(
-        default=2, ge=0, description="Times the deployed weekly run resubmits a source run that Crashed"
+        default=2, ge=0, description="Times the weekly run resubmits a source whose run Crashed (its worker died)"
+    )
+    source_timeout: float = Field(
+        default=21600,
+        gt=0,
+        description="Seconds the weekly run waits for one source's load before marking it TimedOut and going on",
     )
 
     @field_validator("task_runner", mode="before")
