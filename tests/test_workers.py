@@ -72,7 +72,7 @@ def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clus
         **lake_env,
         "OSO_SOURCE_PACKAGES": PKG,
         "WORKER_TEST_SLEEP": str(SLOW_SECONDS),
-        "WORKER_TEST_LIMITED_SLEEP": "6",
+        "WORKER_TEST_LIMITED_SLEEP": "12",  # long enough that both workers hold a run at once, even under load
     }
     extra.pop("DAGSTER__DISCORD__WEBHOOK_URL", None)
     copies = {name: project_copy(tmp / name) for name in ("a", "b", "orchestrator")}
