@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from blocks.generated_file import add_write_check, write_or_check
 from oso_core import cadence as cadences
 from oso_core import settings
 from oso_core.alerts import ALERTS_TAG
@@ -268,9 +268,7 @@ def render(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blocks.deployments", description=__doc__.split("\n\n")[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", metavar="PATH", type=Path, help="write prefect.yaml here")
-    action.add_argument("--check", metavar="PATH", type=Path, help="exit 1 if PATH differs from the declarations")
+    add_write_check(parser, "prefect.yaml", "the declarations")
     parser.add_argument("--timezone", default=None, help="weekly schedules' time zone (default: weekly.timezone, UTC)")
     parser.add_argument("--work-pool", default=DEFAULT_WORK_POOL, help=f"work pool (default {DEFAULT_WORK_POOL})")
     parser.add_argument("--weekly-work-pool", default=None, help="work pool of the weekly run (default: --work-pool)")
@@ -288,19 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     except SecretParameterError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
-    if args.check:
-        if not args.check.is_file() or args.check.read_text() != text:
-            print(f"{args.check} is stale: run python -m blocks.deployments --write {args.check}", file=sys.stderr)
-            return 1
-        print(f"{args.check} matches the source declarations")
-        return 0
-    if args.write:
-        args.write.write_text(text)
-        print(f"wrote {args.write} ({text.count('- name:')} deployments)")
-        return 0
-    sys.stdout.write(text)
-    return 0
-
+    return write_or_check(
+        args,
+        text,
+        command="python -m blocks.deployments",
+        made_from="the source declarations",
+        contents=f"{text.count('- name:')} deployments",
+    )
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
+from blocks.generated_file import add_write_check, write_or_check
 from oso_core.secrets import SecretReference
 from oso_core.settings import (
     DEFAULT_PREFIX,
@@ -169,24 +170,16 @@ def variables(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blocks.env_example", description=__doc__.split("\n\n")[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", metavar="PATH", type=Path, help="write .env.example here")
-    action.add_argument("--check", metavar="PATH", type=Path, help="exit 1 if PATH differs from the models")
+    add_write_check(parser, ".env.example", "the models")
     args = parser.parse_args(argv)
     text = render()
-    if args.check:
-        if not args.check.is_file() or args.check.read_text() != text:
-            print(f"{args.check} is stale: run python -m blocks.env_example --write {args.check}", file=sys.stderr)
-            return 1
-        print(f"{args.check} matches the settings models and declared secrets")
-        return 0
-    if args.write:
-        args.write.write_text(text)
-        print(f"wrote {args.write} ({len(variables(text))} variables)")
-        return 0
-    sys.stdout.write(text)
-    return 0
-
+    return write_or_check(
+        args,
+        text,
+        command="python -m blocks.env_example",
+        made_from="the settings models and declared secrets",
+        contents=f"{len(variables(text))} variables",
+    )
 
 if __name__ == "__main__":
     sys.exit(main())
