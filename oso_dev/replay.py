@@ -150,11 +150,15 @@ class ReplayServer:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def for_source(cls, source: str, root: Path | None = None) -> ReplayServer:
+    def for_source(cls, source: str, *first: Route, root: Path | None = None) -> ReplayServer:
+        """A server for the source's recorded fixtures; ``first`` routes (a test's 429, a malformed page) are
+        matched before the recorded ones."""
         directory = root / source if root else fixtures_dir(source)
         if not (directory / "routes.json").is_file():
             raise FileNotFoundError(f"source {source} has no replay fixtures ({directory / 'routes.json'} is missing)")
-        return cls.from_directory(directory)
+        server = cls.from_directory(directory)
+        server.routes[:0] = list(first)
+        return server
 
     @classmethod
     def from_directory(cls, directory: Path) -> ReplayServer:
@@ -257,7 +261,7 @@ class ReplayServer:
 @contextmanager
 def replay_server(source: str, root: Path | None = None) -> Iterator[str]:
     """Serve ``<fixtures>/<source>/`` and yield its base URL for the duration of the block."""
-    with ReplayServer.for_source(source, root) as server:
+    with ReplayServer.for_source(source, root=root) as server:
         yield server.url
 
 

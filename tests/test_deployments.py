@@ -221,7 +221,8 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
 
         # recovery: the alpha deployment fails while its API answers 404, then completes once it is back
         items = ROOT / "tests" / "support" / "weekly_sources" / "fixtures" / "alpha"
-        with ReplayServer([Route(path="/elsewhere")]) as down, ReplayServer.for_source("alpha", items.parent) as up:
+        down_server = ReplayServer([Route(path="/elsewhere")])
+        with down_server as down, ReplayServer.for_source("alpha", root=items.parent) as up:
             assert items.is_dir()
             first = _run_deployment_with_worker("alpha/alpha", deployed["pool"], env, {"base_url": down.url})
             assert first.state.type.value == "FAILED"

@@ -11,6 +11,7 @@ from flows.eas_optimism.source import eas_optimism_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.sources import no_retry_waits
 
 RANGE = {"start": "2024-03-03", "end": "2024-03-17", "page_size": 2}
 W1, W2 = 1709424000, 1710028800
@@ -18,15 +19,11 @@ W1, W2 = 1709424000, 1710028800
 
 @pytest.fixture(autouse=True)
 def fast_settings(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DAGSTER__EAS_OPTIMISM__RATE_LIMIT_WAIT", "0")
-    monkeypatch.setenv("DAGSTER__EAS_OPTIMISM__RETRY_BACKOFF", "0")
-    monkeypatch.setenv("DAGSTER__EAS_OPTIMISM__RETRY_ATTEMPTS", "2")
+    no_retry_waits(monkeypatch, "eas_optimism", attempts=2)
 
 
 def server(*extra: Route) -> ReplayServer:
-    replay = ReplayServer.for_source("eas_optimism")
-    replay.routes[:0] = list(extra)
-    return replay
+    return ReplayServer.for_source("eas_optimism", *extra)
 
 
 def run(replay: ReplayServer, **params):

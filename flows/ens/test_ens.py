@@ -10,6 +10,7 @@ import pytest
 from flows.ens.source import SUBGRAPH_PATH, ens_flow
 from oso_core.errors import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route
+from tests.support.sources import no_retry_waits
 
 KEY = "4f9a1c2b3d4e5f60718293a4b5c6d7e8"
 
@@ -17,15 +18,11 @@ KEY = "4f9a1c2b3d4e5f60718293a4b5c6d7e8"
 @pytest.fixture(autouse=True)
 def settings(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER__ENS__API_KEY", KEY)
-    monkeypatch.setenv("DAGSTER__ENS__RETRY_BACKOFF", "0")
-    monkeypatch.setenv("DAGSTER__ENS__RETRY_ATTEMPTS", "3")
-    monkeypatch.setenv("DAGSTER__ENS__RATE_LIMIT_WAIT", "0")
+    no_retry_waits(monkeypatch, "ens", attempts=3)
 
 
 def server(*extra: Route) -> ReplayServer:
-    replay = ReplayServer.for_source("ens")
-    replay.routes[:0] = list(extra)
-    return replay
+    return ReplayServer.for_source("ens", *extra)
 
 
 def run(replay: ReplayServer, **params):

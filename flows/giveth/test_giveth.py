@@ -10,19 +10,16 @@ import pytest
 from flows.giveth.source import giveth_flow
 from oso_core.errors import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.sources import no_retry_waits
 
 
 @pytest.fixture(autouse=True)
 def settings(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DAGSTER__GIVETH__RETRY_BACKOFF", "0")
-    monkeypatch.setenv("DAGSTER__GIVETH__RETRY_ATTEMPTS", "3")
-    monkeypatch.setenv("DAGSTER__GIVETH__RATE_LIMIT_WAIT", "0")
+    no_retry_waits(monkeypatch, "giveth", attempts=3)
 
 
 def server(*extra: Route) -> ReplayServer:
-    replay = ReplayServer.for_source("giveth")
-    replay.routes[:0] = list(extra)
-    return replay
+    return ReplayServer.for_source("giveth", *extra)
 
 
 def run(replay: ReplayServer):

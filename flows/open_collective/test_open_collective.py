@@ -11,6 +11,7 @@ from flows.open_collective.source import open_collective_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.sources import no_retry_waits
 
 TOKEN = "oc-test-personal-token-1234"
 DIR = fixtures_dir("open_collective")
@@ -20,15 +21,11 @@ RANGE = {"start": "2024-01-07", "end": "2024-01-21", "page_size": 2, "accounts_p
 @pytest.fixture(autouse=True)
 def fast_settings(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER__OPEN_COLLECTIVE__PERSONAL_TOKEN", TOKEN)
-    monkeypatch.setenv("DAGSTER__OPEN_COLLECTIVE__RATE_LIMIT_WAIT", "0")
-    monkeypatch.setenv("DAGSTER__OPEN_COLLECTIVE__RETRY_BACKOFF", "0")
-    monkeypatch.setenv("DAGSTER__OPEN_COLLECTIVE__RETRY_ATTEMPTS", "3")
+    no_retry_waits(monkeypatch, "open_collective", attempts=3)
 
 
 def server(*extra: Route) -> ReplayServer:
-    replay = ReplayServer.for_source("open_collective")
-    replay.routes[:0] = list(extra)
-    return replay
+    return ReplayServer.for_source("open_collective", *extra)
 
 
 def page_route(kind: str, week: str, offset: int, **kw) -> Route:

@@ -37,13 +37,9 @@ SAMPLE_URLS = [
 TABLE = "ossd.repositories"
 
 
-def default_routes() -> list[Route]:
-    return [Route.from_dict(r) for r in json.loads((FIXTURES / "routes.json").read_text())]
-
-
 def serve(*extra: Route) -> ReplayServer:
     """The recorded happy path, with ``extra`` routes matched first."""
-    return ReplayServer([*extra, *default_routes()], root=FIXTURES)
+    return ReplayServer.for_source("ossd_github", *extra)
 
 
 def fixture(name: str):

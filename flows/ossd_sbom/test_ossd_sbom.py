@@ -22,12 +22,9 @@ TABLE = "ossd.sbom"
 VIEM = "/repos/wevm/viem/dependency-graph/sbom"
 
 
-def default_routes() -> list[Route]:
-    return [Route.from_dict(r) for r in json.loads((FIXTURES / "routes.json").read_text())]
-
-
 def serve(*extra: Route) -> ReplayServer:
-    return ReplayServer([*extra, *default_routes()], root=FIXTURES)
+    """The recorded happy path, with ``extra`` routes matched first."""
+    return ReplayServer.for_source("ossd_sbom", *extra)
 
 
 def fixture(name: str):
