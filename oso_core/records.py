@@ -285,10 +285,15 @@ def _coerce(value: Any, dtype: pl.DataType) -> Any:
         raise _Mismatch(f"expected a string, got {_describe(value)}")
     if dtype.is_integer():
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise _Mismatch(f"expected an integer, got {_describe(value)}")
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        else:
+            raise _Mismatch(f"expected an integer, got {_describe(value)}")
+        low, high = _integer_range(dtype)
+        if not low <= number <= high:
+            raise _Mismatch(f"expected an integer that fits {dtype}, got {_describe(value)}")
+        return number
     if dtype.is_float():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -346,6 +351,13 @@ def _coerce(value: Any, dtype: pl.DataType) -> Any:
                 raise _Mismatch(f"{struct_field.name}: {exc}") from None
         return out_struct
     return value
+
+
+def _integer_range(dtype: pl.DataType) -> tuple[int, int]:
+    """The values an integer type holds (``Int32``: -2³¹ … 2³¹-1), so an overflow is named, not a Polars error."""
+    name = type(dtype).__name__ if not isinstance(dtype, type) else dtype.__name__
+    bits = int(name.lstrip("UInt"))
+    return (0, 2**bits - 1) if name.startswith("U") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
 
 
 def _label(row: Mapping[str, Any], index: int, record_id: str | Callable[[Mapping[str, Any]], object] | None) -> str:
