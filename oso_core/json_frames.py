@@ -225,14 +225,14 @@ _SCALARS: dict[type, pa.DataType] = {
     pl.UInt16: pa.uint16(),
     pl.UInt32: pa.uint32(),
     pl.UInt64: pa.uint64(),
-    pl.Float32: pa.float32(),
+    pl.Float32: pa.float64(),  # read as Python reads it (a double), narrowed after, so rounding matches
     pl.Float64: pa.float64(),
 }
 
 
 def _arrow_type(dtype: pl.DataType) -> pa.DataType | None:
     """How Arrow reads a value of ``dtype`` from JSON; dates and datetimes are read as text and parsed after, as
-    ``records_to_frame`` parses them. ``None``: a type only the slow path handles."""
+    ``records_to_frame`` parses them, and 32-bit floats as doubles. ``None``: a type only the slow path handles."""
     if isinstance(dtype, pl.Struct):
         return _arrow_struct({f.name: f.dtype for f in dtype.fields})
     if isinstance(dtype, pl.List):
@@ -249,16 +249,18 @@ def _arrow_type(dtype: pl.DataType) -> pa.DataType | None:
 # -- finishing: text to dates, then the declared types exactly --------------------------------------------------------
 
 
-def _has_dates(dtype: pl.DataType) -> bool:
+def _needs_finish(dtype: pl.DataType) -> bool:
+    """Whether a column holds values read as something else first (dates as text, 32-bit floats as doubles)."""
     if isinstance(dtype, pl.Struct):
-        return any(_has_dates(f.dtype) for f in dtype.fields)
+        return any(_needs_finish(f.dtype) for f in dtype.fields)
     if isinstance(dtype, pl.List):
-        return _has_dates(dtype.inner)
-    return isinstance(dtype, pl.Datetime) or dtype == pl.Date
+        return _needs_finish(dtype.inner)
+    return isinstance(dtype, pl.Datetime) or dtype == pl.Date or dtype == pl.Float32
 
 
 def _finish(records: pa.StructArray, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """The records as a frame of exactly ``schema``: date and datetime text parsed, every other column as read."""
+    """The records as a frame of exactly ``schema``: date and datetime text parsed, doubles narrowed where
+    declared, every other column as read."""
     columns = [_finish_array(column, dtype) for column, dtype in zip(records.flatten(), schema.values(), strict=True)]
     frame = pl.from_arrow(pa.Table.from_arrays(columns, names=list(schema)))
     assert isinstance(frame, pl.DataFrame)
@@ -268,8 +270,10 @@ def _finish(records: pa.StructArray, schema: Mapping[str, pl.DataType]) -> pl.Da
 
 
 def _finish_array(array: pa.Array, dtype: pl.DataType) -> pa.Array:
-    if not _has_dates(dtype):
+    if not _needs_finish(dtype):
         return array
+    if dtype == pl.Float32:
+        return pl.Series("float", array).cast(pl.Float32).to_arrow()  # as Polars narrows Python's floats
     if isinstance(dtype, pl.Datetime):
         return _timestamps(array, dtype)
     if dtype == pl.Date:

@@ -34,6 +34,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "n": pl.Int64(),
     "small": pl.Int32(),
     "ratio": pl.Float64(),
+    "weight": pl.Float32(),
     "ok": pl.Boolean(),
     "amount": MONEY,
     "account": pl.Struct({"slug": pl.String, "since": pl.Datetime("us", "UTC"), "tags": pl.List(pl.String)}),
@@ -53,6 +54,7 @@ def item(i: int) -> dict[str, Any]:
         "n": i * 1_000_003,
         "small": i % 100,
         "ratio": i / 7 if i % 4 else i,  # integers are numbers too
+        "weight": i / 3 + 1e-9,  # narrowed to 32 bits from the double, as Polars narrows Python's floats
         "ok": bool(i % 2),
         "amount": {"value": i / 100, "currency": "USD", "cents": i} if i % 5 else None,
         "account": {"slug": f"a{i}", "since": f"2024-02-{1 + i % 28:02d}T10:11:12.{i % 1000:03d}Z", "tags": ["x"]},
