@@ -21,10 +21,11 @@ on ``id``):
   project's venv). Its re-load uses ``write_disposition="merge"`` (dlt 1.31 merges into Iceberg with pyiceberg's
   ``upsert`` in batches of 1,000 rows).
 * ours: a source declared and run with the engine (``SOURCE`` + ``@source_flow``, called through ``flow.fn`` so no
-  Prefect server is involved, as dlt runs without one): ``run.http`` → ``paginate_offset`` → pages grouped into
-  100k-record chunks → ``records_to_frame`` (every value checked against the declared schema) → flattened to the
-  same column names dlt gives → ``Warehouse.write`` (streamed, one commit; ``mode="merge"`` on ``id`` for the
-  re-load).
+  Prefect server is involved, as dlt runs without one): ``run.http`` → ``paginate_offset_frames`` (4 pages in
+  flight; each page's bytes decoded by Arrow into the declared schema, checked on the columns, a page that does not
+  fit going through ``records_to_frame``'s value-by-value checks and errors) → frames grouped into 100k-record
+  chunks → flattened to the same column names dlt gives → ``Warehouse.write`` (streamed, one commit;
+  ``mode="merge"`` on ``id`` for the re-load).
 
 Time is the wall time of the load call inside each subprocess (after imports; ``process_*`` lines give the whole
 subprocess, start-up included). Peak RSS is the larger of the subprocess's own ``VmHWM`` and the RSS of its process

@@ -1,22 +1,23 @@
 """The source ``bench/vs_dlt.py`` loads with our toolkit: declared and written with the engine, like ``flows/*``.
 
-Open Collective-like transactions from the bench's local server: ``run.http`` → ``paginate_offset`` (offset pages
-of 1000, ``totalCount``) → pages grouped into chunks of ``CHUNK`` records → ``records_to_frame`` (every value
-checked against ``FIELDS``) → nested objects flattened to ``parent__field`` columns named as dlt names them →
-``Warehouse.write`` (streamed: each chunk becomes data files as it arrives, one commit at the end).
+Open Collective-like transactions from the bench's local server: ``run.http`` → ``paginate_offset_frames``
+(offset pages of 1000, ``totalCount``; pages fetched a few at a time and each decoded from its raw bytes into a
+frame of ``FIELDS`` in native code, falling back to ``records_to_frame``'s value-by-value checks and errors for a
+page that does not fit) → frames grouped into chunks of ``CHUNK`` records → nested objects flattened to
+``parent__field`` columns named as dlt names them → ``Warehouse.write`` (streamed: each chunk becomes data files as
+it arrives, one commit at the end).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import polars as pl
 
 from oso_core.engine import SourceRun, source_flow
 from oso_core.naming import snake_case
-from oso_core.pagination import paginate_offset
-from oso_core.records import Where, records_to_frame
+from oso_core.pagination import paginate_offset_frames
+from oso_core.records import group_frames
 from oso_core.sources import Source, TableSpec
 
 PAGE = 1000
@@ -66,20 +67,10 @@ def flatten(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def transaction_frames(pages: Iterator[list[Any]], where: Where, chunk: int = CHUNK) -> Iterator[pl.DataFrame]:
-    """Validated, flattened frames of about ``chunk`` records each, as the pages arrive."""
-
-    def frame(rows: list[Any]) -> pl.DataFrame:
-        return flatten(records_to_frame(rows, FIELDS, where=where, required=("id", "createdAt"), record_id="id"))
-
-    rows: list[Any] = []
-    for page in pages:
-        rows += page
-        if len(rows) >= chunk:
-            yield frame(rows)
-            rows = []
-    if rows:
-        yield frame(rows)
+def transaction_frames(pages: Iterator[pl.DataFrame], chunk: int = CHUNK) -> Iterator[pl.DataFrame]:
+    """Flattened frames of about ``chunk`` records each, as the pages arrive."""
+    for frame in group_frames(pages, chunk):
+        yield flatten(frame)
 
 
 @source_flow(SOURCE)
@@ -88,7 +79,16 @@ def transactions_flow(run: SourceRun, base_url: str | None = None, path: str = I
     spec = SOURCE.table("transactions")
     mode = "append" if path == INITIAL_PATH else spec.mode  # as dlt's side: append first, then merge
     with run.http(base_url) as http:
-        pages = paginate_offset(http, path, limit=PAGE, records="nodes", total="totalCount")
-        frames = transaction_frames(pages, Where(SOURCE.name, path))
+        pages = paginate_offset_frames(
+            http,
+            path,
+            limit=PAGE,
+            schema=FIELDS,
+            records="nodes",
+            total="totalCount",
+            required=("id", "createdAt"),
+            record_id="id",
+        )
+        frames = transaction_frames(pages)
         result = run.warehouse.write(SOURCE.qualified("transactions"), frames, mode=mode, key=spec.key)
     run.summary.results.append(result)

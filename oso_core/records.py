@@ -14,7 +14,7 @@ camelCase API names become snake_case column names the way dlt's naming conventi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -77,12 +77,13 @@ def records_to_frame(
     required: Iterable[str] = (),
     record_id: str | Callable[[Mapping[str, Any]], object] | None = None,
     extra: Literal["drop", "keep", "error"] = "drop",
+    start: int = 0,
 ) -> pl.DataFrame:
     """A frame with exactly ``schema``'s columns (plus, with ``extra="keep"``, any other fields the rows carry).
 
     Every value is checked against its column's type; ``required`` columns must be present and non-null.
     Dates and datetimes may come as ISO strings. Errors name the record by ``record_id`` (a field or a
-    function) and its position.
+    function) and its position, counted from ``start`` (a page's offset, so ``#1012`` is the endpoint's 1013th).
     """
     required = set(required)
     unknown = required - set(schema)
@@ -99,13 +100,13 @@ def records_to_frame(
         rows_left = rows
     for index, row in enumerate(rows_left):
         if not isinstance(row, Mapping):
-            raise where.at(f"#{index}").error(None, f"expected an object, got {_describe(row)}")
+            raise where.at(f"#{start + index}").error(None, f"expected an object, got {_describe(row)}")
         for name, values in columns.items():
             values.append(row.get(name))
         if extra != "drop":
             for name in row.keys() - schema.keys():
                 if extra == "error":
-                    raise where.at(_label(row, index, record_id)).error(name, "is not an expected field")
+                    raise where.at(_label(row, start + index, record_id)).error(name, "is not an expected field")
                 extras.setdefault(name, [None] * index)
             for name, values in extras.items():
                 value = row.get(name)
@@ -114,11 +115,11 @@ def records_to_frame(
     for name, values in columns.items():
         column = _fast_series(name, values, schema[name])
         if column is None:
-            column = _checked_series(name, values, schema[name], rows, where, record_id)
+            column = _checked_series(name, values, schema[name], rows, where, record_id, start)
         if name in required and column.null_count():
             index = column.is_null().arg_true()[0]
             problem = "missing" if name not in rows[index] else "is null"
-            raise where.at(_label(rows[index], index, record_id)).error(name, problem)
+            raise where.at(_label(rows[index], start + index, record_id)).error(name, problem)
         series.append(column)
     for name, values in extras.items():
         try:
@@ -196,8 +197,16 @@ def _iso_datetimes(name: str, values: list[Any], dtype: pl.Datetime) -> pl.Serie
     """ISO 8601 timestamp strings parsed by Polars, exactly as ``_coerce`` parses them (no offset = UTC)."""
     if dtype.time_zone is None or any(v is not None and v.__class__ is not str for v in values):
         return None
+    return iso_datetimes(pl.Series(name, values, dtype=pl.String), dtype)
+
+
+def iso_datetimes(text: pl.Series, dtype: pl.Datetime) -> pl.Series | None:
+    """A String column of ISO 8601 timestamps parsed as ``_coerce`` parses them, or ``None`` if any value is not
+    of the one shape parsed here (the value-by-value path then converts or names it)."""
+    name = text.name
+    if dtype.time_zone is None:
+        return None
     try:
-        text = pl.Series(name, values, dtype=pl.String)
         if not text.str.contains(_ISO_TIMESTAMP).fill_null(True).all():
             return None
         text = text.str.replace(r"Z$", "+00:00")
@@ -217,6 +226,7 @@ def _checked_series(
     rows: list[Mapping[str, Any]],
     where: Where,
     record_id: str | Callable[[Mapping[str, Any]], object] | None,
+    start: int = 0,
 ) -> pl.Series:
     """Value by value: converts what may be converted (ISO dates, whole floats) and names the first misfit."""
     converted = []
@@ -224,13 +234,31 @@ def _checked_series(
         try:
             converted.append(None if value is None else _coerce(value, dtype))
         except _Mismatch as exc:
-            raise where.at(_label(rows[index], index, record_id)).error(name, str(exc)) from None
+            raise where.at(_label(rows[index], start + index, record_id)).error(name, str(exc)) from None
     return pl.Series(name, converted, dtype=dtype, strict=True)
 
 
 def concat_frames(frames: Iterable[pl.DataFrame], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Frames of one schema stacked; with no frames at all, an empty frame that still has the schema's columns."""
     return pl.concat([pl.DataFrame(schema=dict(schema)), *frames], how="vertical")
+
+
+def group_frames(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """Frames of one schema stacked into frames of at least ``rows`` rows (the last may be shorter), as they come.
+
+    Pages are small (hundreds of records) and a warehouse write makes data files per frame: grouped, a load
+    writes files of a useful size while holding only about ``rows`` rows at a time.
+    """
+    held: list[pl.DataFrame] = []
+    count = 0
+    for frame in frames:
+        held.append(frame)
+        count += frame.height
+        if count >= rows:
+            yield pl.concat(held, how="vertical", rechunk=True)
+            held, count = [], 0
+    if held:
+        yield pl.concat(held, how="vertical", rechunk=True)
 
 
 def json_text(value: Any) -> str | None:
@@ -257,10 +285,15 @@ def _coerce(value: Any, dtype: pl.DataType) -> Any:
         raise _Mismatch(f"expected a string, got {_describe(value)}")
     if dtype.is_integer():
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise _Mismatch(f"expected an integer, got {_describe(value)}")
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        else:
+            raise _Mismatch(f"expected an integer, got {_describe(value)}")
+        low, high = _integer_range(dtype)
+        if not low <= number <= high:
+            raise _Mismatch(f"expected an integer that fits {dtype}, got {_describe(value)}")
+        return number
     if dtype.is_float():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -318,6 +351,13 @@ def _coerce(value: Any, dtype: pl.DataType) -> Any:
                 raise _Mismatch(f"{struct_field.name}: {exc}") from None
         return out_struct
     return value
+
+
+def _integer_range(dtype: pl.DataType) -> tuple[int, int]:
+    """The values an integer type holds (``Int32``: -2³¹ … 2³¹-1), so an overflow is named, not a Polars error."""
+    name = type(dtype).__name__ if not isinstance(dtype, type) else dtype.__name__
+    bits = int(name.lstrip("UInt"))
+    return (0, 2**bits - 1) if name.startswith("U") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
 
 
 def _label(row: Mapping[str, Any], index: int, record_id: str | Callable[[Mapping[str, Any]], object] | None) -> str:

@@ -215,3 +215,6 @@ class SourceSettings(GroupSettings):
     page_interval: float | None = Field(
         default=None, ge=0, description="GraphQL: pause between pages in seconds (default: the source's)"
     )
+    parallel_pages: int | None = Field(
+        default=None, ge=1, description="REST offset pages fetched at once when the total is known (default 4)"
+    )
