@@ -66,7 +66,10 @@ def run_topology(n_workers: int, per_worker: int, tmp: Path, postgres, config: d
     postgres.create_database(database)
     warehouse = tmp / f"warehouse-{tag}"
     warehouse.mkdir()
-    lake = {"DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database), "DAGSTER__ICEBERG__WAREHOUSE": f"file://{warehouse}"}
+    lake = {
+        "DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database),
+        "DAGSTER__ICEBERG__WAREHOUSE": f"file://{warehouse}",
+    }
     workers = []
     try:
         copies = {name: project_copy(tmp / f"{tag}-{name}") for name in ["orchestrator", *map(str, range(n_workers))]}

@@ -294,5 +294,6 @@ def main(argv: list[str] | None = None) -> int:
         contents=f"{text.count('- name:')} deployments",
     )
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -181,5 +181,6 @@ def main(argv: list[str] | None = None) -> int:
         contents=f"{len(variables(text))} variables",
     )
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,8 +42,9 @@ logger = logging.getLogger("oso.alerts")
 __all__ = ["parse_webhook_url"]
 
 WEBHOOK_SECRET = SecretReference(
-    "discord", "webhook_url", "Discord webhook of #alerts, https://discord.com/api/webhooks/<id>/<token> "
-    "(unset: alerts go to the log)"
+    "discord",
+    "webhook_url",
+    "Discord webhook of #alerts, https://discord.com/api/webhooks/<id>/<token> (unset: alerts go to the log)",
 )
 BLOCK_NAME = "oso-discord-alerts"
 FAILURE_AUTOMATION = "oso-flow-run-failed"

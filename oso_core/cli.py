@@ -56,7 +56,6 @@ def quiet_prefect_telemetry() -> None:
 quiet_prefect_telemetry()
 
 
-
 def _unwrap(annotation: Any) -> tuple[Any, str | None]:
     """``Annotated[T, "help"] | None`` → (T, "help"); ``T | None`` → (T, None)."""
     help_text = None

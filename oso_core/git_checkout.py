@@ -19,8 +19,6 @@ class Revision:
     committed_time: datetime | None
 
 
-
-
 class CheckoutError(Exception):
     """git could not provide the files; the message says which repository and ref."""
 

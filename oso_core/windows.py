@@ -358,5 +358,6 @@ class _Progress:
         except Exception:  # noqa: BLE001
             logger.debug("progress artifact update failed for %s", self.label, exc_info=True)
 
+
 def keys(windows: Iterable[Window]) -> list[str]:
     return [w.key for w in windows]

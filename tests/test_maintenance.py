@@ -138,8 +138,10 @@ def test_maintenance_expires_snapshots_deletes_orphans_and_compacts(warehouse: W
     assert table.current_snapshot().snapshot_id == report.compaction_snapshot_id
     # no manifest of only earlier snapshots' tombstones is carried into the compacted snapshot (pyiceberg 0.12 would)
     for manifest in table.current_snapshot().manifests(table.io):
-        assert manifest.has_added_files() or manifest.has_existing_files() or (
-            manifest.added_snapshot_id == report.compaction_snapshot_id
+        assert (
+            manifest.has_added_files()
+            or manifest.has_existing_files()
+            or (manifest.added_snapshot_id == report.compaction_snapshot_id)
         )
     for snapshot in table.metadata.snapshots:
         assert table.scan(snapshot_id=snapshot.snapshot_id).to_arrow().num_rows > 0

@@ -116,4 +116,3 @@ def test_sql_error_with_a_password_across_the_cut_is_masked_whole(postgres) -> N
         reader.query(failing_sql(padding + 2000), "demo_table")
     assert len(cut_early.value.problem) <= ERROR_LIMIT + 1
     assert leaked_pieces(str(cut_early.value)) == []
-

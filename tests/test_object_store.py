@@ -147,7 +147,9 @@ def test_weekly_run_with_a_wrong_bucket_fails_before_any_source(
     from tests.support.weekly import replayed
 
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
-    monkeypatch.setenv("DAGSTER__ICEBERG__WAREHOUSE", f"{object_lake.store.scheme}://no-such-bucket/{object_lake.prefix}")
+    monkeypatch.setenv(
+        "DAGSTER__ICEBERG__WAREHOUSE", f"{object_lake.store.scheme}://no-such-bucket/{object_lake.prefix}"
+    )
     state = replayed(weekly_flow, only=["chainlist"], return_state=True)
     assert state.is_failed()
     assert "DAGSTER__ICEBERG__WAREHOUSE" in state.message and "no-such-bucket" in state.message, state.message

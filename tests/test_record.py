@@ -146,7 +146,12 @@ def test_ens_record_masks_the_key_in_the_url_ends_paging_and_replays_the_same_ta
     texts = warehouse.sql("SELECT * FROM ens.text_changeds ORDER BY id")
     # ens's replay reads pages of 2, so the recording did too: 3 pages of domains, then an emptied 4th
     assert domains["name"].to_list() == [f"name{i}.eth" for i in range(1, 7)]
-    assert texts["value"].to_list() == ["https://site1.example", "***", "https://site3.example", "https://site4.example"]
+    assert texts["value"].to_list() == [
+        "https://site1.example",
+        "***",
+        "https://site3.example",
+        "https://site4.example",
+    ]
     assert len(Subgraph.paths) == 4 + 3
 
     directory = scratch / "ens"

@@ -259,9 +259,7 @@ def test_a_source_that_overruns_the_timeout_ends_timed_out_and_the_others_still_
     by_source = {o.source: o for o in outcomes}
     assert by_source["alpha"].state == "Completed"
     assert by_source["beta"].state == "TimedOut"
-    assert by_source["beta"].error == (
-        "no result after 20 s (setting weekly.source_timeout); its task was given up"
-    )
+    assert by_source["beta"].error == ("no result after 20 s (setting weekly.source_timeout); its task was given up")
     assert 20 <= waited < 100, waited
     assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
 

@@ -163,9 +163,7 @@ def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
         (first_marker,) = victim.project.glob(".running-slow-*")
         crashed_id = first_marker.name.removeprefix(".running-slow-")
         with get_client(sync_client=True) as client:  # quick is done by now; only slow is in flight
-            quick_runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(parent_flow_run_id={"any_": [weekly.id]})
-            )
+            quick_runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_flow_run_id={"any_": [weekly.id]}))
         time.sleep(3)
         victim.kill()
 

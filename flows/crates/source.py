@@ -77,4 +77,3 @@ def crates_flow(run: SourceRun, base_url: str | None = None) -> None:
         missing = sorted(declared - {table.name for table in staged})
         if missing:
             summary.notes.append(f"dump has no CSV for: {', '.join(missing)} (tables left as they were)")
-

@@ -103,4 +103,3 @@ def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int
             if duplicates := frame.height - frame.unique(subset=list(spec.key)).height:
                 summary.notes.append(f"{spec.name}: {duplicates} row(s) repeat a key {spec.key}; the last is kept")
             summary.add(warehouse.write_table(SOURCE, spec.name, frame, dedupe="last"))
-

@@ -60,4 +60,3 @@ def ens_flow(
     chosen = tables or [t.name for t in SOURCE.tables]
     with GraphQLClient(SOURCE.name, endpoint, mask=mask, retry=retry, min_interval=interval) as gql:
         return {table: extract(gql, table, page_size) for table in chosen}
-

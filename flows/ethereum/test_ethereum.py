@@ -80,8 +80,14 @@ def assert_day_matches_node(warehouse, chain: Chain, day: str) -> None:
     got = lake_day(warehouse, "logs", day, "block_number, log_index")
     columns = ("block_number", "log_index", "address", "topic0", "data", "transaction_hash")
     assert got.select(columns).rows() == [
-        (int(g["blockNumber"], 16), int(g["logIndex"], 16), g["address"], g["topics"][0], g["data"],
-         g["transactionHash"])
+        (
+            int(g["blockNumber"], 16),
+            int(g["logIndex"], 16),
+            g["address"],
+            g["topics"][0],
+            g["data"],
+            g["transactionHash"],
+        )
         for g in logs
     ]
 
@@ -94,9 +100,12 @@ def test_two_days_load_as_the_node_says(proxy: RpcProxy, chain: Chain, warehouse
     assert warehouse.sql("select count(*) from ethereum.blocks").item() == 5
     assert warehouse.sql("select count(*) from ethereum.transactions").item() == 8
     assert warehouse.sql("select count(*) from ethereum.logs").item() == 4
-    assert warehouse.sql(
-        "select count(*) from ethereum.blocks where block_timestamp = timestamptz '2024-01-03 00:00:00+00'"
-    ).item() == 1
+    assert (
+        warehouse.sql(
+            "select count(*) from ethereum.blocks where block_timestamp = timestamptz '2024-01-03 00:00:00+00'"
+        ).item()
+        == 1
+    )
     deployment = warehouse.sql("select to_address, input from ethereum.transactions order by block_number limit 1")
     assert deployment["to_address"].to_list() == [None] and deployment["input"][0].startswith("0x602c600c")
     states = LoadState(warehouse).latest("ethereum", "logs")

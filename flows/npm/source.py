@@ -105,4 +105,3 @@ def npm_flow(
         with HttpClient(SOURCE.name, run.base_url(base_url), headers=HEADERS, min_interval=interval) as api:
             load.load(plan, lambda window: downloads_in_window(api, packages, window, max_workers, load.summary))
     load.finish()
-

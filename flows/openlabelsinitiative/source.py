@@ -32,4 +32,3 @@ def openlabelsinitiative_flow(run: SourceRun, base_url: str | None = None) -> No
     with downloaded(SOURCE.name, run.base_url(base_url) + EXPORT_PATH) as export:
         run.summary.notes.extend(export.notes)
         run.write({"labels_decoded": parquet_batches(SOURCE.name, export.path, required=REQUIRED)})
-

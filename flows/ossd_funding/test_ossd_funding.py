@@ -40,8 +40,11 @@ def test_loads_the_csv_with_its_columns_and_replaces_on_rerun(token, warehouse):
     assert summary.rows == {TABLE: 13}
     assert [str(t) for t in rows.dtypes] == ["String", "Float64", "String", "String", "String", "String", "String"]
     giveth = rows.filter(rows["to_project_name"] == "giveth").row(0, named=True)
-    assert (giveth["amount"], giveth["funding_date"], giveth["from_funder_name"]) == (18186.0, "2023-03-29",
-                                                                                     "dao-drops-dorgtech")
+    assert (giveth["amount"], giveth["funding_date"], giveth["from_funder_name"]) == (
+        18186.0,
+        "2023-03-29",
+        "dao-drops-dorgtech",
+    )
     assert '"token_unit": "DAI"' in giveth["metadata"]
     assert giveth["file_path"] == "data/funders/dao-drops-dorgtech/uploads/round_1.csv"
     assert rows["to_project_name"].null_count() == 2  # applications without a project: empty field, null

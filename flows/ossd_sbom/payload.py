@@ -114,4 +114,3 @@ def repositories_due(
         )
         repos = repos.join(fresh, on=["owner", "name"], how="anti")
     return sorted(repos.iter_rows())
-

@@ -30,6 +30,7 @@ class DeclaresSecrets(Protocol):
     @property
     def secrets(self) -> tuple[SecretReference, ...]: ...
 
+
 # Parameter names that say "this is a credential" (dlt's SENSITIVE_KEYS plus OSO's usual keys).
 SENSITIVE_NAMES = ("token", "password", "secret", "api_key", "apikey", "private_key", "credential")
 

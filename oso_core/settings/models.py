@@ -180,12 +180,14 @@ class IcebergSettings(GroupSettings):
     )
     gcp_project: str | None = Field(default=None, description="GCP project of the gs:// warehouse bucket")
     gcs_endpoint: str | None = Field(
-        default=None, description="GCS endpoint URL for a gs:// warehouse, e.g. http://localhost:9023 for an "
-        "emulator (default: Google's)"
+        default=None,
+        description="GCS endpoint URL for a gs:// warehouse, e.g. http://localhost:9023 for an "
+        "emulator (default: Google's)",
     )
     s3_endpoint: str | None = Field(
-        default=None, description="S3 endpoint URL for an s3:// warehouse, e.g. http://localhost:9000 for MinIO or "
-        "moto (default: AWS)"
+        default=None,
+        description="S3 endpoint URL for an s3:// warehouse, e.g. http://localhost:9000 for MinIO or "
+        "moto (default: AWS)",
     )
     s3_region: str | None = Field(default=None, description="Region of the s3:// warehouse bucket")
     storage_retry_seconds: float = Field(

@@ -161,4 +161,3 @@ def replace_files(
         for data_file in added:
             overwrite.append_data_file(data_file)
     return txn.commit_transaction()
-

@@ -115,9 +115,7 @@ def _absent_paths(table: StructType, data: list[StructType], prefix: tuple[str, 
     return absent
 
 
-def assert_same_columns(
-    identifier: str, written: Schema, current: Schema, only: Collection[str] | None = None
-) -> None:
+def assert_same_columns(identifier: str, written: Schema, current: Schema, only: Collection[str] | None = None) -> None:
     """Files written for ``written`` can be committed to a table at ``current`` (same ids and types by name).
 
     ``only``: the columns the data has (``replace`` drops the others itself, so they need not exist).

@@ -26,7 +26,13 @@ import trustme
 DISCORD_HOST = "discord.com"
 DISCORD_CONTENT_LIMIT = 2000
 EMBED_LIMITS = {
-    "title": 256, "description": 4096, "fields": 25, "name": 256, "value": 1024, "footer": 2048, "all": 6000
+    "title": 256,
+    "description": 4096,
+    "fields": 25,
+    "name": 256,
+    "value": 1024,
+    "footer": 2048,
+    "all": 6000,
 }
 
 

@@ -87,8 +87,18 @@ def start_worker(name: str, pool: str, project: Path, env: dict[str, str], limit
     log_path = project / f"worker-{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", name,
-         *(["--limit", str(limit)] if limit else [])],  # fmt: skip
+        [
+            PREFECT,
+            "worker",
+            "start",
+            "--pool",
+            pool,
+            "--type",
+            "process",
+            "--name",
+            name,
+            *(["--limit", str(limit)] if limit else []),
+        ],  # fmt: skip
         cwd=project,
         env=env,
         stdout=log,
