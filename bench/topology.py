@@ -3,12 +3,14 @@
     PYTHONPATH=$PWD .venv/bin/python bench/topology.py                  # every source in flows/, 1 run per worker
     PYTHONPATH=$PWD .venv/bin/python bench/topology.py --per-worker 2   # each worker runs two sources at once
 
-One Prefect server, one PostgreSQL catalog cluster, and for each topology a fresh catalog database and warehouse
-directory (so both runs do the same work: windowed sources find nothing loaded). The warehouse is a local directory
-shared by the workers: TODO(object store) point ``DAGSTER__ICEBERG__WAREHOUSE`` at the gs:// / s3:// emulator once
-the object-store branch is merged. Each worker runs in its own copy of the project (``tests/support/workers.py``),
-capped at ``--per-worker`` flow runs at once (a node's capacity); the weekly run itself runs on a separate
-orchestrator worker and starts each source as a run of the source's deployment (``oso_core.pipeline``).
+One Prefect server, one PostgreSQL catalog cluster, and for each topology a fresh catalog database and
+warehouse prefix (so both runs do the same work: windowed sources find nothing loaded). The lake is production's
+shape: the catalog in PostgreSQL, the warehouse on an object store (``--store s3``: moto's S3 server, default;
+``gcs``: the GCS emulator; ``local``: a shared directory, to see what the store costs), started once as the tests
+start them (``tests/support/object_stores.py``), so the workers share nothing on local disk. Each worker runs in its
+own copy of the project (``tests/support/workers.py``), capped at ``--per-worker`` flow runs at once (a node's
+capacity); the weekly run itself runs on a separate orchestrator worker and starts each source as a run of the
+source's deployment (``oso_core.pipeline``).
 
 Replay on workers: this process opens every source's replay (servers, stand-in secrets in the environment the
 workers inherit) and writes the replay parameters into the bench's own deployments, the way a staging
@@ -56,7 +58,11 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
-def run_topology(n_workers: int, per_worker: int, tmp: Path, postgres, config: dict, extra: dict[str, str]) -> float:
+def run_topology(
+    n_workers: int, per_worker: int, tmp: Path, postgres, store, config: dict, extra: dict[str, str]
+) -> float:
+    """One weekly run on ``n_workers`` source workers (each its own project copy), on a fresh catalog database and
+    warehouse (a prefix of ``store``'s bucket, or a local directory when ``store`` is None)."""
     from prefect.deployments import run_deployment
 
     from tests.support.workers import project_copy, start_worker, worker_env
@@ -64,12 +70,12 @@ def run_topology(n_workers: int, per_worker: int, tmp: Path, postgres, config: d
     tag = f"{n_workers}w-{uuid.uuid4().hex[:4]}"
     database = f"topology_{tag.replace('-', '_')}"
     postgres.create_database(database)
-    warehouse = tmp / f"warehouse-{tag}"
-    warehouse.mkdir()
-    lake = {
-        "DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database),
-        "DAGSTER__ICEBERG__WAREHOUSE": f"file://{warehouse}",
-    }
+    if store is None:
+        (tmp / f"warehouse-{tag}").mkdir()
+        lake = {"DAGSTER__ICEBERG__WAREHOUSE": f"file://{tmp / f'warehouse-{tag}'}"}
+    else:
+        lake = {"DAGSTER__ICEBERG__WAREHOUSE": store.warehouse(f"topology-{tag}"), **store.env()}
+    lake["DAGSTER__ICEBERG__CATALOG_URI"] = postgres.url(database)
     workers = []
     try:
         copies = {name: project_copy(tmp / f"{tag}-{name}") for name in ["orchestrator", *map(str, range(n_workers))]}
@@ -93,12 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/topology.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-worker", type=int, default=1, help="flow runs each worker runs at once (default 1)")
     parser.add_argument("--concurrency", type=int, default=4, help="sources the weekly run keeps in flight")
+    parser.add_argument("--store", choices=("s3", "gcs", "local"), default="s3", help="where the warehouse is")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="oso-topology-"))
     server = _start_server(tmp)
     from oso_dev.pgtemp import start_postgres
 
     postgres = start_postgres()
+    from tests.support.object_stores import start_gcs, start_s3
+
+    (tmp / "store").mkdir()
+    store = None if args.store == "local" else (start_s3 if args.store == "s3" else start_gcs)(tmp / "store")
     try:
         from blocks.deployments import project_config, pull_steps
         from oso_core.sources import discover_sources
@@ -122,13 +133,17 @@ def main(argv: list[str] | None = None) -> int:
             extra = {"OSO_ENV_FILE": "/nonexistent.env"}
             deployer = project_copy(tmp / "deployer")
             deploy(deployer, config, worker_env(deployer, extra))
-            one = run_topology(1, args.per_worker, tmp, postgres, {"pool": pool, "weekly_pool": weekly_pool}, extra)
-            two = run_topology(2, args.per_worker, tmp, postgres, {"pool": pool, "weekly_pool": weekly_pool}, extra)
-        print(f"sources: {len(sources)}; per worker at once: {args.per_worker}; weekly concurrency: {args.concurrency}")
+            pools = {"pool": pool, "weekly_pool": weekly_pool}
+            one = run_topology(1, args.per_worker, tmp, postgres, store, pools, extra)
+            two = run_topology(2, args.per_worker, tmp, postgres, store, pools, extra)
+        print(f"sources: {len(sources)}; per worker at once: {args.per_worker}; "
+              f"weekly concurrency: {args.concurrency}; warehouse: {args.store}")  # fmt: skip
         print(f"weekly_one_worker_s: {one:.1f}")
         print(f"weekly_two_workers_s: {two:.1f}")
         print(f"weekly_two_workers_vs_one: {two / one:.2f}")
     finally:
+        if store is not None:
+            store.stop()
         postgres.stop()
         server.stop()
     return 0

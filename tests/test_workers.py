@@ -1,15 +1,14 @@
 """The production topology on this machine: a process work pool, two workers that each run their own copy of the
 project, a shared catalog in PostgreSQL and no shared local lake; one worker dies mid-run.
 
-Workers, pools and deployments start once for the module (``cluster``). The warehouse is a directory every copy
-can reach: TODO(object store) switch ``DAGSTER__ICEBERG__WAREHOUSE`` to the gs:// / s3:// emulator of the
-object-store branch when it is merged (only the ``lake_env`` below changes).
+Workers, pools and deployments start once for the module (``cluster``). The lake is production's shape: the catalog
+in PostgreSQL and the warehouse on an object store (``s3://`` on the session's moto server, which checks
+credentials), so the workers share nothing on local disk; each copy's ``OSO_HOME`` is its own.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from oso_core.api_limits import ensure_api_limits
 from oso_core.sources import discover_sources
 from tests.support.alerting import let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
+from tests.support.object_stores import ObjectLake, StoreServer
 from tests.support.workers import Worker, create_pool, deploy, project_copy, start_worker, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -42,6 +42,7 @@ class Cluster:
     workers: dict[str, Worker]
     pool: str
     lake_env: dict[str, str]
+    lake: ObjectLake
 
 
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
@@ -54,16 +55,10 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(postgres, s3_server: StoreServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("workers")
-    database = f"workers_{os.getpid()}"
-    postgres.create_database(database)
-    shared_warehouse = tmp / "warehouse"  # TODO(object store): the gs:// / s3:// emulator once merged
-    shared_warehouse.mkdir()
-    lake_env = {
-        "DAGSTER__ICEBERG__CATALOG_URI": postgres.url(database),
-        "DAGSTER__ICEBERG__WAREHOUSE": f"file://{shared_warehouse}",
-    }
+    lake = ObjectLake.create(s3_server, postgres, tmp)
+    lake_env = {key: value for key, value in lake.env.items() if key.startswith("DAGSTER__ICEBERG__")}
     suffix = uuid.uuid4().hex[:6]
     pool, weekly_pool = f"sources-{suffix}", f"weekly-{suffix}"
     create_pool(pool)
@@ -91,7 +86,7 @@ def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clus
         with pytest.MonkeyPatch.context() as patch:
             for key, value in lake_env.items():  # this process reads the same lake back
                 patch.setenv(key, value)
-            yield Cluster(workers, pool, lake_env)
+            yield Cluster(workers, pool, lake_env, lake)
     finally:
         for worker in workers.values():
             worker.stop()
@@ -202,6 +197,9 @@ def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
         windows = lake.sql("SELECT window_start, count(*) AS n FROM slow.events GROUP BY 1 ORDER BY 1")
         assert windows["n"].to_list() == [10, 10, 10]
         assert lake.sql("SELECT count(*) AS n FROM quick.things")["n"][0] == 3
+        # ... from the object store (listed with the store's own client): no worker wrote a local lake
+        assert [name for name in cluster.lake.objects("slow") if name.endswith(".parquet")]
+        assert not any(w.project.joinpath(".oso", "warehouse").exists() for w in cluster.workers.values())
 
         # one crash alert for the crashed run, and the recovery of the slow deployment is reported
         crash_alerts = discord_proxy.wait_for(
