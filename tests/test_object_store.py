@@ -252,3 +252,43 @@ def test_weekly_replay_on_the_object_store(object_lake: ObjectLake, monkeypatch:
     assert warehouse.sql("SELECT count(*) FROM ossd.sbom").item() > 0
     assert warehouse.read("chainlist.chains").height == warehouse.sql("SELECT count(*) FROM chainlist.chains").item()
     _no_local_warehouse(object_lake)
+
+
+def test_s3_files_are_single_puts_and_their_recorded_sizes_are_the_objects(
+    s3_server: StoreServer, postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files go up as one ``PutObject`` each, not a multipart upload's three requests, and no file is asked
+    for its size after it was written (the writer counted the bytes): the request log of moto says so. The sizes
+    the manifests record are the objects' sizes as S3 itself reports them (boto3)."""
+    import boto3
+
+    from tests.support.object_stores import BUCKET, REGION
+
+    lake = ObjectLake.create(s3_server, postgres, tmp_path)
+    for key, value in lake.env.items():
+        monkeypatch.setenv(key, value)
+    assert s3_server.log is not None
+    seen = len(s3_server.log.read_text().splitlines())
+    warehouse = Warehouse()
+    frame = pl.DataFrame({"id": range(50_000), "v": [f"value {i}" for i in range(50_000)]})
+    warehouse.write("sz.t", frame, mode="append")
+
+    requests = [line for line in s3_server.log.read_text().splitlines()[seen:] if f"/{lake.prefix}/" in line]
+    data = [line for line in requests if "/data/" in line]
+    assert [line for line in data if '"PUT ' in line], requests
+    assert not [line for line in requests if "?uploads" in line or "uploadId=" in line], requests
+    assert not [line for line in data if '"HEAD ' in line], requests
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=s3_server.keys[0],
+        aws_secret_access_key=s3_server.keys[1],
+    )
+    files = [task.file for task in warehouse.catalog.load_table("sz.t").scan().plan_files()]
+    assert files
+    for data_file in files:
+        key = data_file.file_path.removeprefix(f"s3://{BUCKET}/")
+        assert client.head_object(Bucket=BUCKET, Key=key)["ContentLength"] == data_file.file_size_in_bytes
+    assert warehouse.sql("SELECT count(*), count(DISTINCT id) FROM sz.t").rows() == [(50_000, 50_000)]

@@ -152,11 +152,11 @@ class DataFileWriter:
         )
         output = self.io.new_output(file_path)
         try:
-            with (
-                output.create(overwrite=True) as stream,
-                pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **layout.parquet) as writer,
-            ):
-                writer.write(rows, row_group_size=layout.row_group_rows)
+            with output.create(overwrite=True) as stream:
+                parquet = layout.parquet
+                with pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **parquet) as writer:
+                    writer.write(rows, row_group_size=layout.row_group_rows)
+                size = stream.tell()  # the bytes written: no request to the store to ask them back (``len(output)``)
         except BaseException:
             delete_quietly(self.io, [file_path])  # e.g. a full disk: no half-written file stays behind
             raise
@@ -170,7 +170,7 @@ class DataFileWriter:
             file_path=file_path,
             file_format=FileFormat.PARQUET,
             partition=key.partition if key else Record(),
-            file_size_in_bytes=len(output),
+            file_size_in_bytes=size,
             sort_order_id=None,
             spec_id=self.metadata.default_spec_id,
             equality_ids=None,

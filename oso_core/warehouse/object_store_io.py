@@ -17,7 +17,22 @@ from oso_core.warehouse.storage import PROJECT, RETRY_SECONDS
 
 
 class ObjectStoreFileIO(PyArrowFileIO):
-    """pyiceberg's PyArrow FileIO with GCS retries bounded and the GCP project passed (see the module docstring)."""
+    """pyiceberg's PyArrow FileIO with GCS retries bounded and the GCP project passed (see the module docstring), and
+    S3 files opened lazily (see ``_initialize_s3_fs``)."""
+
+    def _initialize_s3_fs(self, netloc: str | None) -> Any:
+        """pyiceberg's S3 filesystem with ``allow_delayed_open``: a file smaller than one part (every manifest and
+        metadata file, most data files) is then one ``PutObject`` instead of a multipart upload's three requests.
+        The cost Arrow names, an error surfacing at close instead of open, changes nothing here: a write commits
+        only after every file of it closed. The options are carried over through the filesystem's pickle form, so
+        pyiceberg's own reading of the ``s3.*`` properties stays the one place they are read."""
+        from pyarrow.fs import S3FileSystem
+
+        built = super()._initialize_s3_fs(netloc)
+        rebuild, (options,) = built.__reduce__()
+        if not isinstance(built, S3FileSystem) or options.get("allow_delayed_open"):
+            return built
+        return rebuild({**options, "allow_delayed_open": True})
 
     def _initialize_gcs_fs(self) -> Any:
         from pyarrow.fs import GcsFileSystem

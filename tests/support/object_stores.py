@@ -43,6 +43,7 @@ class StoreServer:
     keys: tuple[str, str] = ("", "")
     no_metadata_keys: tuple[str, str] = ("", "")
     extra: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None  # the server's request log (moto writes a line per request)
 
     @property
     def scheme(self) -> str:
@@ -115,7 +116,9 @@ def start_s3(log_dir: Path) -> StoreServer:
         f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
     )
     urllib.request.urlopen(request, timeout=10).close()
-    return StoreServer("s3", endpoint, process, keys=users["oso"], no_metadata_keys=users["oso-no-metadata"])
+    return StoreServer(
+        "s3", endpoint, process, keys=users["oso"], no_metadata_keys=users["oso-no-metadata"], log=log_dir / "moto.log"
+    )
 
 
 def start_gcs(log_dir: Path) -> StoreServer:
