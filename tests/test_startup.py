@@ -72,6 +72,17 @@ def test_source_help_imports_neither_prefect_nor_the_writer_nor_polars() -> None
     assert "Tables: ossd.projects (replace)" in run.stdout
 
 
+def test_source_help_opens_no_catalog_code() -> None:
+    """Nor pyiceberg's catalogs or SQLAlchemy: a source declaring quality checks (ossd) reads them from
+    ``oso_core.warehouse.quality``, whose package must not open the catalog module on import."""
+    probe = PROBE.replace(repr(HEAVY), repr(("pyiceberg.catalog", "sqlalchemy", "oso_core.warehouse.catalog")))
+    run = subprocess.run(
+        [sys.executable, "-c", probe, "flows", "ossd", "--help"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == {"code": 0, "loaded": []}, run.stderr[-2000:]
+
+
 def test_a_mistyped_option_is_refused_before_anything_heavy_is_imported() -> None:
     run, report = _probe("flows", "ossd", "--no-such-option")
     assert report == {"code": 2, "loaded": []}, report

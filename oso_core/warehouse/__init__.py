@@ -21,17 +21,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from oso_core.sources import Source
-from oso_core.warehouse.catalog import CatalogConfig, open_catalog
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
 
 if TYPE_CHECKING:
     import polars as pl
+    from pyiceberg.catalog import Catalog
 
+    from oso_core.warehouse.catalog import CatalogConfig
     from oso_core.warehouse.commit import RetryPolicy
     from oso_core.warehouse.quality import Check
     from oso_core.warehouse.writer import FrameLike, IcebergWriter, WriteResult
@@ -41,7 +41,13 @@ __all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "War
 
 def __getattr__(name: str) -> Any:
     """``WriteResult`` on first use: the writer imports pyiceberg's Arrow I/O and Polars, which a reader (or the
-    listing of ``python -m oso_core.query``) does not need."""
+    listing of ``python -m oso_core.query``) does not need; ``CatalogConfig`` too: the catalog module imports
+    pyiceberg's catalogs and SQLAlchemy, which a source's ``--help`` (reading ``oso_core.warehouse.quality``) does
+    not need."""
+    if name == "CatalogConfig":
+        from oso_core.warehouse.catalog import CatalogConfig
+
+        return CatalogConfig
     if name == "WriteResult":
         from oso_core.warehouse.writer import WriteResult
 
@@ -63,6 +69,8 @@ class Warehouse:
     def __init__(
         self, catalog: Catalog | None = None, config: CatalogConfig | None = None, retry: RetryPolicy | None = None
     ):
+        from oso_core.warehouse.catalog import open_catalog
+
         self.catalog = catalog or open_catalog(config)
         self._retry = retry
         self._writer: IcebergWriter | None = None
