@@ -133,7 +133,7 @@ class FrameDecoder:
 
     # -- slow --------------------------------------------------------------------------------------------------------
     def _slow(self, body: bytes, start: int, http: Any) -> DecodedPage:
-        from oso_core.pagination import _page_records, _total
+        from oso_core.pagination import page_records, payload_total
 
         errors = http if http is not None else _Errors(self.where.source)
         endpoint = self.where.endpoint
@@ -141,8 +141,8 @@ class FrameDecoder:
             payload = json.loads(body)
         except ValueError as exc:
             raise errors.error(endpoint, f"malformed JSON ({exc})", PayloadError) from None
-        rows = _page_records(errors, endpoint, payload, self.records)
-        total = _total(errors, endpoint, payload, self.total)
+        rows = page_records(errors, endpoint, payload, self.records)
+        total = payload_total(errors, endpoint, payload, self.total)
         frame = records_to_frame(
             rows, self.schema, where=self.where, required=self.required, record_id=self.record_id, start=start
         )

@@ -43,7 +43,9 @@ def select(payload: Any, path: str) -> Any:
     return value
 
 
-def _page_records(http: HttpClient, endpoint: str, payload: Any, records: RecordsSelector) -> list[Any]:
+def page_records(http: HttpClient, endpoint: str, payload: Any, records: RecordsSelector) -> list[Any]:
+    """The records of one page's payload, as ``records`` selects them; a payload without them is an error naming
+    the endpoint (``http.error``)."""
     if callable(records):
         page = records(payload)
         where = getattr(records, "__name__", "records")
@@ -83,8 +85,8 @@ def paginate_offset(
     def fetch(offset: int) -> tuple[list[Any], int, int | None]:
         query = {**(params or {}), offset_param: offset, limit_param: limit}
         payload = http.get_json(path, params=query, on_status=on_status)
-        page = _page_records(http, path, payload, records)
-        return page, len(page), _total(http, path, payload, total)
+        page = page_records(http, path, payload, records)
+        return page, len(page), payload_total(http, path, payload, total)
 
     for page, _ in offset_pages(fetch, limit=limit, start=start, max_pages=max_pages, parallel=parallel):
         if page:
@@ -250,12 +252,12 @@ def paginate_pages(
         if size is not None and size_param:
             query[size_param] = size
         payload = http.get_json(path, params=query, on_status=on_status)
-        page = _page_records(http, path, payload, records)
+        page = page_records(http, path, payload, records)
         pages += 1
         if not page:
             return
         yield page
-        known_pages = _total(http, path, payload, total_pages)
+        known_pages = payload_total(http, path, payload, total_pages)
         if (size is not None and len(page) < size) or (known_pages is not None and pages >= known_pages):
             return
         number += 1
@@ -298,7 +300,7 @@ def paginate_next_link(
     while url and (max_pages is None or pages < max_pages):
         response = http.request("GET", url, params=query, on_status=on_status)
         payload = http.decode_json(url, response)
-        page = _page_records(http, url, payload, records)
+        page = page_records(http, url, payload, records)
         pages += 1
         seen.add(str(response.request.url))
         if page:
@@ -308,9 +310,10 @@ def paginate_next_link(
             raise http.error(path, f"next link {url} points back at a page already read", PayloadError)
 
 
-def _total(
+def payload_total(
     http: HttpClient, endpoint: str, payload: Any, total: str | Callable[[Any], int | None] | None
 ) -> int | None:
+    """The record (or page) count a payload declares at ``total``; ``None`` without a ``total`` or when it is null."""
     if total is None:
         return None
     if callable(total):
