@@ -16,7 +16,9 @@ Replay on workers: this process opens every source's replay (servers, stand-in s
 workers inherit) and writes the replay parameters into the bench's own deployments, the way a staging
 environment would point deployments at its own endpoints. Time is the weekly flow run's wall time, from its
 creation to its final state (worker start-up excluded). Prints ``weekly_one_worker_s``, ``weekly_two_workers_s``
-and ``weekly_two_workers_vs_one: <ratio>`` (issue 11's target: <= 0.75 on this 2-core machine).
+and ``weekly_two_workers_vs_one: <ratio>`` (issue 11's target: <= 0.75 on this 2-core machine), then
+``object_store_append_vs_local: <ratio>``: a 1M-row append to the same store over one to a local lake (target <= 2;
+``bench/object_store.py`` measures both stores).
 """
 
 from __future__ import annotations
@@ -95,11 +97,32 @@ def run_topology(
             worker.stop()
 
 
+def append_ratio(store, tmp: Path, rows: int, reps: int = 3) -> float:
+    """The same ``rows``-row append (best of ``reps``, each case in its own subprocess) to ``store`` ÷ to a local
+    lake: ``bench/object_store.py``'s measurement, on this run's store."""
+    from bench.object_store import run_case
+
+    base = {"OSO_ENV_FILE": str(tmp / "no.env")}
+    local = run_case("local", {**base, "OSO_HOME": str(tmp / "append-local")}, rows, reps)
+    remote_env = {
+        **base,
+        "OSO_HOME": str(tmp / "append-store"),
+        "DAGSTER__ICEBERG__WAREHOUSE": store.warehouse("append-bench"),
+        **store.env(),
+    }
+    remote = run_case(store.kind, remote_env, rows, reps)
+    print(f"append of {rows:,} rows: local {local['best_s']:.3f} s, {store.kind} {remote['best_s']:.3f} s")
+    return remote["best_s"] / local["best_s"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/topology.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-worker", type=int, default=1, help="flow runs each worker runs at once (default 1)")
     parser.add_argument("--concurrency", type=int, default=4, help="sources the weekly run keeps in flight")
     parser.add_argument("--store", choices=("s3", "gcs", "local"), default="s3", help="where the warehouse is")
+    parser.add_argument(
+        "--append-rows", type=int, default=1_000_000, help="rows of the append timed on the store (0: skip)"
+    )
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="oso-topology-"))
     server = _start_server(tmp)
@@ -141,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"weekly_one_worker_s: {one:.1f}")
         print(f"weekly_two_workers_s: {two:.1f}")
         print(f"weekly_two_workers_vs_one: {two / one:.2f}")
+        if store is not None and args.append_rows:
+            print(f"object_store_append_vs_local: {append_ratio(store, tmp, args.append_rows):.2f}")
     finally:
         if store is not None:
             store.stop()
