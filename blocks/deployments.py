@@ -135,13 +135,19 @@ def windows_deployment(source: Source, work_pool: str, timezone: str) -> dict[st
     }
 
 
-def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, package: str = "flows") -> dict[str, Any]:
-    """The weekly run. Which packages hold sources is the worker's environment (``OSO_SOURCE_PACKAGES``), never a
-    flow parameter: no run of a deployment can be pointed at other code by its parameters."""
+def _work_pool_reading_sources(work_pool: str, package: str) -> dict[str, Any]:
+    """The work pool of a flow that reads the source declarations (weekly, freshness): its runs get the source
+    packages and the dynamic sources' directory in their environment."""
     pool = _work_pool(work_pool)
     env = {**({"OSO_SOURCE_PACKAGES": package} if package != "flows" else {}), **_dynamic_env()}
     if env:
         pool["job_variables"] = {"env": env}
+    return pool
+
+
+def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, package: str = "flows") -> dict[str, Any]:
+    """The weekly run. Which packages hold sources is the worker's environment (``OSO_SOURCE_PACKAGES``), never a
+    flow parameter: no run of a deployment can be pointed at other code by its parameters."""
     return {
         "name": "weekly",
         "description": "Every weekly source, a few at a time, on Sundays at midnight (OSO's weekly job); daily and "
@@ -151,7 +157,7 @@ def weekly_deployment(work_pool: str, timezone: str, concurrency: int = 4, packa
         "parameters": {"concurrency": concurrency},
         "schedules": _schedule(timezone, active=True),
         "concurrency_limit": _concurrency(),
-        "work_pool": pool,
+        "work_pool": _work_pool_reading_sources(work_pool, package),
     }
 
 
@@ -171,10 +177,6 @@ def maintenance_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
 
 def freshness_deployment(work_pool: str, timezone: str, package: str = "flows") -> dict[str, Any]:
     """The daily freshness check; it reads the declarations, so it gets the same source packages as the weekly run."""
-    pool = _work_pool(work_pool)
-    env = {**({"OSO_SOURCE_PACKAGES": package} if package != "flows" else {}), **_dynamic_env()}
-    if env:
-        pool["job_variables"] = {"env": env}
     return {
         "name": "freshness",
         "description": "Daily: alert once, listing every table older than its maximum age (or missing).",
@@ -183,7 +185,7 @@ def freshness_deployment(work_pool: str, timezone: str, package: str = "flows") 
         "parameters": {},
         "schedules": _schedule(timezone, active=True, cron=FRESHNESS_CRON),
         "concurrency_limit": _concurrency(),
-        "work_pool": pool,
+        "work_pool": _work_pool_reading_sources(work_pool, package),
     }
 
 
