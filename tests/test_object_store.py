@@ -260,9 +260,7 @@ def test_s3_files_are_single_puts_and_their_recorded_sizes_are_the_objects(
     """Small files go up as one ``PutObject`` each, not a multipart upload's three requests, and no file is asked
     for its size after it was written (the writer counted the bytes): the request log of moto says so. The sizes
     the manifests record are the objects' sizes as S3 itself reports them (boto3)."""
-    import boto3
-
-    from tests.support.object_stores import BUCKET, REGION
+    from tests.support.object_stores import BUCKET
 
     lake = ObjectLake.create(s3_server, postgres, tmp_path)
     for key, value in lake.env.items():
@@ -279,13 +277,7 @@ def test_s3_files_are_single_puts_and_their_recorded_sizes_are_the_objects(
     assert not [line for line in requests if "?uploads" in line or "uploadId=" in line], requests
     assert not [line for line in data if '"HEAD ' in line], requests
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint,
-        region_name=REGION,
-        aws_access_key_id=s3_server.keys[0],
-        aws_secret_access_key=s3_server.keys[1],
-    )
+    client = s3_server.s3_client()
     files = [task.file for task in warehouse.catalog.load_table("sz.t").scan().plan_files()]
     assert files
     for data_file in files:

@@ -85,6 +85,12 @@ TOUCH_POINTS: tuple[TouchPoint, ...] = (
         "format_model: 'FileFormatModel | None' = None) -> 'pa.RecordBatch'",
         ("to_requested_schema",),
     ),
+    TouchPoint(
+        "pyiceberg.io.pyarrow:PyArrowFileIO",
+        "_initialize_s3_fs",
+        "(self, netloc: 'str | None') -> 'FileSystem'",
+        ("pyiceberg_s3_filesystem",),
+    ),
 )
 
 
@@ -173,6 +179,20 @@ def schema_without_ids(arrow_schema: pa.Schema) -> Schema:
     from pyiceberg.catalog import Catalog
 
     return Catalog._convert_schema_if_needed(arrow_schema)
+
+
+# -- object stores ---------------------------------------------------------------------------------------------------
+def pyiceberg_s3_filesystem(io: Any, netloc: str | None) -> Any:
+    """The S3 filesystem pyiceberg's PyArrow FileIO builds from its ``s3.*`` properties (endpoint, keys, region,
+    timeouts, retry strategy), for ``ObjectStoreFileIO`` to open with one option more (``allow_delayed_open``).
+
+    Why private: ``PyArrowFileIO._initialize_s3_fs`` is where pyiceberg reads those properties; calling it keeps that
+    reading in one place instead of a copy here. Public alternative: none in pyiceberg 0.12 (no property passes
+    ``allow_delayed_open``); a pyiceberg that adds one would make ``ObjectStoreFileIO`` set the property instead.
+    """
+    from pyiceberg.io.pyarrow import PyArrowFileIO
+
+    return PyArrowFileIO._initialize_s3_fs(io, netloc)
 
 
 # -- Parquet data files ---------------------------------------------------------------------------------------------

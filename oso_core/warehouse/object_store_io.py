@@ -13,6 +13,7 @@ from pyiceberg.io import GCS_SERVICE_HOST, GCS_TOKEN, GCS_TOKEN_EXPIRES_AT_MS
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.utils.datetime import millis_to_datetime
 
+from oso_core.warehouse.compat import pyiceberg_s3_filesystem
 from oso_core.warehouse.storage import PROJECT, RETRY_SECONDS
 
 
@@ -25,10 +26,11 @@ class ObjectStoreFileIO(PyArrowFileIO):
         metadata file, most data files) is then one ``PutObject`` instead of a multipart upload's three requests.
         The cost Arrow names, an error surfacing at close instead of open, changes nothing here: a write commits
         only after every file of it closed. The options are carried over through the filesystem's pickle form, so
-        pyiceberg's own reading of the ``s3.*`` properties stays the one place they are read."""
+        pyiceberg's own reading of the ``s3.*`` properties (``compat.pyiceberg_s3_filesystem``) stays the one place
+        they are read."""
         from pyarrow.fs import S3FileSystem
 
-        built = super()._initialize_s3_fs(netloc)
+        built = pyiceberg_s3_filesystem(self, netloc)
         rebuild, (options,) = built.__reduce__()
         if not isinstance(built, S3FileSystem) or options.get("allow_delayed_open"):
             return built

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.support.ports import free_port
 
@@ -63,6 +64,20 @@ class StoreServer:
                 "DAGSTER__ICEBERG__S3_SECRET_ACCESS_KEY": secret,
             }
         return {"DAGSTER__ICEBERG__GCS_ENDPOINT": self.endpoint, "DAGSTER__ICEBERG__GCS_TOKEN": GCS_TOKEN}
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client of this (moto) server with the lake user's keys: the store's own client, not our
+        FileIO, for checking what a test wrote."""
+        import boto3
+
+        assert self.kind == "s3", "only the S3 server has an S3 client"
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=self.keys[0],
+            aws_secret_access_key=self.keys[1],
+        )
 
     def stop(self) -> None:
         if self.process is None:
@@ -207,15 +222,7 @@ def list_objects(store: StoreServer, prefix: str) -> list[str]:
     """Object names under ``prefix`` of the bucket (folder markers left out): boto3 for S3, the JSON API for GCS
     (not our FileIO)."""
     if store.kind == "s3":
-        import boto3
-
-        client = boto3.client(
-            "s3",
-            endpoint_url=store.endpoint,
-            region_name=REGION,
-            aws_access_key_id=store.keys[0],
-            aws_secret_access_key=store.keys[1],
-        )
+        client = store.s3_client()
         names = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
             names.extend(item["Key"] for item in page.get("Contents", []))
