@@ -32,7 +32,7 @@ import polars as pl
 
 from oso_core.errors import restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, TableSpec, WindowGrid
+from oso_core.sources import Source, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
 
@@ -213,13 +213,11 @@ class WindowedLoad:
         now: datetime | None = None,
     ) -> list[WindowOutcome]:
         """Extract, validate and merge each planned window; a failure marks that window faulty and moves on."""
-        spec = self.source.table(plan.table)
-        qualified = self.source.qualified(plan.table)
         run_id = _flow_run_id()
         outcomes: list[WindowOutcome] = []
         progress = _Progress(f"{self.source.name}.{plan.table}", len(plan.windows))
         for window in plan.windows:
-            outcome, error = self._run_window(plan.table, qualified, spec, window, extract, now)
+            outcome, error = self._run_window(plan.table, window, extract, now)
             if outcome is None:
                 logger.error("%s %s window %s faulty: %s", self.source.name, plan.table, window.key, error)
                 outcome = WindowOutcome(plan.table, window, FAULTY, 0, error)
@@ -246,7 +244,7 @@ class WindowedLoad:
         error that makes it faulty."""
         from oso_core.engine import in_flow_run, task_value
 
-        window = args[3]
+        window = args[1]
         if not in_flow_run():
             try:
                 return task_value(self.load_window(*args)), ""
@@ -261,8 +259,6 @@ class WindowedLoad:
     def load_window(
         self,
         table: str,
-        qualified: str,
-        spec: TableSpec,
         window: Window,
         extract: Callable[[Window], pl.DataFrame],
         now: datetime | None,
@@ -273,17 +269,7 @@ class WindowedLoad:
         frame = extract(window)
         if frame.height:
             self.summary.add(
-                self.warehouse.write(
-                    qualified,
-                    frame,
-                    mode=spec.mode,
-                    key=spec.key or None,
-                    partition_by=spec.partition_by,
-                    key_determines_partition=spec.key_determines_partition,
-                    checks=spec.checks,
-                    source=self.source.name,
-                    properties={"oso.window": window.key},
-                )
+                self.warehouse.write_table(self.source, table, frame, properties={"oso.window": window.key})
             )
         still_open = window.end > as_utc(now or datetime.now(UTC))
         outcome = WindowOutcome(table, window, PARTIAL if still_open else LOADED, frame.height)

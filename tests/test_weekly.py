@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.weekly import weekly_flow
 from oso_core.pipeline import build_task_runner, select_sources
 from oso_dev.replay import replaying
-from tests.support.weekly import replayed
+from tests.support.weekly import max_overlap, replayed
 
 PKG = "tests.support.weekly_sources"
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,15 +34,6 @@ def weekly_env(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "1")
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
     return oso_home
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    return peak
 
 
 def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env: Path, warehouse) -> None:
@@ -84,7 +75,7 @@ def test_weekly_isolates_a_failing_source_and_summarises_every_source(weekly_env
         "load-broken": "FAILED",
     }
     intervals = [(t.start_time.timestamp(), t.end_time.timestamp()) for t in loads.values()]
-    assert _max_overlap(intervals) == 2
+    assert max_overlap(intervals) == 2
 
 
 def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +86,7 @@ def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkey
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [state.state_details.flow_run_id]}))
     intervals = [(t.start_time.timestamp(), t.end_time.timestamp()) for t in task_runs if t.name.startswith("load-")]
-    assert len(intervals) == 2 and _max_overlap(intervals) == 1
+    assert len(intervals) == 2 and max_overlap(intervals) == 1
 
 
 def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
@@ -322,7 +313,7 @@ def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
     assert [o.state for o in outcomes] == ["Completed", "Completed"]
     with get_client(sync_client=True) as client:
         runs = [client.read_flow_run(o.flow_run_id) for o in outcomes]
-    assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in runs]) == 1
+    assert max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in runs]) == 1
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from oso_core.sources import discover_sources
 from tests.support.alerting import let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 from tests.support.object_stores import ObjectLake, StoreServer
+from tests.support.weekly import max_overlap
 from tests.support.workers import Worker, create_pool, deploy, project_copy, start_worker, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -43,15 +44,6 @@ class Cluster:
     pool: str
     lake_env: dict[str, str]
     lake: ObjectLake
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    return peak
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +118,11 @@ def test_two_runs_sharing_an_api_on_workers_never_overlap(
     )
     intervals = list(zip(calls["started"].to_list(), calls["ended"].to_list(), strict=True))
     assert len(intervals) == 3
-    assert _max_overlap(intervals) == 1, intervals
+    assert max_overlap(intervals) == 1, intervals
     # the two runs of limited_a queue on its deployment's own limit; limited_b waited on the API slot instead
     with get_client(sync_client=True) as client:
         flow_runs = [client.read_flow_run(run.id) for run in runs]
-    assert _max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in flow_runs]) >= 2
+    assert max_overlap([(r.start_time.timestamp(), r.end_time.timestamp()) for r in flow_runs]) >= 2
 
 
 def test_a_worker_dies_mid_run_and_the_weekly_run_still_loads_everything_once(
@@ -257,4 +249,4 @@ def test_two_threads_sharing_an_api_take_turns(oso_home: Path, monkeypatch: pyte
     lake = Warehouse()
     calls = lake.sql("SELECT started, ended FROM limited_a.calls UNION ALL SELECT started, ended FROM limited_b.calls")
     intervals = list(zip(calls["started"].to_list(), calls["ended"].to_list(), strict=True))
-    assert len(intervals) == 2 and _max_overlap(intervals) == 1, intervals
+    assert len(intervals) == 2 and max_overlap(intervals) == 1, intervals
