@@ -37,7 +37,8 @@ PROJECTS_DIR = "data/projects"
 COLLECTIONS_DIR = "data/collections"
 URL_LIST_FIELDS = ("websites", "github", "npm", "crates", "pypi", "go", "open_collective", "defillama")
 SOCIAL_FIELDS = ("farcaster", "medium", "mirror", "telegram", "twitter")
-# The real directory (~7,100 files) parses in ~1.3 s on one core; below a few thousand files, forking costs more.
+# The real directory (~7,100 files) parses in ~1.3 s on one core; below a few thousand files, starting
+# worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 2000
 MAX_WORKERS = 4
 # oss-directory's files use no YAML anchors or aliases. A few are allowed; beyond that a file is refused before
@@ -332,14 +333,26 @@ def default_workers(files: int) -> int:
 def parse_all(
     paths: list[str], kind: str, root: Path, workers: int | None = None
 ) -> list[tuple[dict[str, Any] | None, list[FileProblem]]]:
-    """Parse and validate files in order; large directories are split over forked worker processes."""
+    """Parse and validate files in order; large directories are split over worker processes.
+
+    The workers are spawned, never forked: this runs inside a flow run, whose process has threads (Prefect's
+    heartbeat, event and log workers) and Prefect's SIGTERM handler. A forked child inherits every lock another
+    thread held at the fork and that handler, and CI saw one such child never exit, hanging the run. A spawned
+    worker is a fresh interpreter (it compiles its own validators, ~0.1 s) and ends when its queue closes.
+    """
     workers = default_workers(len(paths)) if workers is None else workers
     if workers <= 1:
         return _parse_chunk((paths, kind, str(root)))
-    schema_checks()  # compile once here; forked workers inherit the compiled validators
     chunks = [paths[i::workers] for i in range(workers)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    pool = multiprocessing.get_context("spawn").Pool(workers)
+    try:
         parts = pool.map(_parse_chunk, [(chunk, kind, str(root)) for chunk in chunks])
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
     ordered: list[tuple[dict[str, Any] | None, list[FileProblem]]] = [(None, [])] * len(paths)
     for offset, part in enumerate(parts):
         ordered[offset::workers] = part
