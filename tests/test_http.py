@@ -90,12 +90,11 @@ def test_backoff_grows_exponentially_and_is_capped(httpserver: HTTPServer) -> No
         http.get_json("/busy")
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     assert len(gaps) == 5
-    # 0.05, 0.1, 0.2, then capped at 0.2
-    assert gaps[0] == pytest.approx(0.05, abs=0.04)
-    assert gaps[1] == pytest.approx(0.10, abs=0.04)
-    assert gaps[2] == pytest.approx(0.20, abs=0.05)
-    assert max(gaps) < 0.3
-    assert http.stats.retry_wait_s == pytest.approx(0.05 + 0.1 + 0.2 + 0.2 + 0.2)
+    # planned: 0.05, 0.1, 0.2, then capped at 0.2 (exactly, in the stats); each gap is at least its wait, and the
+    # upper margin only absorbs a loaded machine's request round trip
+    planned = [0.05, 0.1, 0.2, 0.2, 0.2]
+    assert http.stats.retry_wait_s == pytest.approx(sum(planned))
+    assert all(wait - 0.01 <= gap < wait + 0.15 for wait, gap in zip(planned, gaps, strict=True)), gaps
 
 
 def test_total_wait_bounds_the_sum_of_backoffs(httpserver: HTTPServer) -> None:
@@ -105,7 +104,7 @@ def test_total_wait_bounds_the_sum_of_backoffs(httpserver: HTTPServer) -> None:
         started = time.monotonic()
         with pytest.raises(SourceError, match="HTTP 503 after 4 attempt"):
             http.get_json("/busy")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5  # 49 uncapped backoffs would be 4.9 s
     assert http.stats.retry_wait_s <= 0.35
 
 
