@@ -93,7 +93,8 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
 
     ``dask`` uses prefect-dask: an existing cluster when ``weekly.dask_address`` is set, else a local cluster with
     one single-threaded worker per concurrent source (worker processes, or threads with ``processes=False``, which
-    starts in a second instead of ~10 s per worker on a small machine). ``ray`` uses prefect-ray
+    starts in a second instead of ~10 s per worker on a small machine); its worker processes report to this run's
+    Prefect API (:mod:`oso_core.dask_runner`). ``ray`` uses prefect-ray
     (``pip install prefect-ray``) and ``weekly.ray_address`` when set.
     """
     configured = settings.weekly()
@@ -102,12 +103,14 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "dask":
-        from prefect_dask import DaskTaskRunner
-
         if configured.dask_address:
+            from prefect_dask import DaskTaskRunner
+
             return DaskTaskRunner(address=configured.dask_address)
+        from oso_core.dask_runner import LocalDaskTaskRunner
+
         cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": processes, "dashboard_address": None}
-        return DaskTaskRunner(cluster_kwargs=cluster)
+        return LocalDaskTaskRunner(cluster_kwargs=cluster)
     if kind == "ray":
         try:
             from prefect_ray import RayTaskRunner  # type: ignore[import-not-found]

@@ -16,6 +16,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect_dask import DaskTaskRunner
 
 from flows.weekly import weekly_flow
 from oso_core.pipeline import build_task_runner, select_sources
@@ -91,7 +92,7 @@ def test_concurrency_one_runs_sources_one_after_another(weekly_env: Path, monkey
 
 def test_weekly_on_a_local_dask_cluster(weekly_env: Path, warehouse) -> None:
     runner = build_task_runner("dask", 2, processes=False)
-    assert type(runner).__name__ == "DaskTaskRunner"
+    assert isinstance(runner, DaskTaskRunner)
     state = replayed(
         weekly_flow.with_options(task_runner=runner), only=["alpha", "broken"], concurrency=2, return_state=True
     )
@@ -106,6 +107,60 @@ def test_weekly_on_a_local_dask_cluster_of_processes(weekly_env: Path, warehouse
     assert state.is_failed() and state.message.startswith("1 failed task runs; failed: broken; first error: broken:")
     assert warehouse.read("alpha.items").height == 3
     assert warehouse.sql("select distinct origin from beta.things")["origin"].to_list() == ["sample"]
+
+
+ON_A_TEMPORARY_SERVER = """
+import json
+from dataclasses import replace
+
+import os
+
+from prefect import flow, task
+from prefect.client.orchestration import get_client
+
+from oso_core.pipeline import build_task_runner, run_sources, select_sources
+from oso_dev.replay import replaying
+
+
+@task
+def api_seen_by_the_worker() -> tuple[int, str]:
+    return os.getpid(), str(get_client(sync_client=True).api_url)
+
+
+@flow(name="weekly-on-a-temporary-server", task_runner=build_task_runner("dask", 1, processes=True))
+def on_a_temporary_server() -> dict:
+    (alpha,) = select_sources(only=["alpha"])
+    with replaying():
+        (outcome,) = run_sources([replace(alpha, depends_on=())], concurrency=1)
+    worker_pid, worker_api = api_seen_by_the_worker.submit().result()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(outcome.flow_run_id)
+        return {"outcome": outcome.state, "recorded": run.state_name, "api": str(client.api_url),
+                "worker_api": worker_api, "in_a_worker_process": worker_pid != os.getpid()}
+
+
+print(json.dumps(on_a_temporary_server()))
+"""
+
+
+@pytest.mark.slow
+def test_cluster_workers_report_to_the_runs_temporary_server(weekly_env: Path, tmp_path: Path) -> None:
+    """With no Prefect API configured, the run's temporary server is the one its Dask worker processes use.
+
+    Before, each worker process started a temporary server of its own: ~10 s more per worker, several servers on
+    one database, and a server left running for good when a worker was killed.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path / "prefect"), "WEEKLY_TEST_SLEEP": "0"}
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_PROFILES_PATH"] = str(tmp_path / "no-profiles.toml")
+    run = subprocess.run(
+        [sys.executable, "-c", ON_A_TEMPORARY_SERVER], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["outcome"] == "Completed" and report["recorded"] == "Completed", report
+    assert report["api"].startswith("http://127.0.0.1:") and report["api"] != os.environ.get("PREFECT_API_URL")
+    assert report["in_a_worker_process"] and report["worker_api"] == report["api"], report
 
 
 def test_weekly_on_a_local_ray_cluster(weekly_env: Path, warehouse) -> None:
@@ -124,7 +179,7 @@ def test_task_runner_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     threads = build_task_runner(max_workers=3)
     assert isinstance(threads, ThreadPoolTaskRunner) and threads._max_workers == 3
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "dask")
-    assert type(build_task_runner()).__name__ == "DaskTaskRunner"
+    assert isinstance(build_task_runner(), DaskTaskRunner)
     monkeypatch.setenv("DAGSTER__WEEKLY__TASK_RUNNER", "ray")
     assert type(build_task_runner()).__name__ == "RayTaskRunner"  # the `ray` extra is installed here
     monkeypatch.setitem(sys.modules, "prefect_ray", None)  # as without the extra

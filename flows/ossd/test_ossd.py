@@ -268,41 +268,35 @@ def test_parallel_parsing_gives_the_same_records_and_errors_in_the_same_order(sa
     assert [p.path for p in two.skipped] == ["data/projects/x/nodisplay.yaml"]
 
 
-def test_parallel_parsing_does_not_fork_a_process_whose_threads_hold_locks(tmp_path: Path) -> None:
-    """A flow run's process has threads that hold locks at any moment (Prefect's log and event workers).
+_forks_seen: list[int] | None = None  # while a test watches: the pids that called os.fork()
 
-    Here a thread holds the logging module's lock, as a log call in flight would. Forking then blocks (or, without
-    logging's at-fork hook, the child inherits the held lock and can wait forever: CI saw a parser child that
-    never exited). Spawned workers do not copy the process, so parsing finishes while the lock is still held.
-    """
-    import logging
-    import threading
 
+def _note_fork() -> None:
+    if _forks_seen is not None:
+        _forks_seen.append(os.getpid())
+
+
+os.register_at_fork(before=_note_fork)
+
+
+def test_parallel_parsing_starts_fresh_processes_never_forks_of_the_flow_run(tmp_path: Path) -> None:
+    """A flow run's process has threads that hold locks at any moment (Prefect's log, event and heartbeat workers)
+    and Prefect's SIGTERM handler. A forked child inherits both: CI saw a forked parser child that never exited,
+    hanging the run for ten minutes. The parser workers must be fresh interpreters: no ``os.fork()`` at all."""
+    global _forks_seen
     from flows.ossd import payload as ossd
 
     sample = tmp_path / "sample"
     shutil.copytree(SAMPLE_DIR, sample)
     paths = ossd.yaml_files(sample, ossd.PROJECTS_DIR)
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_logging_lock() -> None:
-        with logging._lock:  # type: ignore[attr-defined]
-            held.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=hold_the_logging_lock, daemon=True)
-    holder.start()
-    held.wait(10)
-    results: list = []
-    parser = threading.Thread(target=lambda: results.append(ossd.parse_all(paths, "project", sample, workers=2)))
-    parser.start()
+    _forks_seen = []
     try:
-        parser.join(90)
-        assert not parser.is_alive(), "parsing waited on a lock held by another thread of the parent process"
+        parallel = ossd.parse_all(paths, "project", sample, workers=2)
+        forks = list(_forks_seen)
     finally:
-        release.set()
-        parser.join(30)
-    assert results[0] == ossd.parse_all(paths, "project", sample, workers=1)
+        _forks_seen = None
+    assert forks == [], "parallel parsing forked the (threaded) calling process"
+    assert parallel == ossd.parse_all(paths, "project", sample, workers=1)
 
 
 def test_a_directory_large_enough_to_parse_in_parallel_loads_inside_a_flow_run(warehouse, tmp_path: Path) -> None:
