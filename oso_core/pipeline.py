@@ -312,6 +312,8 @@ def _timed_out(source: Source, future: PrefectFuture, timeout: float) -> SourceO
     """The outcome of a source that overran ``timeout``; its task is cancelled where the runner can (a Dask or Ray
     task; a thread cannot be stopped and finishes on its own)."""
     wrapped = getattr(future, "wrapped_future", None)
+    if where := _where_it_runs(wrapped):
+        print(f"{source.name}: no result after {timeout:,.0f} s; where its task was:\n{where}")
     cancel = getattr(wrapped, "cancel", None)
     if callable(cancel):
         with suppress(Exception):
@@ -322,6 +324,30 @@ def _timed_out(source: Source, future: PrefectFuture, timeout: float) -> SourceO
         duration_s=timeout,
         error=f"no result after {timeout:,.0f} s (setting weekly.source_timeout); its task was given up",
     )
+
+
+STACK_FRAMES_SHOWN = 15
+
+
+def _where_it_runs(wrapped: Any) -> str | None:
+    """The innermost frames of a task still running on a Dask worker, or None where the runner cannot tell.
+
+    A source that overruns its timeout is given up without an error of its own; its stack is the only account of
+    what it was waiting for (a request, a lock, a catalog), so it goes to the run's log before the task is cancelled.
+    """
+    call_stack = getattr(getattr(wrapped, "client", None), "call_stack", None)
+    if not callable(call_stack):
+        return None
+    try:
+        by_worker = call_stack(futures=[wrapped])
+    except Exception:  # noqa: BLE001 - a diagnosis only: the timeout is reported either way
+        return None
+    lines = []
+    for worker, by_key in (by_worker or {}).items():
+        for frames in by_key.values():
+            lines.append(f"  on {worker}:")
+            lines.extend("    " + str(frame).rstrip().replace("\n", "\n    ") for frame in frames[-STACK_FRAMES_SHOWN:])
+    return "\n".join(lines) or None
 
 
 def _outcome_of(source: Source, future: PrefectFuture) -> SourceOutcome:

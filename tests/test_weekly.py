@@ -273,11 +273,11 @@ def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
 
 
 def test_a_source_that_overruns_the_timeout_ends_timed_out_and_the_others_still_load(
-    weekly_env: Path, warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    weekly_env: Path, warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """No wait is unbounded: beta sleeps 120 s against a 20 s ``weekly.source_timeout``; the pipeline gives it up at
-    its deadline (it does not wait the 120 s) and reports it, while alpha loads. (The test then lets beta's thread
-    end: a thread cannot be stopped from outside.)"""
+    its deadline (it does not wait the 120 s) and reports it, and where it was, while alpha loads. (The test then
+    lets beta's thread end: a thread cannot be stopped from outside.)"""
     import time
     from dataclasses import replace
 
@@ -308,6 +308,9 @@ def test_a_source_that_overruns_the_timeout_ends_timed_out_and_the_others_still_
     assert by_source["beta"].error == ("no result after 20 s (setting weekly.source_timeout); its task was given up")
     assert 20 <= waited < 100, waited
     assert warehouse.sql("select count(*) as n from alpha.items")["n"][0] == 3
+    log = capsys.readouterr().out
+    where = log[log.index("beta: no result after 20 s; where its task was:") :]
+    assert "weekly_sources/beta.py" in where and "in beta_flow" in where, where[:3000]
 
 
 @pytest.mark.slow
