@@ -43,6 +43,13 @@ T = TypeVar("T")
 StatusAction = Literal["skip", "ignore", "raise", "retry"]
 STATUS_ACTIONS: tuple[str, ...] = ("skip", "ignore", "raise", "retry")
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# How long an idle pooled connection is kept. httpx's default (5 s) lies among ordinary gaps between one source's
+# requests, and its pool (httpcore 1.0.9, encode/httpcore#1110) can close a connection that expires after being
+# handed to one fan-out thread but before that thread starts on it: another thread's pass closes the socket under
+# the request, which fails (EBADF) or waits for its read timeout. A stress of 8,000 requests on 16 threads with a
+# 10 ms expiry hit it; with no expiry, never. 60 s is past the gaps between requests of a running load, and below
+# the idle timeouts after which NAT gateways drop connections silently (AWS 350 s, GCP 1,200 s).
+KEEPALIVE_EXPIRY_S = 60.0
 
 
 class Retryable(Exception):
@@ -228,7 +235,11 @@ class HttpClient:
             headers=dict(headers or {}),
             timeout=timeout,
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            ),
         )
 
     @property

@@ -25,6 +25,7 @@ a deployed run that Crashed is.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
@@ -327,6 +328,7 @@ def _timed_out(source: Source, future: PrefectFuture, timeout: float) -> SourceO
 
 
 STACK_FRAMES_SHOWN = 15
+STACK_WAIT_S = 20.0
 
 
 def _where_it_runs(wrapped: Any) -> str | None:
@@ -334,14 +336,24 @@ def _where_it_runs(wrapped: Any) -> str | None:
 
     A source that overruns its timeout is given up without an error of its own; its stack is the only account of
     what it was waiting for (a request, a lock, a catalog), so it goes to the run's log before the task is cancelled.
+    The question is asked of the worker, which may be the thing that is stuck (a frozen interpreter does not answer),
+    so the answer is waited for at most ``STACK_WAIT_S``; Dask's own call has no timeout.
     """
     call_stack = getattr(getattr(wrapped, "client", None), "call_stack", None)
     if not callable(call_stack):
         return None
-    try:
-        by_worker = call_stack(futures=[wrapped])
-    except Exception:  # noqa: BLE001 - a diagnosis only: the timeout is reported either way
-        return None
+    answer: list[Any] = []
+
+    def ask() -> None:
+        with suppress(Exception):  # a diagnosis only: the timeout is reported either way
+            answer.append(call_stack(futures=[wrapped]))
+
+    asking = threading.Thread(target=ask, name="oso-stack-of-overdue-source", daemon=True)
+    asking.start()
+    asking.join(STACK_WAIT_S)
+    if not answer:
+        return f"  (its worker did not answer within {STACK_WAIT_S:.0f} s: its process may be frozen)"
+    by_worker = answer[0]
     lines = []
     for worker, by_key in (by_worker or {}).items():
         for frames in by_key.values():

@@ -219,3 +219,39 @@ def test_source_errors_survive_pickling_as_prefect_stores_them() -> None:
     for error in errors:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and copy.__dict__ == error.__dict__
+
+
+def test_an_idle_connection_is_kept_past_httpx_default_expiry() -> None:
+    """httpx drops a pooled connection idle for 5 s; its pool can then close a connection already handed to another
+    fan-out thread, under that thread's request, which fails or waits for its read timeout (encode/httpcore#1110).
+    A connection idle for longer than 5 s is reused instead of expired."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ports: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            ports.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with client(f"http://127.0.0.1:{server.server_address[1]}") as http:
+            http.get_json("/first")
+            time.sleep(5.5)
+            http.get_json("/second")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(ports) == 2 and ports[0] == ports[1], ports

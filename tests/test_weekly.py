@@ -123,8 +123,11 @@ from oso_dev.replay import replaying
 
 
 @task
-def api_seen_by_the_worker() -> tuple[int, str]:
-    return os.getpid(), str(get_client(sync_client=True).api_url)
+def what_the_worker_sees() -> tuple[int, str, bool]:
+    from distributed import get_worker
+
+    profiling = "profile" in get_worker().periodic_callbacks
+    return os.getpid(), str(get_client(sync_client=True).api_url), profiling
 
 
 @flow(name="weekly-on-a-temporary-server", task_runner=build_task_runner("dask", 1, processes=True))
@@ -132,11 +135,12 @@ def on_a_temporary_server() -> dict:
     (alpha,) = select_sources(only=["alpha"])
     with replaying():
         (outcome,) = run_sources([replace(alpha, depends_on=())], concurrency=1)
-    worker_pid, worker_api = api_seen_by_the_worker.submit().result()
+    worker_pid, worker_api, profiling = what_the_worker_sees.submit().result()
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(outcome.flow_run_id)
         return {"outcome": outcome.state, "recorded": run.state_name, "api": str(client.api_url),
-                "worker_api": worker_api, "in_a_worker_process": worker_pid != os.getpid()}
+                "worker_api": worker_api, "in_a_worker_process": worker_pid != os.getpid(),
+                "worker_profiles": profiling}
 
 
 print(json.dumps(on_a_temporary_server()))
@@ -161,6 +165,25 @@ def test_cluster_workers_report_to_the_runs_temporary_server(weekly_env: Path, t
     assert report["outcome"] == "Completed" and report["recorded"] == "Completed", report
     assert report["api"].startswith("http://127.0.0.1:") and report["api"] != os.environ.get("PREFECT_API_URL")
     assert report["in_a_worker_process"] and report["worker_api"] == report["api"], report
+    assert report["worker_profiles"] is False  # see test_cluster_workers_do_not_sample_stacks
+
+
+def test_cluster_workers_do_not_sample_stacks(weekly_env: Path) -> None:
+    """Dask's worker profiler calls ``sys._current_frames()`` every 10 ms; on this CPython (< 3.11.9) that can
+    deadlock the interpreter against a fan-out thread that is ending (python/cpython#106883). CI saw a worker frozen
+    in it with a source's response unread. The weekly run's cluster runs without it, in-process workers too."""
+    from distributed import get_worker
+    from prefect import flow, task
+
+    @task
+    def profiling() -> bool:
+        return "profile" in get_worker().periodic_callbacks
+
+    @flow(name="weekly-no-profiler", task_runner=build_task_runner("dask", 1, processes=False))
+    def probe() -> bool:
+        return profiling.submit().result()
+
+    assert probe() is False
 
 
 def test_weekly_on_a_local_ray_cluster(weekly_env: Path, warehouse) -> None:
