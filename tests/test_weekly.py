@@ -157,6 +157,7 @@ def test_cluster_workers_report_to_the_runs_temporary_server(weekly_env: Path, t
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path / "prefect"), "WEEKLY_TEST_SLEEP": "0"}
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_PROFILES_PATH"] = str(tmp_path / "no-profiles.toml")
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"  # Prefect's 20 s is short on a loaded machine
     run = subprocess.run(
         [sys.executable, "-c", ON_A_TEMPORARY_SERVER], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400
     )
