@@ -9,9 +9,11 @@ first submit, inside the run).
 
 **No profiler.** A Dask worker samples every running task's stack with ``sys._current_frames()`` every 10 ms. On
 CPython before 3.11.9 that call can deadlock the whole interpreter against a thread that is ending (the lock order
-of the thread-state list and the GIL; python/cpython#106883), and a source's fan-out ends threads all the time. CI
-saw exactly that: a worker frozen in the profiler, its source's response unread in the socket, the source given up
-at its timeout. The profile only feeds Dask's dashboard, which a weekly run does not open, so it is switched off.
+of the thread-state list and the GIL; python/cpython#106883), and a source's fan-out ends threads all the time. The
+weekly cluster test, which hung in CI, showed exactly that when reproduced under load: a worker frozen in the
+profiler, its source's response unread in the socket, the source given up at its timeout. (distributed already
+keeps its event-loop profiler off on 3.11 for this reason; its per-task one has no such guard.) The profile only
+feeds Dask's dashboard, which a weekly run does not open, so it is switched off.
 """
 
 from __future__ import annotations

@@ -94,8 +94,8 @@ def build_task_runner(kind: str | None = None, max_workers: int | None = None, p
 
     ``dask`` uses prefect-dask: an existing cluster when ``weekly.dask_address`` is set, else a local cluster with
     one single-threaded worker per concurrent source (worker processes, or threads with ``processes=False``, which
-    starts in a second instead of ~10 s per worker on a small machine); its worker processes report to this run's
-    Prefect API (:mod:`oso_core.dask_runner`). ``ray`` uses prefect-ray
+    starts in a second instead of ~10 s per worker on a small machine); its workers report to this run's Prefect API
+    and run without Dask's stack profiler (:mod:`oso_core.dask_runner`). ``ray`` uses prefect-ray
     (``pip install prefect-ray``) and ``weekly.ray_address`` when set.
     """
     configured = settings.weekly()
