@@ -174,9 +174,13 @@ class ReplayServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def route_for(self, method: str, path: str, query: dict[str, str], body: Any) -> Route | None:
+    def route_for(
+        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str] | None = None
+    ) -> Route | None:
+        """Record the request and pick its route, under one lock: concurrent requests (a fan-out) each record their
+        own headers (setting them on ``requests[-1]`` afterwards could label another thread's record)."""
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, query, {}, body))
+            self.requests.append(RecordedRequest(method, path, query, dict(headers or {}), body))
             for route in self.routes:
                 if route.matches(method, path, query, body):
                     route.served += 1
@@ -200,8 +204,7 @@ class ReplayServer:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
-                route = server.route_for(self.command, parts.path, query, body)
-                server.requests[-1].headers = dict(self.headers.items())
+                route = server.route_for(self.command, parts.path, query, body, dict(self.headers.items()))
                 if route is None:
                     self._send(404, b'{"error": "no replay route for ' + parts.path.encode() + b'"}', {})
                     return

@@ -255,3 +255,24 @@ def test_an_idle_connection_is_kept_past_httpx_default_expiry() -> None:
         server.shutdown()
         server.server_close()
     assert len(ports) == 2 and ports[0] == ports[1], ports
+
+
+def test_the_replay_server_records_each_concurrent_requests_own_headers() -> None:
+    """A fan-out's requests arrive at once; each record keeps the headers that came with it (the handler set them
+    on ``requests[-1]`` after the lock, which could be another thread's record by then)."""
+    routes = [Route(f"/item/{i}", json={"i": i}) for i in range(16)]
+    with ReplayServer(routes) as server:
+
+        def fetch(i: int) -> None:
+            with httpx.Client(base_url=server.url) as http:
+                for _ in range(25):
+                    http.get(f"/item/{i}", headers={"X-Item": str(i)}).raise_for_status()
+
+        threads = [threading.Thread(target=fetch, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert len(server.requests) == 16 * 25
+    mislabelled = [r.path for r in server.requests if r.path != f"/item/{r.headers.get('X-Item')}"]
+    assert not mislabelled, mislabelled[:5]
