@@ -25,7 +25,6 @@ from prefect.client.orchestration import get_client
 from prefect_dask import DaskTaskRunner
 
 NO_PROFILER = {"distributed.worker.profile.enabled": False}
-NO_PROFILER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 def current_api_url() -> str:
@@ -39,9 +38,10 @@ class LocalDaskTaskRunner(DaskTaskRunner):
     @property
     def client(self) -> Any:
         if self._client is None and self._cluster is None and not self.address:
-            dask.config.set(NO_PROFILER)  # in-process workers (``processes=False``) read this process's config
+            # read by in-process workers, and copied by each Nanny into the worker process it starts
+            dask.config.set(NO_PROFILER)
             if self.cluster_kwargs.get("processes", True):
-                env = {**NO_PROFILER_ENV, **(self.cluster_kwargs.get("env") or {})}
+                env = dict(self.cluster_kwargs.get("env") or {})
                 env.setdefault("PREFECT_API_URL", current_api_url())
                 self.cluster_kwargs["env"] = env
         return super().client
