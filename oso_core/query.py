@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.sql:
             _print_rows(table_rows(warehouse.catalog), args.format)
             return 0
-        result = warehouse.sql(args.sql)
+        from oso_core.query_client import check_read_only
+
+        result = warehouse.sql(check_read_only(args.sql))
     except Exception as exc:  # noqa: BLE001 - a bad query is a user error: one line, non-zero exit
         print(f"query failed: {exc}", file=sys.stderr)
         return 1
