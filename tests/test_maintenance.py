@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -20,6 +21,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.maintenance import ARTIFACT_KEY, main, maintenance_flow
 from oso_core.load_state import LoadState
 from oso_core.warehouse import Warehouse
+from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter
 from oso_core.warehouse.maintenance import (
     MaintenancePolicy,
@@ -285,3 +287,23 @@ def test_a_failing_table_fails_the_run_but_not_the_others(warehouse: Warehouse) 
     assert state.is_failed()
     assert "shop.missing" in state.message and "NoSuchTableError" in state.message
     assert data_files(warehouse) == DAYS < files_before  # the other table was still compacted
+
+
+# -- maintenance next to loads in flight (issue 22, item 1) ------------------------------------------------------
+FLOOR_SETTING = "DAGSTER__MAINTENANCE__ORPHAN_AGE_FLOOR_HOURS"
+
+
+def test_an_orphan_age_below_the_floor_is_refused(warehouse: Warehouse, capsys) -> None:
+    """An orphan sweep younger than the floor could delete a load's staged files: refused before anything runs,
+    by the library, the flow and the command line, each naming the setting and the floor."""
+    build(warehouse, merges=1)
+    strays = killed_loads(warehouse, 1, age_s=time.time() - 2 * 3600)  # 2 h old: a load may still be staging them
+    before = listing(warehouse)
+    with pytest.raises(WarehouseError, match=f"floor of 24 h .*{FLOOR_SETTING}"):
+        maintain_table(warehouse.catalog, TABLE, MaintenancePolicy(orphan_min_age=timedelta(hours=1)))
+    state = maintenance_flow(tables=[TABLE], orphan_age_hours=0, return_state=True)
+    assert state.is_failed() and FLOOR_SETTING in state.message
+    with pytest.raises(SystemExit) as exit_:
+        main(["--table", TABLE, "--orphan-age-hours", "0"])
+    assert exit_.value.code == 2 and FLOOR_SETTING in capsys.readouterr().err
+    assert listing(warehouse) == before and all(p.exists() for p in strays)
