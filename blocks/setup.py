@@ -28,6 +28,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+if __name__ == "__main__" and not {"-h", "--help"} & set(sys.argv[1:]):
+    # the command line only (never an import, never a deployment): choose the Prefect API, with its analytics off,
+    # before the imports below read Prefect's settings (`./dev server`, else Prefect's temporary server)
+    from oso_core.prefect_api import use_local_server
+
+    use_local_server()
+
 from prefect.automations import Automation, EventTrigger, Posture
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.events.actions import SendNotification

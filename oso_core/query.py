@@ -90,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from oso_core.warehouse import Warehouse
 
-    warehouse = Warehouse()
     try:
+        warehouse = Warehouse()  # a catalog that does not answer, or a warehouse that is a file, fails here
         if not args.sql:
             _print_rows(table_rows(warehouse.catalog), args.format)
             return 0
         from oso_core.query_client import check_read_only
 
         result = warehouse.sql(check_read_only(args.sql))
-    except Exception as exc:  # noqa: BLE001 - a bad query is a user error: one line, non-zero exit
-        print(f"query failed: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a bad query or setting is a user error: one line, non-zero exit
+        print(f"{'query' if args.sql else 'listing'} failed: {exc}", file=sys.stderr)
         return 1
     if args.format == "csv":
         sys.stdout.write(result.write_csv())
