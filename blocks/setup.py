@@ -28,12 +28,10 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-if __name__ == "__main__" and not {"-h", "--help"} & set(sys.argv[1:]):
-    # the command line only (never an import, never a deployment): choose the Prefect API, with its analytics off,
-    # before the imports below read Prefect's settings (`./dev server`, else Prefect's temporary server)
-    from oso_core.prefect_api import use_local_server
+if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
+    from oso_core.prefect_api import use_local_server_as_command
 
-    use_local_server()
+    use_local_server_as_command()
 
 from prefect.automations import Automation, EventTrigger, Posture
 from prefect.blocks.notifications import CustomWebhookNotificationBlock

@@ -113,6 +113,15 @@ def quiet_telemetry(environ: MutableMapping[str, str] = os.environ) -> None:
         environ.setdefault(name, value)
 
 
+def use_local_server_as_command(argv: list[str] | None = None) -> None:
+    """:func:`use_local_server` unless the command line only asks for ``--help``: the one body of every script's
+    ``if __name__ == "__main__":`` guard at its top, before it imports ``prefect`` (``flows/weekly.py``,
+    ``flows/maintenance.py``, ``flows/freshness.py``, ``blocks/setup.py``). Never on an import or in a
+    deployment, which runs where its worker points it."""
+    if not {"-h", "--help"} & set(sys.argv[1:] if argv is None else argv):
+        use_local_server()
+
+
 def use_local_server(environ: MutableMapping[str, str] = os.environ) -> str | None:
     """Point this process's Prefect at the API to use (see the module docstring), with analytics off; returns its
     URL, or None when Prefect will start its temporary server. Call before anything imports ``prefect``."""

@@ -52,7 +52,7 @@ from oso_core.masking import masked_excerpt
 from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.commit import is_lock_timeout
 from oso_core.warehouse.errors import CatalogUnreachableError, WarehouseError
-from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, storage_properties
+from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, iceberg_setting, storage_properties
 
 CATALOG_INIT_ATTEMPTS = 5
 
@@ -194,11 +194,6 @@ def open_catalog(config: CatalogConfig | None = None) -> Catalog:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
-
-
-def iceberg_setting(key: str) -> str:
-    """The environment name of an iceberg setting under the configured prefix: ``DAGSTER__ICEBERG__WAREHOUSE``."""
-    return settings.env_name(settings.group_prefix("iceberg"), key)
 
 
 def _origin(path: Path, key: str) -> str:

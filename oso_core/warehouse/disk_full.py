@@ -12,9 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from oso_core import settings
 from oso_core.warehouse.errors import WarehouseError
-from oso_core.warehouse.storage import is_object_store
+from oso_core.warehouse.storage import iceberg_setting, is_object_store
 
 # ENOSPC: no space left on the device; EDQUOT: the user's quota on it is used up (the same remedy).
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -53,7 +52,7 @@ def disk_full_error(identifier: str, location: str, error: BaseException, *, may
         if may_have_landed
         else "the table is unchanged and the files this write had written were removed"
     )
-    move = f"{settings.env_name(settings.group_prefix('iceberg'), 'warehouse')} or OSO_HOME"
+    move = f"{iceberg_setting('warehouse')} or OSO_HOME"
     return DiskFullError(
         f"{identifier}: no space left on the disk {where}; {outcome}. Free space there (or move the lake "
         f"elsewhere with {move}) and rerun the write"
