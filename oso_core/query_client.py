@@ -283,9 +283,9 @@ class Client:
 
     def query(self, query: str, include_analytics: bool = True) -> QueryResponse:
         """Run one read-only statement; the response names every lake table it read and the snapshot read."""
+        statement = check_read_only(query)  # before a connection: a refused query opens nothing
         con = duckdb_connection()
         try:
-            statement = self._check(con, query)
             tables = [self._bind(con, key) for key in self._tables_named(statement)]
             frame = con.execute(query).pl()
         except duckdb.Error as exc:
@@ -293,10 +293,6 @@ class Client:
         finally:
             con.close()
         return QueryResponse(frame, tables, include_analytics)
-
-    @staticmethod
-    def _check(con: duckdb.DuckDBPyConnection, query: str) -> str:
-        return check_read_only(query)
 
     def _tables_named(self, query: str) -> list[str]:
         """``namespace.table`` names the query reads, per DuckDB's parser, that are tables of the lake."""
