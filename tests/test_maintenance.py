@@ -289,7 +289,7 @@ def test_a_failing_table_fails_the_run_but_not_the_others(warehouse: Warehouse) 
     assert data_files(warehouse) == DAYS < files_before  # the other table was still compacted
 
 
-# -- maintenance next to loads in flight (issue 22, item 1) ------------------------------------------------------
+# -- maintenance next to loads in flight (issue 22, item 1) --------------------------------------------------------
 FLOOR_SETTING = "DAGSTER__MAINTENANCE__ORPHAN_AGE_FLOOR_HOURS"
 
 
@@ -307,3 +307,34 @@ def test_an_orphan_age_below_the_floor_is_refused(warehouse: Warehouse, capsys) 
         main(["--table", TABLE, "--orphan-age-hours", "0"])
     assert exit_.value.code == 2 and FLOOR_SETTING in capsys.readouterr().err
     assert listing(warehouse) == before and all(p.exists() for p in strays)
+
+
+def _sweep_now(monkeypatch: pytest.MonkeyPatch) -> TableReport:
+    """The real orphan sweep at age 0 (the floor lowered through its setting), run by another process's catalog."""
+    monkeypatch.setenv(FLOOR_SETTING, "0")
+    policy = MaintenancePolicy(orphan_min_age=timedelta(0), compact=False, expire=False)
+    return maintain_table(Warehouse().catalog, TABLE, policy, now=datetime.now(UTC) + timedelta(seconds=5))
+
+
+@pytest.mark.parametrize("mode", ["merge", "append"])
+def test_a_write_whose_staged_files_were_swept_fails_and_the_table_stays(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The sweep deletes a write's staged data files between staging and commit: the commit must not land
+    pointing at missing files; it fails naming the table and the table stays readable at its previous snapshot."""
+    data = build(warehouse, merges=1)
+    before = warehouse.catalog.load_table(TABLE).current_snapshot().snapshot_id
+    batch = rows(380, 40, 7)  # 20 updated + 20 new keys
+    swept: list[TableReport] = []
+
+    def frames():
+        yield batch
+        swept.append(_sweep_now(monkeypatch))  # the frame is staged as files; the commit comes next
+
+    with pytest.raises(WarehouseError, match=f"{TABLE}.*missing") as failed:
+        warehouse.write(TABLE, frames(), mode=mode, key=["id"], partition_by="day(day)")
+    assert "parquet" in str(failed.value)
+    assert swept and swept[0].orphans_deleted >= 1
+    assert warehouse.catalog.load_table(TABLE).current_snapshot().snapshot_id == before
+    assert sorted_frame(warehouse).equals(data.sort("id"))
+    assert checksum(warehouse)[0] == data.height

@@ -23,7 +23,8 @@ retention:
    the files of a load in flight (staged, not yet committed) safe: until its commit they are referenced by
    nothing, so their age is all that tells them from a killed load's. An age below the floor (setting
    ``maintenance.orphan_age_floor_hours``, longer than any load takes) is therefore refused before anything
-   runs, by ``maintain_table`` and ``delete_orphans`` themselves, so every caller is covered.
+   runs, by ``maintain_table`` and ``delete_orphans`` themselves, so every caller is covered. Should staged
+   files still vanish, the writer's commit fails rather than land without them (``oso_core.warehouse.staged``).
 
 ``dry_run`` plans all three and changes nothing. A table with ``gc.enabled=false`` keeps every file. Load state
 (``oso_core.load_state``) records windows by key, status and cursor, not by snapshot; should a cursor ever hold a

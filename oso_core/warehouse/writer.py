@@ -9,7 +9,8 @@ Between the two halves the write's data-quality gate (``quality.py``) gives its 
 failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
 the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
 did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
-commit conflict or a locked catalog re-plans and retries.
+commit conflict or a locked catalog re-plans and retries; a write whose own staged files were deleted before its
+commit fails instead of committing a snapshot without them (``staged.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from oso_core.warehouse.quality import (
     snapshot_properties,
 )
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
+from oso_core.warehouse.staged import require_staged_files
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
 __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_frames"]
@@ -440,6 +442,7 @@ class _Staging:
             added = [f for files in self.frames_files for f in files] + plan.rewritten
             _stage_snapshot(txn, plan, added, props)
             snapshot_id, snapshot_files = new_snapshot_files(txn, base_snapshot_id)
+            require_staged_files(self.identifier, io, [f.file_path for f in added])  # never commit a missing file
             in_catalog = True
             with metadata_written() as metadata_files:
                 committed = txn.commit_transaction()
