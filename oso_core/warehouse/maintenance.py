@@ -15,7 +15,8 @@ retention:
    protects those), and any snapshot a load-state row points at. pyiceberg removes snapshots from the metadata
    only; the files reachable from the expired snapshots and from no retained one (manifest lists, manifests,
    data files) are then deleted, as Iceberg's own expiry does. They were committed once, so no load in flight
-   can be writing them.
+   can be writing them; a load that planned from an expired snapshot and reads them meets a commit conflict and
+   re-plans on the table as it is now (``commit.expired_plan``).
 3. **Orphan files**: pyiceberg 0.12 has no orphan-file API, so the table's location is listed through its
    FileIO's filesystem (first, before the metadata is read) and every file that no live metadata references
    (data and delete files, manifests and manifest lists of retained snapshots, the current and logged
