@@ -15,7 +15,8 @@ retention:
    protects those), and any snapshot a load-state row points at. pyiceberg removes snapshots from the metadata
    only; the files reachable from the expired snapshots and from no retained one (manifest lists, manifests,
    data files) are then deleted, as Iceberg's own expiry does. They were committed once, so no load in flight
-   can be writing them.
+   can be writing them; a load that planned from an expired snapshot and reads them meets a commit conflict and
+   re-plans on the table as it is now (``commit.expired_plan``).
 3. **Orphan files**: pyiceberg 0.12 has no orphan-file API, so the table's location is listed through its
    FileIO's filesystem (first, before the metadata is read) and every file that no live metadata references
    (data and delete files, manifests and manifest lists of retained snapshots, the current and logged
@@ -23,7 +24,8 @@ retention:
    the files of a load in flight (staged, not yet committed) safe: until its commit they are referenced by
    nothing, so their age is all that tells them from a killed load's. An age below the floor (setting
    ``maintenance.orphan_age_floor_hours``, longer than any load takes) is therefore refused before anything
-   runs, by ``maintain_table`` and ``delete_orphans`` themselves, so every caller is covered.
+   runs, by ``maintain_table`` and ``delete_orphans`` themselves, so every caller is covered. Should staged
+   files still vanish, the writer's commit fails rather than land without them (``oso_core.warehouse.staged``).
 
 ``dry_run`` plans all three and changes nothing. A table with ``gc.enabled=false`` keeps every file. Load state
 (``oso_core.load_state``) records windows by key, status and cursor, not by snapshot; should a cursor ever hold a

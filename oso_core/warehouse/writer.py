@@ -9,7 +9,9 @@ Between the two halves the write's data-quality gate (``quality.py``) gives its 
 failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
 the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
 did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
-commit conflict or a locked catalog re-plans and retries.
+commit conflict or a locked catalog re-plans and retries, as does a plan whose snapshot was expired meanwhile
+(``commit.expired_plan``); a write whose own staged files were deleted before its commit fails instead of
+committing a snapshot without them (``staged.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from pyiceberg.table.update.snapshot import UpdateSnapshot
 
 from oso_core.sources import WRITE_MODES
 from oso_core.warehouse.attempt import RecordingFileIO, metadata_written, new_snapshot_id, record_metadata_writes
-from oso_core.warehouse.commit import CONFLICTS, RetryPolicy, commit_with_retry, is_lock_timeout, with_retry
+from oso_core.warehouse.commit import (
+    CONFLICTS,
+    RetryPolicy,
+    commit_with_retry,
+    expired_plan,
+    is_lock_timeout,
+    with_retry,
+)
 from oso_core.warehouse.compat import restore_staged_updates, staged_updates, transaction_io, transaction_scan
 from oso_core.warehouse.disk_full import disk_full_error, is_disk_full
 from oso_core.warehouse.errors import WarehouseError
@@ -50,6 +59,7 @@ from oso_core.warehouse.quality import (
     snapshot_properties,
 )
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
+from oso_core.warehouse.staged import require_staged_files
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
 __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_frames"]
@@ -454,6 +464,7 @@ class _Staging:
             added = [f for files in self.frames_files for f in files] + plan.rewritten
             _stage_snapshot(txn, written, plan, added, props)
             snapshot_id = new_snapshot_id(txn, base_snapshot_id)
+            require_staged_files(self.identifier, io, [f.file_path for f in added])  # never commit a missing file
             in_catalog = True
             with metadata_written() as metadata_files:
                 committed = txn.commit_transaction()
@@ -463,6 +474,12 @@ class _Staging:
                 # This attempt's rewrites, manifests and metadata file, also those a full disk left half written;
                 # a retry re-plans and writes them again.
                 delete_quietly(io, written.written + metadata_files)
+            if not in_catalog and table is not None:
+                own = [f.file_path for files in self.frames_files for f in files] + list(written.written)
+                location = txn.table_metadata.location
+                conflict = expired_plan(error, self.identifier, location, own, lambda: self._moved_since(table))
+                if conflict is not None:
+                    raise conflict from error  # a conflict: commit_with_retry reloads and re-plans
             raise
         snapshot = committed.current_snapshot()
         return _Outcome(
@@ -495,6 +512,15 @@ class _Staging:
         if self.mode != "merge":
             props["oso.rows_replaced"] = str(plan.rows_replaced)
         return plan
+
+    def _moved_since(self, table: Table) -> bool:
+        """Whether the catalog holds a newer metadata file of the table than ``table`` (True if it cannot tell)."""
+        try:
+            return self.catalog.load_table(self.identifier).metadata_location != table.metadata_location
+        except NoSuchTableError:
+            return False
+        except Exception:  # noqa: BLE001 - the retry reloads and finds out; it is bounded
+            return True
 
     def _landed(self, error: BaseException, snapshot_id: int | None, metadata_files: list[str]) -> bool:
         """Whether a commit that raised ``error`` may still have landed (then its files must stay)."""
