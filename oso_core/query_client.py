@@ -37,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, ValidationError
 from sqlalchemy.engine import make_url
 
 from oso_core.warehouse.catalog import CatalogConfig
+from oso_core.warehouse.errors import BrokenTableError
 from oso_core.warehouse.reader import duckdb_connection
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
+from oso_core.warehouse.tables import load_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -290,6 +292,8 @@ class Client:
             frame = con.execute(query).pl()
         except duckdb.Error as exc:
             raise OsoError(f"query failed: {exc}") from None
+        except BrokenTableError as exc:  # a table's metadata file is corrupt: the error names the table and the file
+            raise OsoError(f"query failed: {exc}") from None
         finally:
             con.close()
         return QueryResponse(frame, tables, include_analytics)
@@ -304,10 +308,12 @@ class Client:
             return self.catalog.table_exists(key)
         except (NoSuchNamespaceError, NoSuchTableError):
             return False
+        except (ValidationError, OSError):
+            return True  # it exists, but its metadata file is unreadable: _bind raises the error naming both
 
     def _bind(self, con: duckdb.DuckDBPyConnection, key: str) -> DataStatus:
         """A view ``namespace.table`` over the table's current snapshot; that snapshot's status."""
-        table = self.catalog.load_table(key)
+        table = load_table(self.catalog, key)
         status = _status(key, table)
         namespace, name = key.split(".")
         view = f"{_quote(namespace)}.{_quote(name)}"

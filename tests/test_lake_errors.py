@@ -101,3 +101,73 @@ def test_a_warehouse_path_that_is_a_file_names_the_setting(
     message = str(caught.value)
     assert setting in message and "must be a folder" in message and str(blocker) in message, message
     assert blocker.read_text() == "not a lake"
+
+
+# -- 6: one table's metadata file corrupt ----------------------------------------------------------------------------
+# each broken table: how its current metadata file is damaged, and the words its problem is reported in
+CORRUPTIONS = {
+    "c.junk": (lambda text: "\x00garbage, not a metadata file", "is not valid JSON"),  # overwritten with junk
+    "c.shape": (lambda text: '{"tables": []}', "is not Iceberg table metadata"),  # with JSON of another shape
+    "c.cut": (lambda text: text[: len(text) // 2], "is not valid JSON"),  # truncated
+}
+
+
+@pytest.fixture
+def broken_lake(warehouse: Warehouse) -> dict[str, str]:
+    """A lake with one healthy table and one per corruption; returns each broken table's metadata file."""
+    import polars as pl
+
+    files = {}
+    for name in ["c.good", *CORRUPTIONS]:
+        warehouse.write(name, pl.DataFrame({"id": [1, 2, 3]}), mode="replace")
+    for name, (damage, _) in CORRUPTIONS.items():
+        path = Path(warehouse.catalog.load_table(name).metadata_location.removeprefix("file://"))
+        path.write_text(damage(path.read_text()))
+        files[name] = str(path)
+    return files
+
+
+def test_the_listing_shows_every_healthy_table_and_marks_each_broken_one(warehouse: Warehouse, broken_lake, oso_home):
+    from oso_core.query import Client, list_tables
+
+    for reader in (warehouse, Client()):
+        listing = {row["table"]: row for row in list_tables(reader).to_dicts()}
+        assert set(listing) == {"c.good", *CORRUPTIONS}
+        good = listing["c.good"]
+        assert good["rows"] == 3 and good["snapshot_id"] == str(warehouse.snapshot_id("c.good"))
+        assert good["problem"] == ""
+        for name, (_, problem) in CORRUPTIONS.items():
+            assert listing[name]["rows"] is None and listing[name]["snapshot_id"] == ""
+            assert broken_lake[name] in listing[name]["problem"] and problem in listing[name]["problem"]
+    env = _env(OSO_HOME=str(oso_home), OSO_ENV_FILE=str(oso_home.parent / "no.env"))
+    run = subprocess.run(
+        [sys.executable, "-m", "oso_core.query"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split()[:2] for line in lines if line.startswith("c.good ")] == [["c.good", "3"]]
+    for name, (_, problem) in CORRUPTIONS.items():
+        [note] = [line for line in lines if line.startswith(f"{name}: unreadable:")]
+        assert broken_lake[name] in note and problem in note
+    assert lines[-1] == "(4 tables, 3 unreadable)"
+
+
+def test_a_query_of_a_broken_table_names_it_and_its_file(warehouse: Warehouse, broken_lake):
+    from oso_core.query import Client, OsoError
+    from oso_core.warehouse.errors import BrokenTableError
+
+    client = Client()
+    for name, (_, problem) in CORRUPTIONS.items():
+        with pytest.raises(OsoError) as caught:
+            client.query(f"SELECT count(*) FROM {name}")
+        assert f"table {name}" in str(caught.value) and broken_lake[name] in str(caught.value)
+        assert problem in str(caught.value)
+        with pytest.raises(BrokenTableError) as by_sql:
+            warehouse.sql(f"SELECT count(*) AS n FROM {name}")
+        with pytest.raises(BrokenTableError) as by_read:
+            warehouse.read(name)
+        for raw in (by_sql, by_read):
+            assert (raw.value.table, raw.value.file) == (name, broken_lake[name])
+    # the healthy table still reads, through both
+    assert client.to_polars("SELECT count(*) AS n FROM c.good")["n"][0] == 3
+    assert warehouse.sql("SELECT count(*) AS n FROM c.good")["n"][0] == 3

@@ -25,3 +25,16 @@ class CatalogUnreachableError(WarehouseError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (restore_exception, (type(self), self.args, dict(self.__dict__)))
+
+
+class BrokenTableError(WarehouseError):
+    """A table's current metadata file cannot be read or is not Iceberg table metadata (overwritten, truncated,
+    deleted); ``table``, ``file`` and ``problem`` say which and how. Its data files may be intact: restoring the file
+    (or pointing the catalog at an earlier ``*.metadata.json``) brings the table back."""
+
+    def __init__(self, table: str, file: str, problem: str):
+        self.table, self.file, self.problem = table, file, problem
+        super().__init__(f"table {table} cannot be read: its metadata file {file} {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_exception, (type(self), self.args, dict(self.__dict__)))
