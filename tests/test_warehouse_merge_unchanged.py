@@ -35,8 +35,17 @@ def test_merging_the_same_frame_twice_rewrites_no_data_file(warehouse: Warehouse
 
     assert data_files(warehouse, "s.t") == files
     assert parquet_on_disk(oso_home) == on_disk  # the staged copy of the rows was removed, nothing rewritten
-    assert warehouse.snapshot_id("s.t") == snapshot == result.snapshot_id  # nothing changed: no new snapshot
     assert (result.files_added, result.files_removed, result.rows_replaced) == (0, 0, 0)
+    # The load is recorded (freshness reads the current snapshot's time) in a snapshot that adds and removes nothing.
+    current = warehouse.catalog.load_table("s.t").current_snapshot()
+    assert current.snapshot_id == result.snapshot_id != snapshot and current.parent_snapshot_id == snapshot
+    summary = current.summary
+    assert not {"added-data-files", "deleted-data-files", "added-records", "deleted-records"} & set(
+        summary.additional_properties
+    )
+    assert (summary["total-data-files"], summary["total-records"]) == (str(len(files)), "2000")
+    counts = (summary["oso.rows_unchanged"], summary["oso.rows_updated"], summary["oso.rows_inserted"])
+    assert counts == ("2000", "0", "0")
     assert warehouse.sql("SELECT * FROM s.t ORDER BY id").equals(first)
     assert warehouse.read("s.t").sort("id").equals(batch)
 

@@ -10,7 +10,8 @@ A merge that repeats rows the table already holds changes nothing: a file whose 
 incoming rows (compared by a 128-bit digest of each row, read back from the staged files and the table's files
 through the same reader, so types and column order agree) is neither removed nor rewritten, and those incoming rows
 are left out of the commit instead (:func:`drop_rows`). Rerunning a merge therefore rewrites nothing and, when no
-row changes at all, commits no new snapshot; the table reads the same either way. A key the table holds more than
+row changes at all, commits a snapshot without files (it records the load, which freshness reads); the table
+reads the same either way. A key the table holds more than
 once outside rewritten files is not skipped (the merge collapses such duplicates, as it always did).
 
 Partition overwrites work the same way with the batch's windows instead of keys: a file wholly inside the windows

@@ -6,7 +6,7 @@ mode replaces in the current table (nothing for append; every file for replace; 
 overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
 only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones. A
 merge leaves alone the files whose matched rows it would not change (and does not add those rows again), so a
-rerun rewrites nothing and, when no row changes, commits no snapshot.
+rerun rewrites nothing and, when no row changes, commits a snapshot without files (the load is recorded).
 Between the two halves the write's data-quality gate (``quality.py``) gives its verdict on the staged data: a
 failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
 the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
@@ -533,7 +533,9 @@ class _Staging:
 def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
     """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append.
 
-    ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO).
+    ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO). A merge
+    whose rows all equal the table's still commits a snapshot, without files: the load happened, and freshness
+    (``oso_core.freshness``) reads a table's last load from its current snapshot's commit time.
     """
     update = UpdateSnapshot(txn, io=io, snapshot_properties=props)
     if plan.removed:
@@ -542,7 +544,7 @@ def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[A
                 overwrite.delete_data_file(data_file)
             for data_file in added:
                 overwrite.append_data_file(data_file)
-    elif added or txn.table_metadata.current_snapshot() is None:
+    elif added or plan.unchanged is not None or txn.table_metadata.current_snapshot() is None:
         with update.fast_append() as append:
             for data_file in added:
                 append.append_data_file(data_file)
