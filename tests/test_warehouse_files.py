@@ -8,6 +8,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.conversions import from_bytes
+from pyiceberg.types import LongType
 
 from oso_core.warehouse import Warehouse, WarehouseError
 
@@ -136,3 +137,21 @@ def test_a_file_that_fails_to_write_leaves_no_files_of_the_write(
     assert len(calls) == 13
     assert {p for p in oso_home.rglob("*.parquet")} == before
     assert warehouse.sql("SELECT count(*) AS n FROM s.full")["n"][0] == 4
+
+
+def test_a_value_too_large_for_statistics_round_trips_and_the_other_columns_keep_theirs(warehouse: Warehouse):
+    """A 2 MB value is written without Parquet statistics for its column (their min/max would cost ~6x the value,
+    then be dropped): the rows read back whole, and the key column's bounds, which merges prune by, stay."""
+    from oso_core.warehouse.files import LARGE_VALUE_BYTES
+
+    big = "x" * (2 * LARGE_VALUE_BYTES)
+    frame = pl.DataFrame({"id": [1, 2], "body": [big, "small"]})
+    warehouse.write("s.large", frame, mode="merge", key=["id"])
+
+    assert warehouse.sql("SELECT id, length(body) AS n FROM s.large ORDER BY id").rows() == [(1, len(big)), (2, 5)]
+    assert warehouse.read("s.large").sort("id").equals(frame)
+    table = warehouse.catalog.load_table("s.large")
+    (data_file,) = [task.file for task in table.scan().plan_files()]
+    id_field = table.schema().find_field("id").field_id
+    assert from_bytes(LongType(), data_file.lower_bounds[id_field]) == 1
+    assert from_bytes(LongType(), data_file.upper_bounds[id_field]) == 2

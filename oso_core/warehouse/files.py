@@ -12,10 +12,18 @@ written rows (ids, timestamps, hashes). Parquet would fill the dictionary page f
 encoding anyway; building that dictionary first is what makes many small files (per partition, per merge
 rewrite) cost up to twice a single Parquet write, and it makes them larger on disk too. A write that fails
 deletes the files it had written, so the caller sees whole writes or none.
+
+Very large values (``LARGE_VALUE_BYTES`` and up, e.g. one 50 MB JSON document) change two settings more, for the
+columns holding them: no dictionary (Parquet falls back to plain once the dictionary page passes its 1 MiB limit,
+so the distinct count would only copy the value once more), and no Parquet statistics in the files holding them
+(Parquet drops a min/max over 4 KiB from the footer anyway, after computing it at ~6x the value in memory: a
+50 MB value peaked at ~480 MiB above the frame, ~180 MiB without). Such a file records that column with metrics
+mode ``none`` (no counts, no bounds): metrics prune reads but never change their result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
@@ -32,6 +40,8 @@ from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import (
     ArrowScan,
+    MetricModeTypes,
+    MetricsMode,
     ParquetFormatModel,
     StatisticsCollector,
     compute_statistics_plan,
@@ -57,6 +67,8 @@ DEFAULT_TARGET_FILE_BYTES = 16 * 1024 * 1024
 # Dictionary encoding is kept for a column when at most this share of a sample of its values is distinct.
 DICTIONARY_MAX_DISTINCT_SHARE = 0.5
 DICTIONARY_SAMPLE_ROWS = 8192
+# A string or binary value at least this long makes its column plain and, in the files holding it, statistics-free.
+LARGE_VALUE_BYTES = 1024 * 1024
 _PARQUET = ParquetFormatModel()
 logger = logging.getLogger(__name__)
 
@@ -153,7 +165,10 @@ class DataFileWriter:
         output = self.io.new_output(file_path)
         try:
             with output.create(overwrite=True) as stream:
-                parquet = layout.parquet
+                parquet, statistics_plan = layout.parquet, layout.statistics
+                if large := large_value_columns(rows):
+                    parquet = {**parquet, "write_statistics": _paths_but(rows.schema, large)}
+                    statistics_plan = _without_metrics(statistics_plan, {layout.column_ids[name] for name in large})
                 with pq.ParquetWriter(stream, schema=rows.schema, store_decimal_as_integer=True, **parquet) as writer:
                     writer.write(rows, row_group_size=layout.row_group_rows)
                 size = stream.tell()  # the bytes written: no request to the store to ask them back (``len(output)``)
@@ -162,7 +177,7 @@ class DataFileWriter:
             raise
         statistics = data_file_statistics_from_parquet_metadata(
             parquet_metadata=writer.writer.metadata,
-            stats_columns=layout.statistics,
+            stats_columns=statistics_plan,
             parquet_column_mapping=layout.column_ids,
         )
         data_file = DataFile.from_args(
@@ -220,15 +235,47 @@ def _key_changes(keys: pa.Table) -> pa.BooleanArray:
     return functools.reduce(pc.or_, changes)
 
 
+def large_value_columns(data: pa.Table) -> frozenset[str]:
+    """Top-level string and binary columns of ``data`` holding a value of ``LARGE_VALUE_BYTES`` or more."""
+    large = set()
+    for field, column in zip(data.schema, data.columns, strict=True):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)) and not (
+            pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)
+        ):
+            continue
+        longest = pc.max(pc.binary_length(column)).as_py()  # the lengths only: no value is copied
+        if longest is not None and longest >= LARGE_VALUE_BYTES:
+            large.add(field.name)
+    return frozenset(large)
+
+
+def _without_metrics(plan: dict[int, StatisticsCollector], field_ids: set[int]) -> dict[int, StatisticsCollector]:
+    """``plan`` with metrics mode ``none`` for ``field_ids`` (columns written without Parquet statistics)."""
+    none = MetricsMode(MetricModeTypes.NONE)
+    return {fid: dataclasses.replace(c, mode=none) if fid in field_ids else c for fid, c in plan.items()}
+
+
+def _paths_but(schema: pa.Schema, names: frozenset[str]) -> list[str]:
+    """Parquet leaf paths of every column of ``schema`` but the top-level ``names``."""
+    return [path for field in schema if field.name not in names for path in _leaf_paths(field.name, field.type)]
+
+
 def mostly_distinct_columns(data: pa.Table, schema: Schema) -> frozenset[int]:
-    """Field ids of primitive columns whose values are mostly distinct in a sample of ``data``'s rows."""
+    """Field ids of primitive columns whose values are mostly distinct in a sample of ``data``'s rows, or that
+    hold a large value (no dictionary page could hold it)."""
     rows = data.num_rows
-    every = pl.int_range(0, rows, max(1, rows // DICTIONARY_SAMPLE_ROWS), eager=True).to_arrow()
+    large = large_value_columns(data)
+    step = max(1, rows // DICTIONARY_SAMPLE_ROWS)
+    every = pl.int_range(0, rows, step, eager=True).to_arrow() if step > 1 else None
     plain = set()
     for field, column in zip(data.schema, data.columns, strict=True):
         if _is_nested(field.type):
             continue
-        sample = column.take(every)  # column by column: Table.take over many chunks is ~10x slower
+        if field.name in large:
+            plain.add(schema.find_field(field.name).field_id)
+            continue
+        # Column by column (Table.take over many chunks is ~10x slower); every row: the column itself, no copy.
+        sample = column.take(every) if every is not None else column
         if pc.count_distinct(sample).as_py() > DICTIONARY_MAX_DISTINCT_SHARE * max(1, len(sample)):
             plain.add(schema.find_field(field.name).field_id)
     return frozenset(plain)

@@ -6,6 +6,14 @@ keys (a binary search per file), only files whose range holds a batch key are re
 out of them with Arrow/Polars, and only files that actually lost rows are rewritten. The new rows themselves were
 already staged as files. The result is a list of files to remove and files to add, committed in one snapshot.
 
+A merge that repeats rows the table already holds changes nothing: a file whose matched rows all equal their
+incoming rows (compared by a 128-bit digest of each row, read back from the staged files and the table's files
+through the same reader, so types and column order agree) is neither removed nor rewritten, and those incoming rows
+are left out of the commit instead (:func:`drop_rows`). Rerunning a merge therefore rewrites nothing and, when no
+row changes at all, commits a snapshot without files (it records the load, which freshness reads); the table
+reads the same either way. A key the table holds more than
+once outside rewritten files is not skipped (the merge collapses such duplicates, as it always did).
+
 Partition overwrites work the same way with the batch's windows instead of keys: a file wholly inside the windows
 is dropped without being read, a file outside them is kept, and only a file straddling a window edge is rewritten.
 """
@@ -27,7 +35,7 @@ from pyiceberg.table import FileScanTask, Transaction
 from pyiceberg.types import DoubleType, FloatType
 
 from oso_core.warehouse.compat import transaction_scan
-from oso_core.warehouse.files import DataFileWriter, read_data_files
+from oso_core.warehouse.files import DataFileWriter, delete_quietly, read_data_files
 from oso_core.warehouse.partitioning import COVERED, DISJOINT, Windows
 from oso_core.warehouse.stats import column_bounds, comparable_values
 
@@ -35,13 +43,68 @@ from oso_core.warehouse.stats import column_bounds, comparable_values
 REWRITE_GROUP_ROWS = 1_500_000
 
 
+# Seeds of the two 64-bit row hashes whose pair is a row's digest.
+_DIGEST_SEEDS = (0, 0x5EED_0F_D16E57)
+_DIGEST_COLUMNS = ("__oso_digest_a", "__oso_digest_b")
+
+
 @dataclass
 class MergePlan:
-    """Files a write removes from the table, the rewritten remainders it adds, and how many rows it replaced."""
+    """Files a write removes from the table, the rewritten remainders it adds, and how many rows it replaced.
+
+    ``unchanged``: keys of incoming rows equal to the rows the table already holds in files left untouched; the
+    writer commits the incoming rows without them (None: none).
+    """
 
     removed: list[DataFile] = field(default_factory=list)
     rewritten: list[DataFile] = field(default_factory=list)
     rows_replaced: int = 0
+    unchanged: pl.DataFrame | None = None
+
+    @property
+    def rows_unchanged(self) -> int:
+        return self.unchanged.height if self.unchanged is not None else 0
+
+
+def row_digests(rows: pa.Table, key: Sequence[str]) -> pl.DataFrame:
+    """The key columns of ``rows`` and a digest of each whole row (two 64-bit hashes of all its columns)."""
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    digests = [
+        frame.hash_rows(seed=seed).alias(name) for seed, name in zip(_DIGEST_SEEDS, _DIGEST_COLUMNS, strict=True)
+    ]
+    return frame.select(list(key)).with_columns(digests)
+
+
+class IncomingRows:
+    """The digests of a merge's incoming rows by key: does an existing row already equal its incoming row?"""
+
+    def __init__(self, digests: pl.DataFrame, key: Sequence[str]):
+        self.digests, self.key = digests, list(key)
+
+    @classmethod
+    def read(cls, metadata: Any, io: FileIO, files: Sequence[DataFile], key: Sequence[str]) -> IncomingRows | None:
+        """Digests of the staged ``files`` read in the table's schema, a bounded group at a time (None: a column
+        type the digest cannot hash; the merge then rewrites as if every row changed)."""
+        parts = []
+        try:
+            for group in _groups(scan_tasks(files)):
+                parts.append(row_digests(read_data_files(metadata, io, group), key))
+        except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
+            return None
+        if not parts:
+            return None
+        return cls(pl.concat(parts), key)
+
+    def unchanged(self, existing: pa.Table) -> pl.DataFrame | None:
+        """The keys of ``existing`` (rows whose key is incoming) if every one of them equals its incoming row."""
+        try:
+            theirs = row_digests(existing, self.key)
+        except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
+            return None
+        casts = {k: self.digests.schema[k] for k in self.key}
+        matched = theirs.cast(casts).join(self.digests, on=[*self.key, *_DIGEST_COLUMNS], how="semi")
+        return matched.select(self.key) if matched.height == existing.num_rows else None
 
 
 def scan_tasks(files: Sequence[DataFile]) -> list[FileScanTask]:
@@ -115,8 +178,12 @@ def plan_merge(
     key: Sequence[str],
     writer: DataFileWriter,
     windows: Windows | None = None,
+    incoming: IncomingRows | None = None,
 ) -> MergePlan:
     """Remove the current rows whose key is in ``keys`` by rewriting only the files that hold them.
+
+    With ``incoming`` (the digests of the incoming rows) a file whose matched rows all equal their incoming rows
+    is kept as it is, and the plan's ``unchanged`` names those keys (their incoming rows are not committed).
 
     With ``windows`` (the partitions of the change set's rows, given only when the key determines the partition)
     a file whose partition column statistics lie outside every window is not read: the old row of a key sits in
@@ -145,7 +212,32 @@ def plan_merge(
         hits = lambda _, rows: key_hits(rows, keys, key)  # noqa: E731
     # A group never holds fewer rows than there are keys, so hashing the keys once per group costs at most as
     # much as reading the group: whatever the key shape, a merge costs at most about one full rewrite.
-    return _rewrite(txn, io, candidates, writer, hits, group_rows=max(REWRITE_GROUP_ROWS, keys.height))
+    group_rows = max(REWRITE_GROUP_ROWS, keys.height)
+    plan = _rewrite(txn, io, candidates, writer, hits, group_rows, incoming)
+    if plan.unchanged is not None and plan.unchanged.is_duplicated().any():
+        # The table holds a key more than once outside the rewritten files: keeping them would keep the
+        # duplicates, so plan again as if every row changed (rare: only appends make such tables).
+        delete_quietly(writer.io, [f.file_path for f in plan.rewritten])
+        plan = _rewrite(txn, io, candidates, writer, hits, group_rows)
+    return plan
+
+
+def drop_rows(
+    metadata: Any, io: FileIO, files: Sequence[DataFile], keys: pl.DataFrame, key: Sequence[str], writer: DataFileWriter
+) -> tuple[list[DataFile], list[DataFile]]:
+    """``files`` without the rows whose key is in ``keys``: the files to commit instead, and the ``files`` they
+    replace. A file without such rows is kept as it is; one with only such rows is dropped."""
+    kept: list[DataFile] = []
+    replaced: list[DataFile] = []
+    for task in scan_tasks(files):
+        rows = read_data_files(metadata, io, [task])
+        remainder, dropped = anti_join(rows, keys, key)
+        if not dropped:
+            kept.append(task.file)
+            continue
+        replaced.append(task.file)
+        kept += writer.write(remainder)
+    return kept, replaced
 
 
 def plan_partition_overwrite(txn: Transaction, io: FileIO, windows: Windows, writer: DataFileWriter) -> MergePlan:
@@ -196,14 +288,17 @@ def _rewrite(
     writer: DataFileWriter,
     hits: Hits,
     group_rows: int = REWRITE_GROUP_ROWS,
+    incoming: IncomingRows | None = None,
 ) -> MergePlan:
     """Read ``tasks`` a bounded group at a time, drop the rows ``hits`` marks, rewrite the files that lost rows.
 
     ``hits`` runs once per group (over the group's rows, concatenated without copying), not once per file, so
     per-call costs such as hashing the change set's keys are paid per group. Each group's remainders are written
-    before the next group is read: memory holds one group, never the table.
+    before the next group is read: memory holds one group, never the table. With ``incoming``, a file whose hit
+    rows all equal their incoming rows is left alone and its hit keys go to the plan's ``unchanged``.
     """
     plan = MergePlan()
+    unchanged: list[pl.DataFrame] = []
     for group in _groups(tasks, group_rows):
         read = list(_read_each(txn, io, group))
         if not read:
@@ -216,7 +311,12 @@ def _rewrite(
             hit = mask.slice(offset, rows.num_rows)
             offset += rows.num_rows
             dropped = pc.sum(hit).as_py() or 0
-            if dropped:
+            if not dropped:
+                continue
+            same = incoming.unchanged(rows.filter(hit)) if incoming is not None else None
+            if same is not None:
+                unchanged.append(same)  # every matched row of this file stays as it is: no rewrite
+            else:
                 touched.append((task, rows.filter(pc.invert(hit)), dropped))
         del read
         if not touched:
@@ -227,6 +327,8 @@ def _rewrite(
         del touched
         if remainders:
             plan.rewritten += writer.write(pa.concat_tables(remainders, promote_options="permissive"))
+    if unchanged:
+        plan.unchanged = pl.concat(unchanged)
     return plan
 
 

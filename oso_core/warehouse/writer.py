@@ -4,13 +4,16 @@ A write has two halves. *Staging* turns each incoming frame into data files as i
 frames is written in memory bounded by one frame) and stages any schema change. *Committing* then plans what the
 mode replaces in the current table (nothing for append; every file for replace; the files whose key statistics
 overlap the batch's keys for merge; the files in the batch's partition windows for overwrite_partitions), rewrites
-only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones.
+only files that are partly affected, and commits one snapshot that removes the old files and adds the new ones. A
+merge leaves alone the files whose matched rows it would not change (and does not add those rows again), so a
+rerun rewrites nothing and, when no row changes, commits a snapshot without files (the load is recorded).
 Between the two halves the write's data-quality gate (``quality.py``) gives its verdict on the staged data: a
 failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
 the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
 did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
-commit conflict or a locked catalog re-plans and retries, as does a plan whose snapshot was expired meanwhile
-(``commit.expired_plan``); a write whose own staged files were deleted before its commit fails instead of
+full disk fails the write with ``disk_full.DiskFullError`` (a ``WarehouseError``) naming the table and the
+filesystem. A commit conflict or a locked catalog re-plans and retries, as does a plan whose snapshot was expired
+meanwhile (``commit.expired_plan``); a write whose own staged files were deleted before its commit fails instead of
 committing a snapshot without them (``staged.py``).
 """
 
@@ -46,7 +49,7 @@ from oso_core.warehouse.compat import restore_staged_updates, staged_updates, tr
 from oso_core.warehouse.disk_full import disk_full_error, is_disk_full
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
-from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
+from oso_core.warehouse.merge import IncomingRows, MergePlan, drop_rows, plan_merge, plan_partition_overwrite
 from oso_core.warehouse.namespaces import ensure_namespace
 from oso_core.warehouse.partitioning import PartitionBy, Windows, evolve_spec
 from oso_core.warehouse.quality import (
@@ -459,9 +462,16 @@ class _Staging:
         snapshot_id: int | None = None
         metadata_files: list[str] = []
         in_catalog = False
+        superseded: list[Any] = []  # staged files this attempt commits without their unchanged rows
         try:
+            new_rows = [f for files in self.frames_files for f in files]
+            # Checked before a merge reads them to drop unchanged rows, and again just before the catalog call.
+            require_staged_files(self.identifier, io, [f.file_path for f in new_rows])
             plan = self._plan(txn, io, written, props)
-            added = [f for files in self.frames_files for f in files] + plan.rewritten
+            if plan.unchanged is not None:
+                writer = DataFileWriter(txn.table_metadata, written)
+                new_rows, superseded = drop_rows(txn.table_metadata, io, new_rows, plan.unchanged, self.key, writer)
+            added = new_rows + plan.rewritten
             _stage_snapshot(txn, written, plan, added, props)
             snapshot_id = new_snapshot_id(txn, base_snapshot_id)
             require_staged_files(self.identifier, io, [f.file_path for f in added])  # never commit a missing file
@@ -481,6 +491,7 @@ class _Staging:
                 if conflict is not None:
                     raise conflict from error  # a conflict: commit_with_retry reloads and re-plans
             raise
+        _delete_quietly(io, superseded)  # referenced by no snapshot: the commit holds their remainders
         snapshot = committed.current_snapshot()
         return _Outcome(
             snapshot_id=snapshot.snapshot_id if snapshot else None,
@@ -502,9 +513,13 @@ class _Staging:
         elif self.mode == "merge" and txn.table_metadata.current_snapshot() is not None:
             keys = pl.concat(self.keys, how="vertical_relaxed").select(self.key).unique()
             windows = self.merge_windows if self.prune_by_partition else None
-            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, written), windows)
+            staged = [f for files in self.frames_files for f in files]
+            incoming = IncomingRows.read(txn.table_metadata, io, staged, self.key)
+            rewrites = DataFileWriter(txn.table_metadata, written)
+            plan = plan_merge(txn, io, keys, self.key, rewrites, windows, incoming)
             props["oso.rows_updated"] = str(plan.rows_replaced)
-            props["oso.rows_inserted"] = str(self.rows - plan.rows_replaced)
+            props["oso.rows_unchanged"] = str(plan.rows_unchanged)
+            props["oso.rows_inserted"] = str(self.rows - plan.rows_replaced - plan.rows_unchanged)
         elif self.mode == "overwrite_partitions" and txn.table_metadata.current_snapshot() is not None:
             assert self.windows is not None
             plan = plan_partition_overwrite(txn, io, self.windows, DataFileWriter(txn.table_metadata, written))
@@ -545,7 +560,9 @@ class _Staging:
 def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
     """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append.
 
-    ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO).
+    ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO). A merge
+    whose rows all equal the table's still commits a snapshot, without files: the load happened, and freshness
+    (``oso_core.freshness``) reads a table's last load from its current snapshot's commit time.
     """
     update = UpdateSnapshot(txn, io=io, snapshot_properties=props)
     if plan.removed:
@@ -554,7 +571,7 @@ def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[A
                 overwrite.delete_data_file(data_file)
             for data_file in added:
                 overwrite.append_data_file(data_file)
-    elif added or txn.table_metadata.current_snapshot() is None:
+    elif added or plan.unchanged is not None or txn.table_metadata.current_snapshot() is None:
         with update.fast_append() as append:
             for data_file in added:
                 append.append_data_file(data_file)
