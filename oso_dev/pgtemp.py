@@ -105,6 +105,7 @@ class PostgresServer:
         subprocess.run(
             [*self._as_user, pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
             capture_output=True,
+            timeout=60,  # a bounded wait: a stuck stop must not hang the caller (the test suite's teardown)
         )
         shutil.rmtree(self.datadir, ignore_errors=True)
 
@@ -125,6 +126,7 @@ def start_postgres() -> PostgresServer:
         [*as_user, initdb, "-D", str(datadir), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True,
         capture_output=True,
+        timeout=120,
     )
     port = free_port()
     opts = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
@@ -132,6 +134,7 @@ def start_postgres() -> PostgresServer:
         [*as_user, pg_ctl, "-D", str(datadir), "-o", opts, "-l", str(datadir / "server.log"), "-w", "start"],
         check=True,
         capture_output=True,
+        timeout=120,  # pg_ctl -w gives up after its own 60 s; this bounds the rest
     )
     server = PostgresServer("127.0.0.1", port, user, datadir, as_user)
     deadline = time.monotonic() + 30

@@ -78,7 +78,9 @@ def test_each_kind_creates_its_folder_and_says_what_next(scaffolded: dict[str, s
 def test_the_scaffolded_files_are_ruff_clean(scaffolded, package: Path) -> None:
     first_party = f"lint.isort.known-first-party=['{PACKAGE}', 'flows', 'oso_core', 'oso_dev', 'blocks']"
     command = [sys.executable, "-m", "ruff", "check", "--no-cache", "--config", str(PROJECT_ROOT / "pyproject.toml")]
-    result = subprocess.run([*command, "--config", first_party, str(package)], capture_output=True, text=True)
+    result = subprocess.run(
+        [*command, "--config", first_party, str(package)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -94,7 +96,9 @@ def test_the_generated_tests_pass_in_their_own_pytest(scaffolded, package: Path,
     report = tmp_path / "report.xml"
     command = [sys.executable, "-m", "pytest", "-c", str(PROJECT_ROOT / "pyproject.toml"), "--rootdir",
                str(PROJECT_ROOT), "-p", "no:cacheprovider", "-q", f"--junitxml={report}", str(package)]  # fmt: skip
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=_clean_env(package), capture_output=True, text=True)
+    result = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=_clean_env(package), capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     cases = ET.parse(report).getroot().iter("testcase")
     outcomes: dict[str, list[str]] = {}

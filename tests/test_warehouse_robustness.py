@@ -214,7 +214,7 @@ def test_first_use_of_the_catalog_from_many_threads_at_once(oso_home: Path):
 
     from oso_core.warehouse.catalog import CatalogConfig, open_catalog
 
-    barrier, errors = threading.Barrier(8), []
+    barrier, errors = threading.Barrier(8, timeout=60), []
 
     def open_and_list():
         barrier.wait()
@@ -227,5 +227,6 @@ def test_first_use_of_the_catalog_from_many_threads_at_once(oso_home: Path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread opening the catalog still runs after 120 s"
     assert errors == []

@@ -182,7 +182,7 @@ def test_cluster_workers_do_not_sample_stacks(weekly_env: Path) -> None:
 
     @flow(name="weekly-no-profiler", task_runner=build_task_runner("dask", 1, processes=False))
     def probe() -> bool:
-        return profiling.submit().result()
+        return profiling.submit().result(timeout=120)
 
     assert probe() is False
 

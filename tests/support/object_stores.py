@@ -87,7 +87,7 @@ class StoreServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
+            self.process.wait(timeout=10)
 
 
 def _wait_http(url: str, process: subprocess.Popen | None, timeout: float = 60) -> None:

@@ -176,3 +176,33 @@ def object_lake(
     for key, value in lake.env.items():
         monkeypatch.setenv(key, value)
     return lake
+
+
+# Whole modules left out of `./dev test --quick` (`-m "not slow"`): each starts Prefect workers, a temporary Prefect
+# server, a Dask or Ray cluster, object-store emulators, PostgreSQL, a full weekly replay or a fresh pytest/CLI
+# process per test. Marking them here, rather than test by test, keeps a new test in such a module slow by default.
+SLOW_MODULES = frozenset(
+    {
+        "test_alerts.py",
+        "test_archive_large.py",
+        "test_cli_telemetry.py",
+        "test_deployments.py",
+        "test_dynamic_sources.py",
+        "test_main_job.py",
+        "test_object_store.py",
+        "test_scaffold.py",
+        "test_secrets_prefect.py",
+        "test_sql_replication.py",
+        "test_startup.py",
+        "test_warehouse_postgres.py",
+        "test_weekly.py",
+        "test_workers.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow modules' tests and every PostgreSQL test ``slow``, so ``-m "not slow"`` is the inner loop."""
+    for item in items:
+        if item.path.name in SLOW_MODULES or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.slow)

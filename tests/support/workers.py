@@ -116,7 +116,7 @@ def start_worker(name: str, pool: str, project: Path, env: dict[str, str], limit
 
 def create_pool(name: str) -> None:
     subprocess.run([PREFECT, "work-pool", "create", name, "--type", "process", "--overwrite"],
-                   check=True, capture_output=True, text=True)  # fmt: skip
+                   check=True, capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
 def deploy(project: Path, config: dict, env: dict[str, str]) -> None:
