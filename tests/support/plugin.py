@@ -201,8 +201,15 @@ SLOW_MODULES = frozenset(
 )
 
 
+# The deadline of a slow test that sets none itself: the slowest (a worker killed mid-run, ~2 min on a quiet
+# machine) still has room on a loaded one, and a hang still fails, with its stacks, well before pytest's 600 s.
+SLOW_DEADLINE_S = 420
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow modules' tests and every PostgreSQL test ``slow``, so ``-m "not slow"`` is the inner loop."""
     for item in items:
         if item.path.name in SLOW_MODULES or item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.slow)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(SLOW_DEADLINE_S))
