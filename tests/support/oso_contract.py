@@ -1,0 +1,65 @@
+"""OSO's column contract: each lake table OSO's downstream reads, with its columns and their types as DuckDB reads them.
+
+Written here from OSO's seed schemas (``warehouse/metrics_tools/seed/schemas/<dataset>/<table>.py``: the columns
+and types OSO's local sqlmesh tests load) and the columns its staging models select
+(``warehouse/oso_sqlmesh/models/staging/``). Each source's test runs its flow against its replay fixtures and
+compares the tables it wrote with this, so a renamed, dropped or retyped column fails that test until this file
+and the README's "Where a table differs from OSO's" agree with it.
+
+Types are DuckDB's names of the lake's Iceberg types (``DESCRIBE``). Where a seed names a narrower type, the lake
+keeps the wider one OSO's BigQuery had: BigQuery's INTEGER is INT64 (``BIGINT`` here), its FLOAT is FLOAT64
+(``DOUBLE``), its TIMESTAMP is UTC (``TIMESTAMP WITH TIME ZONE``); OSO's models cast them (``::INTEGER``) anyway.
+``JSON`` in a seed is JSON text here (``VARCHAR``). A column OSO did not have is marked in ``EXTRA``; a table OSO's
+downstream does not read is in ``NOT_OSO`` with why; dlt's ``_dlt_load_id``/``_dlt_id`` are never written (README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# fmt: off
+CONTRACT: dict[str, dict[str, str]] = {
+    "ethereum_attestation_service_optimism.attestations": {
+        "id": "VARCHAR", "data": "VARCHAR", "decoded_data_json": "VARCHAR", "recipient": "VARCHAR",
+        "attester": "VARCHAR", "time": "BIGINT", "time_created": "BIGINT", "expiration_time": "BIGINT",
+        "revocation_time": "BIGINT", "ref_uid": "VARCHAR", "revocable": "BOOLEAN", "revoked": "BOOLEAN",
+        "txid": "VARCHAR", "schema_id": "VARCHAR", "ipfs_hash": "VARCHAR", "is_offchain": "BOOLEAN",
+    },
+    # GraphQL's field names, as OSO's stg_ens__domains selects them ("expiryDate", "subdomainCount")
+    "ens.domains": {
+        "id": "VARCHAR", "name": "VARCHAR", "subdomainCount": "BIGINT", "expiryDate": "VARCHAR",
+        "resolver": "VARCHAR", "owner": "VARCHAR", "registrant": "VARCHAR", "registration": "VARCHAR",
+        "subdomains": "VARCHAR",
+    },
+    # dlt's snake_case, as OSO's stg_ens__text_changeds selects them (block_number, transaction_id)
+    "ens.text_changeds": {
+        "id": "VARCHAR", "resolver": "VARCHAR", "block_number": "BIGINT", "transaction_id": "VARCHAR",
+        "key": "VARCHAR", "value": "VARCHAR",
+    },
+}
+
+# columns the lake has that OSO's table did not (each table's entry above lists them too)
+EXTRA: dict[str, set[str]] = {
+    "ethereum_attestation_service_optimism.attestations": {"revocable", "revoked", "txid"},  # selected, not in seed
+}
+
+NOT_OSO: dict[str, str] = {}
+# fmt: on
+
+
+def lake_columns(warehouse: Any, table: str) -> dict[str, str]:
+    """``{column: DuckDB type}`` of ``table`` as DuckDB reads the lake (the reader OSO's local models use)."""
+    described = warehouse.sql(f"DESCRIBE SELECT * FROM {table}")
+    return dict(zip(described["column_name"].to_list(), described["column_type"].to_list(), strict=True))
+
+
+def assert_matches_contract(warehouse: Any, *tables: str) -> None:
+    """Each table's columns and types are exactly the contract's (order aside)."""
+    for table in tables:
+        assert table in CONTRACT, f"{table} is not in tests/support/oso_contract.py"
+        got, want = lake_columns(warehouse, table), CONTRACT[table]
+        assert got == want, (
+            f"{table} drifted from OSO's contract: missing {sorted(want.keys() - got.keys())}, "
+            f"extra {sorted(got.keys() - want.keys())}, "
+            f"retyped {sorted((c, want[c], got[c]) for c in want.keys() & got.keys() if want[c] != got[c])}"
+        )
