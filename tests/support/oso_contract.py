@@ -18,7 +18,34 @@ from __future__ import annotations
 from typing import Any
 
 # fmt: off
+_EVENTS = {
+    "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+    "chain": "VARCHAR", "token": "VARCHAR", "event_type": "VARCHAR", "amount": "DOUBLE",
+}
 CONTRACT: dict[str, dict[str, str]] = {
+    "defillama.tvl_events": {
+        "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+        "category": "VARCHAR", "chain": "VARCHAR", "token": "VARCHAR", "tvl": "DOUBLE", "event_type": "VARCHAR",
+    },
+    "defillama.trading_volume_events": _EVENTS,
+    "defillama.lp_fee_events": _EVENTS,
+    "defillama.protocol_metadata": {
+        "id": "VARCHAR", "slug": "VARCHAR", "name": "VARCHAR", "address": "VARCHAR", "symbol": "VARCHAR",
+        "url": "VARCHAR", "description": "VARCHAR", "logo": "VARCHAR", "chain": "VARCHAR", "category": "VARCHAR",
+        "twitter": "VARCHAR", "parent_protocol": "VARCHAR",
+    },
+    "defillama.historical_chain_tvl": {"time": "TIMESTAMP WITH TIME ZONE", "chain": "VARCHAR", "tvl": "DOUBLE"},
+    "defillama.chains": {
+        "gecko_id": "VARCHAR", "tvl": "DOUBLE", "token_symbol": "VARCHAR", "cmc_id": "VARCHAR", "name": "VARCHAR",
+        "chain_id": "BIGINT",
+    },
+    # chains, lead_investors, other_investors: JSON text of lists, as the seed's JSON columns
+    "defillama.raises": {
+        "date": "TIMESTAMP WITH TIME ZONE", "name": "VARCHAR", "round": "VARCHAR", "amount": "DOUBLE",
+        "chains": "VARCHAR", "sector": "VARCHAR", "category": "VARCHAR", "category_group": "VARCHAR",
+        "source": "VARCHAR", "lead_investors": "VARCHAR", "other_investors": "VARCHAR", "valuation": "DOUBLE",
+        "defillama_id": "VARCHAR",
+    },
     "ethereum_attestation_service_optimism.attestations": {
         "id": "VARCHAR", "data": "VARCHAR", "decoded_data_json": "VARCHAR", "recipient": "VARCHAR",
         "attester": "VARCHAR", "time": "BIGINT", "time_created": "BIGINT", "expiration_time": "BIGINT",
@@ -40,6 +67,7 @@ CONTRACT: dict[str, dict[str, str]] = {
 
 # columns the lake has that OSO's table did not (each table's entry above lists them too)
 EXTRA: dict[str, set[str]] = {
+    "defillama.tvl_events": {"category"},
     "ethereum_attestation_service_optimism.attestations": {"revocable", "revoked", "txid"},  # selected, not in seed
 }
 
