@@ -4,7 +4,7 @@ When a table or column takes OSO's name, a lake written before must not lose wha
 read it at once. Every change here is an Iceberg catalog or schema operation, never a rewrite of data files:
 
 * a table rename moves the table with its snapshot history (``catalog.rename_table``);
-* a column rename keeps the column's field id, so every older snapshot reads its values under the new name;
+* a column rename keeps the column's field id, so the data files already written read under the new name at once;
 * a column whose type the source changed in a way Iceberg cannot evolve (a list becoming JSON text) is dropped,
   so the source's next write adds it afresh with the new type (older snapshots keep their own schema).
 
@@ -76,7 +76,7 @@ def rename_columns(catalog: Catalog, table: str, renames: Mapping[str, str]) -> 
     except CommitFailedException:  # a concurrent run changed the schema first; the next run sees the result
         return []
     shown = ", ".join(f"{old} to {new}" for old, new in due.items())
-    return [f"{table}: renamed column(s) {shown} (OSO's column names; older snapshots read them too)"]
+    return [f"{table}: renamed column(s) {shown} (OSO's column names; the same columns, nothing rewritten)"]
 
 
 def drop_columns_unless(catalog: Catalog, table: str, columns: Collection[str], *, type_name: str) -> list[str]:
