@@ -9,8 +9,9 @@ Where the names come from:
   (``oso_dev.replay.ReplaySettings``);
 * the knobs every source has (``SourceSettings``), once, as ``DAGSTER__<SOURCE>__<KEY>``;
 * per source (``Source`` declarations): its secrets, its base URL, and the fields of its own settings model;
-* the groups (``WeeklySettings``, ``IcebergSettings``) with the secret-like settings declared beside the code that
-  resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``, ``oso_core.alerts.WEBHOOK_SECRET``).
+* the groups (``WeeklySettings``, ``IcebergSettings``, ``MaintenanceSettings``) with the secret-like settings
+  declared beside the code that resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``,
+  ``oso_core.alerts.WEBHOOK_SECRET``).
 
 Names use the default prefix ``dagster``; the header says how another prefix renames them.
 """
@@ -34,6 +35,7 @@ from oso_core.settings import (
     PROJECT_ROOT,
     AlertsSettings,
     IcebergSettings,
+    MaintenanceSettings,
     ProcessSettings,
     SourceSettings,
     WeeklySettings,
@@ -148,7 +150,7 @@ def render(sources: Iterable[Source] | None = None, prefix: str = DEFAULT_PREFIX
     for source in sorted(sources, key=lambda s: s.name):
         if text := _source_section(source, prefix, listed):
             parts.append(text)
-    for model, secrets in ((IcebergSettings, CATALOG_SECRETS), (WeeklySettings, ())):
+    for model, secrets in ((IcebergSettings, CATALOG_SECRETS), (WeeklySettings, ()), (MaintenanceSettings, ())):
         name = f"{prefix}__{model.group}__".upper()
         fields = _fields(model, lambda f, name=name: f"{name}{f.upper()}", False)
         parts.append(_section(model.section) + _secrets(secrets, prefix) + fields)
