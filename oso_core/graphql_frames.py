@@ -4,7 +4,9 @@ Each source declares the fields it selects and their types once (:class:`NodeSch
 window then yields the same columns and types, which is what lets weekly windows merge into one table.
 
 * Column names are the snake_case of the GraphQL field (``decodedDataJson`` → ``decoded_data_json``,
-  ``refUID`` → ``ref_uid``), as dlt named OSO's BigQuery columns.
+  ``refUID`` → ``ref_uid``), as dlt named OSO's BigQuery columns, unless the schema says ``graphql_names``: then
+  the field names as they are (``expiryDate``), for the one table whose OSO models read GraphQL's names
+  (``ens.domains``).
 * Nested objects and lists are kept as JSON text (``JSON`` type), as OSO's ``max_table_nesting=0`` did, so a
   nested shape that varies between rows or windows never changes the table schema.
 * Every declared field must be present in every node (GraphQL always returns what was asked, null included):
@@ -51,12 +53,17 @@ class NodeSchema:
     columns: Mapping[str, ColumnType]
     required: tuple[str, ...] = ("id",)
     extra: Mapping[str, ColumnType] = field(default_factory=dict)
+    graphql_names: bool = False  # columns keep the GraphQL field names instead of their snake_case
+
+    def column(self, field_name: str) -> str:
+        """The column a field becomes."""
+        return field_name if self.graphql_names else snake_case(field_name)
 
     @property
     def output_schema(self) -> dict[str, pl.DataType]:
         out: dict[str, pl.DataType] = {}
         for name, kind in {**self.columns, **self.extra}.items():
-            out[snake_case(name)] = pl.String() if kind == JSON else (DATETIME if kind == "datetime" else kind)
+            out[self.column(name)] = pl.String() if kind == JSON else (DATETIME if kind == "datetime" else kind)
         return out
 
     def empty(self) -> pl.DataFrame:
@@ -86,7 +93,7 @@ class NodeSchema:
         data: dict[str, pl.Series] = {}
         schema = self.output_schema
         for name, kind in self.columns.items():
-            column = snake_case(name)
+            column = self.column(name)
             values = [node[name] for node in nodes]
             try:
                 if kind == JSON:
@@ -100,7 +107,7 @@ class NodeSchema:
                 sample = next((v for v in values if v is not None), None)
                 raise bad(f"field {name!r} is not {schema[column]} (e.g. {sample!r}): {exc}") from None
         for name, value in (extra or {}).items():
-            column = snake_case(name)
+            column = self.column(name)
             data[column] = pl.Series(column, [value] * len(nodes), dtype=schema[column])
         return pl.DataFrame(data, schema=schema)
 
@@ -119,5 +126,5 @@ def frame_from_pages(
     frames = [schema.frame(page, source=source, endpoint=endpoint, what=what, extra=extra) for page in pages]
     frame = pl.concat(frames, how="vertical") if frames else schema.empty()
     if key is not None and frame.height:
-        frame = frame.unique(subset=[snake_case(key)], keep="last", maintain_order=True)
+        frame = frame.unique(subset=[schema.column(key)], keep="last", maintain_order=True)
     return frame

@@ -69,3 +69,14 @@ def test_missing_field_names_node_and_field() -> None:
     del broken["amount"]
     with pytest.raises(MalformedResponse, match=r"node 1 \(id='b'\) has no field 'amount'"):
         SCHEMA.frame([node("a"), broken], source="s", endpoint="e", what="t")
+
+
+def test_graphql_names_keep_the_field_names_for_columns_and_the_dedupe_key() -> None:
+    schema = NodeSchema({"id": pl.String, "expiryDate": pl.String, "subdomainCount": pl.Int64}, graphql_names=True)
+    pages = [
+        [{"id": "a", "expiryDate": "1", "subdomainCount": 1}],
+        [{"id": "a", "expiryDate": "2", "subdomainCount": 2}],
+    ]
+    frame = frame_from_pages(schema, pages, source="s", endpoint="e", what="w")
+    assert frame.columns == ["id", "expiryDate", "subdomainCount"] == list(schema.empty().columns)
+    assert frame.rows() == [("a", "2", 2)]

@@ -116,12 +116,12 @@ def subgraph() -> Iterator[str]:
     domains = [
         {"id": f"0x{i:04x}", "name": f"name{i}.eth", "subdomainCount": i, "expiryDate": str(1700000000 + i),
          "resolver": {"id": f"r{i}", "address": "0xres"}, "owner": {"id": "0xowner"}, "registrant": None,
-         "registration": None}
+         "registration": None, "subdomains": [{"id": f"0xs{i:03d}", "name": f"sub.name{i}.eth"}]}
         for i in range(1, 8)
     ]  # fmt: skip
     texts = [
-        {"id": f"0xt{i:03d}", "blockNumber": 19000000 + i, "transactionID": f"0xtx{i}", "key": "url",
-         "value": GITHUB_TOKEN if i == 2 else f"https://site{i}.example"}
+        {"id": f"0xt{i:03d}", "resolver": {"id": f"r{i}"}, "blockNumber": 19000000 + i, "transactionID": f"0xtx{i}",
+         "key": "url", "value": GITHUB_TOKEN if i == 2 else f"https://site{i}.example"}
         for i in range(1, 5)
     ]  # fmt: skip
     Subgraph.rows = {"domains": domains, "textChangeds": texts}

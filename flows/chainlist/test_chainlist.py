@@ -9,6 +9,7 @@ import pytest
 from flows.chainlist.source import SOURCE, chainlist_flow
 from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = fixtures_dir("chainlist")
 RPCS = json.loads((FIXTURE / "rpcs.json").read_text())
@@ -53,6 +54,7 @@ def test_happy_path_reads_back_every_chain(warehouse) -> None:
     kaiju = frame.filter(frame["chain_id"] == 987654).row(0, named=True)
     assert kaiju["native_currency_name"] is None and kaiju["chain_slug"] is None
     assert warehouse.sql("SELECT count(*) AS n FROM chainlist.chains WHERE chain_slug IS NULL")["n"][0] == 2
+    assert_matches_contract(warehouse, "chainlist.chains")
 
 
 def test_429_with_retry_after_then_flaky_5xx_then_success(warehouse) -> None:

@@ -12,6 +12,7 @@ from flows.crates.fixtures.make_fixture import CSV_FILES, TOP, build_tar_gz, dum
 from flows.crates.source import DUMP_TABLES, SOURCE, crates_flow
 from oso_core.errors import BadFileError, SourceError
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = Path(__file__).parent / "fixtures"
 
@@ -47,6 +48,24 @@ def test_every_csv_becomes_a_table_with_quoted_newlines_and_integer_id(warehouse
     assert versions["features"][0] == '{"std": [], "derive": ["serde_derive"]}'
     users = warehouse.sql("select gh_login, name from crates.users order by id")
     assert users.rows() == [("dtolnay", "David Tolnay"), ("=formula", "")]
+    assert_matches_contract(
+        warehouse,
+        "crates.categories",
+        "crates.crate_downloads",
+        "crates.crate_owners",
+        "crates.crates",
+        "crates.crates_categories",
+        "crates.crates_keywords",
+        "crates.default_versions",
+        "crates.dependencies",
+        "crates.keywords",
+        "crates.metadata",
+        "crates.reserved_crate_names",
+        "crates.teams",
+        "crates.users",
+        "crates.version_downloads",
+        "crates.versions",
+    )
 
 
 def test_rerun_replaces_each_table_with_the_same_rows(warehouse):

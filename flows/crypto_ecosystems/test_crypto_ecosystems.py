@@ -11,6 +11,7 @@ from flows.crypto_ecosystems.fixtures.make_fixture import BUNDLE, EXPORT, FILES,
 from flows.crypto_ecosystems.source import SOURCE, crypto_ecosystems_flow
 from oso_core.errors import BadFileError
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = Path(__file__).parent / "fixtures"
 ZIP_PATH = "/archive/refs/heads/master.zip"
@@ -31,6 +32,7 @@ def test_jsonl_files_are_combined_into_taxonomy(warehouse):
     uniswap = warehouse.sql("select branch, tags from crypto_ecosystems.taxonomy where eco_name = 'Uniswap'")
     assert uniswap.row(0) == (["Ethereum", "Optimism"], [])
     assert any("export/0056e7e4125fe32f.jsonl" in note for note in summary.notes)
+    assert_matches_contract(warehouse, "crypto_ecosystems.taxonomy")
 
 
 def test_rerun_gives_the_same_table(warehouse):

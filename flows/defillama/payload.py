@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -57,13 +58,13 @@ RAISES_SCHEMA = {
     "name": pl.String(),
     "round": pl.String(),
     "amount": pl.Float64(),
-    "chains": pl.List(pl.String),
+    "chains": pl.String(),  # JSON text of a list, as OSO's table (see raises_frame)
     "sector": pl.String(),
     "category": pl.String(),
     "category_group": pl.String(),
     "source": pl.String(),
-    "lead_investors": pl.List(pl.String),
-    "other_investors": pl.List(pl.String),
+    "lead_investors": pl.String(),
+    "other_investors": pl.String(),
     "valuation": pl.Float64(),
     "defillama_id": pl.String(),
 }
@@ -192,8 +193,17 @@ def chains_frame(source: str, payload: Any) -> pl.DataFrame:
     return records_to_frame(rows, CHAINS_SCHEMA, where=where, required=("name",), record_id="name")
 
 
+RAISES_JSON_COLUMNS = ("chains", "lead_investors", "other_investors")
+
+
 def raises_frame(source: str, payload: Any) -> pl.DataFrame:
-    """``raises[]``; amounts and valuations are in millions of USD upstream, in USD here (as OSO)."""
+    """``raises[]``; amounts and valuations are in millions of USD upstream, in USD here (as OSO).
+
+    ``chains``, ``lead_investors`` and ``other_investors`` are JSON text of the lists (``["Paradigm"]``), as in
+    OSO's table (dlt's JSON columns): OSO's ``stg_defillama__raises`` turns them into arrays with
+    ``CAST(JSON_EXTRACT(x, '$') AS ARRAY(VARCHAR))``, which takes JSON text on Trino and on DuckDB, while Trino
+    refuses ``JSON_EXTRACT`` of an array column (no such function signature). DuckDB would take either.
+    """
     where = Where(source, "/raises")
     rows = []
     for index, item in enumerate(where.field(payload, "raises", list)):
@@ -206,18 +216,27 @@ def raises_frame(source: str, payload: Any) -> pl.DataFrame:
                 "name": _text(at, item, "name"),
                 "round": _text(at, item, "round"),
                 "amount": None if amount is None else float(amount) * 1_000_000,
-                "chains": at.field(item, "chains", list, required=False, default=[]),
+                "chains": _json_list(at, item, "chains"),
                 "sector": _text(at, item, "sector"),
                 "category": _text(at, item, "category"),
                 "category_group": _text(at, item, "categoryGroup"),
                 "source": _text(at, item, "source"),
-                "lead_investors": at.field(item, "leadInvestors", list, required=False, default=[]),
-                "other_investors": at.field(item, "otherInvestors", list, required=False, default=[]),
+                "lead_investors": _json_list(at, item, "leadInvestors"),
+                "other_investors": _json_list(at, item, "otherInvestors"),
                 "valuation": None if valuation is None else float(valuation) * 1_000_000,
                 "defillama_id": _text(at, item, "defillamaId"),
             }
         )
     return records_to_frame(rows, RAISES_SCHEMA, where=where, required=("name",), record_id="name")
+
+
+def _json_list(at: Where, item: Any, name: str) -> str:
+    """A list field of strings as JSON text (``[]`` when absent or null)."""
+    values = at.field(item, name, list, required=False, default=None) or []
+    for value in values:
+        if not isinstance(value, str):
+            raise at.error(name, f"expected a list of strings, got an item {value!r}")
+    return json.dumps(values)
 
 
 # ---- which slugs and chains ----

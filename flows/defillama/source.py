@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from flows.defillama.payload import (
+    RAISES_JSON_COLUMNS,
     SLUG_TABLES,
     chains_frame,
     historical_chain_tvl,
@@ -28,6 +29,7 @@ from flows.defillama.payload import (
 )
 from oso_core.engine import SourceRun, source_flow
 from oso_core.http import min_interval_setting
+from oso_core.lake_migration import drop_columns_unless
 from oso_core.sources import Source, TableSpec
 
 EVENT_KEY = ("slug", "chain", "time")
@@ -80,6 +82,10 @@ SOURCE = Source(
 def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int = 4) -> None:
     """Load DefiLlama's seven tables (each replaced) for the protocols the lake knows about."""
     summary, warehouse = run.summary, run.warehouse
+    # a lake written when raises' list columns were lists: dropped, so this run's replace writes them as JSON text
+    summary.notes.extend(
+        drop_columns_unless(warehouse.catalog, SOURCE.qualified("raises"), RAISES_JSON_COLUMNS, type_name="string")
+    )
     wanted = lake_slugs(warehouse, summary)
     chains = lake_chains(warehouse, summary)
     frames: dict[str, pl.DataFrame] = {}

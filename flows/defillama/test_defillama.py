@@ -12,6 +12,7 @@ from flows.defillama.payload import FALLBACK_CHAINS
 from flows.defillama.source import SOURCE, defillama_flow
 from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = fixtures_dir("defillama")
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
@@ -99,9 +100,32 @@ def test_happy_path_all_seven_tables(warehouse) -> None:
     ]
     raise_row = warehouse.sql("SELECT * FROM defillama.raises WHERE name = 'Acme Swap'").row(0, named=True)
     assert raise_row["amount"] == 5_000_000 and raise_row["valuation"] == 50_000_000
-    assert raise_row["lead_investors"] == ["Paradigm"] and raise_row["date"] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert json.loads(raise_row["lead_investors"]) == ["Paradigm"] and raise_row["date"] == datetime(
+        2024, 1, 1, tzinfo=UTC
+    )
     hist = warehouse.sql("SELECT DISTINCT chain FROM defillama.historical_chain_tvl ORDER BY chain")
     assert hist["chain"].to_list() == sorted(FALLBACK_CHAINS)
+    assert_matches_contract(warehouse, *EXPECTED_ROWS)
+    # the investor lists as OSO's raises model reads them on DuckDB: JSON text → VARCHAR[] → one row per investor
+    investors = warehouse.sql(
+        "SELECT name, unnest(CAST(json_extract(lead_investors, '$') AS VARCHAR[])) AS investor "
+        "FROM defillama.raises ORDER BY name, investor"
+    )
+    assert ("Acme Swap", "Paradigm") in investors.rows()
+
+
+def test_a_lake_with_list_investor_columns_gets_them_as_json_text(warehouse) -> None:
+    old = pl.DataFrame({"name": ["Old Raise"], "date": [DAY1], "lead_investors": [["a16z"]], "chains": [["Base"]]})
+    warehouse.write("defillama.raises", old, mode="replace")
+    with ReplayServer.for_source("defillama") as server:
+        summary = defillama_flow(base_url=server.url)
+    assert "defillama.raises: dropped column(s) lead_investors, chains to write them as string (OSO's type)" in (
+        summary.notes
+    )
+    assert_matches_contract(warehouse, "defillama.raises")
+    assert (
+        warehouse.sql("SELECT lead_investors FROM defillama.raises WHERE name = 'Acme Swap'").item() == '["Paradigm"]'
+    )
 
 
 def test_without_slug_tables_in_the_lake_the_rest_still_loads(warehouse) -> None:

@@ -11,6 +11,7 @@ from flows.eas_optimism.source import LEGACY_TABLE, eas_optimism_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits
 
 TABLE = "ethereum_attestation_service_optimism.attestations"  # OSO's dataset name
@@ -49,6 +50,7 @@ def test_windows_count_then_skip_take_pages_to_the_end(warehouse) -> None:
     wheres = [r.body["variables"]["where"]["time"] for r in replay.requests]
     assert {"gte": W1, "lt": W2} in wheres and {"gte": W2, "lt": W2 + 7 * 86400} in wheres
     assert [r.body["variables"].get("skip") for r in replay.requests][:3] == [None, 0, 2]  # count, then pages
+    assert_matches_contract(warehouse, "ethereum_attestation_service_optimism.attestations")
 
 
 def test_faulty_window_then_retry_clears_and_rerun_has_no_duplicates(warehouse) -> None:

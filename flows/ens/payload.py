@@ -1,4 +1,20 @@
-"""The ENS subgraph's GraphQL queries and node schemas, and the keyset paging that turns them into frames."""
+"""The ENS subgraph's GraphQL queries and node schemas, and the keyset paging that turns them into frames.
+
+Column names are the ones OSO's staging models read, which OSO's own tables had:
+
+* ``ens.domains`` keeps the subgraph's field names (``expiryDate``, ``subdomainCount``): OSO's
+  ``stg_ens__domains`` selects them quoted, as its BigQuery table had them. Every field this table selects is
+  kept as GraphQL names it (the other fields, ``id``, ``name``, ``resolver`` ..., are the same either way).
+* ``ens.text_changeds`` has dlt's snake_case (``block_number``, ``transaction_id``), which OSO's
+  ``stg_ens__text_changeds`` selects, as for every other GraphQL table OSO loaded (EAS, Open Collective, Giveth).
+
+So the rule, the same for every GraphQL source: a table's columns are named as OSO's models read that table; only
+``ens.domains`` was read by GraphQL's names. Nested objects and lists are JSON text, as OSO's
+``max_table_nesting=0`` kept them: ``resolver`` of a text record is ``{"id": ...}`` only (the shape of OSO's seed),
+which both OSO's ``TRY_CAST(resolver AS ROW(id VARCHAR))`` (DuckDB) and ``resolver->>'$.id'`` read;
+``subdomains`` is the list of each subdomain's ``{id, name}`` (the subgraph's first 100; every subdomain is also a
+row of ``ens.domains`` of its own, joinable on ``id``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +34,7 @@ query Domains($first: Int!, $where: Domain_filter) {
     owner { id }
     registrant { id }
     registration { id registrationDate expiryDate cost labelName }
+    subdomains { id name }
   }
 }
 """
@@ -25,7 +42,7 @@ query Domains($first: Int!, $where: Domain_filter) {
 TEXT_CHANGEDS_QUERY = """
 query TextChangeds($first: Int!, $where: TextChanged_filter) {
   textChangeds(first: $first, orderBy: id, orderDirection: asc, where: $where) {
-    id blockNumber transactionID key value
+    id resolver { id } blockNumber transactionID key value
   }
 }
 """
@@ -40,11 +57,20 @@ DOMAIN = NodeSchema(
         "owner": JSON,
         "registrant": JSON,
         "registration": JSON,
+        "subdomains": JSON,
     },
+    graphql_names=True,
 )
 
 TEXT_CHANGED = NodeSchema(
-    {"id": pl.String, "blockNumber": pl.Int64, "transactionID": pl.String, "key": pl.String, "value": pl.String},
+    {
+        "id": pl.String,
+        "resolver": JSON,
+        "blockNumber": pl.Int64,
+        "transactionID": pl.String,
+        "key": pl.String,
+        "value": pl.String,
+    },
     required=("id", "blockNumber", "key"),
 )
 

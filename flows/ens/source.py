@@ -3,6 +3,12 @@
 As OSO's ``assets/default/ens.py``: ``first: 500, orderBy: id, orderDirection: asc, where: {id_gt: <last>}``,
 2 s between pages, page size ×0.6 on failures. The gateway takes the API key ``(ens, api_key)`` inside the URL
 path, so the base URL setting is a template with ``{api_key}``; the key is masked in every log and error.
+
+Columns are named as OSO's models read them (``flows/ens/payload.py`` says why): a lake written when
+``ens.domains`` had ``expiry_date`` and ``subdomain_count`` has them renamed by the first run after the upgrade
+before anything is fetched (Iceberg schema evolution: the same columns and field ids, no data rewritten, so the
+table reads under OSO's names at once, even when that run's fetch then fails); ``subdomains`` and
+``text_changeds.resolver`` arrive with the run's data.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from typing import Any
 from flows.ens.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
 from oso_core.engine import SourceRun, source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
+from oso_core.lake_migration import rename_columns
 from oso_core.secrets import SecretReference, default_resolver
 from oso_core.sources import Source, TableSpec
 
 API_KEY = SecretReference("ens", "api_key", "The Graph gateway API key, placed into the subgraph URL path")
+# columns of ens.domains before they took OSO's (GraphQL's) names
+LEGACY_DOMAIN_COLUMNS = {"expiry_date": "expiryDate", "subdomain_count": "subdomainCount"}
 SUBGRAPH_PATH = "/api/{api_key}/subgraphs/id/5XqPmWe6gjyrJtFn9cLy237i4cWw2j9HcUJEXsP5qGtH"
 
 SOURCE = Source(
@@ -54,6 +63,7 @@ def ens_flow(
     Both tables are extracted and validated before the first commit, so a failed page leaves both tables
     at their previous snapshot.
     """
+    run.summary.notes.extend(rename_columns(run.warehouse.catalog, SOURCE.qualified("domains"), LEGACY_DOMAIN_COLUMNS))
     endpoint, mask = endpoint_with_key(run.base_url(base_url))
     retry, interval = configured_retry(SOURCE.name, RETRY, PAGE_INTERVAL)
     interval = interval if page_interval is None else page_interval

@@ -15,6 +15,7 @@ from oso_core.jsonrpc import RpcError, describe_call
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from tests.support.ganache import Ganache, RpcProxy, build_chain, build_days, ensure_installed
+from tests.support.oso_contract import assert_matches_contract
 
 KEY = "k3y-0f-the-provider"
 DAYS = ("2024-01-02", "2024-01-03")
@@ -113,6 +114,7 @@ def test_two_days_load_as_the_node_says(proxy: RpcProxy, chain: Chain, warehouse
     batched = [body for body, _ in proxy.exchanges if len(body) == 2]
     assert batched, "calls were batched two at a time"
     assert summary.rows == {"ethereum.blocks": 5, "ethereum.transactions": 8, "ethereum.logs": 4}
+    assert_matches_contract(warehouse, "ethereum.blocks", "ethereum.transactions", "ethereum.logs")
 
 
 def test_rerun_of_a_reorganised_day_replaces_exactly_that_day(proxy: RpcProxy, chain: Chain, warehouse) -> None:

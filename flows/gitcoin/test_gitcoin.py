@@ -9,6 +9,7 @@ import pytest
 
 from flows.gitcoin.source import SOURCE, gitcoin_flow
 from oso_core.errors import SourceError
+from tests.support.oso_contract import assert_matches_contract
 
 pytestmark = pytest.mark.postgres
 
@@ -52,6 +53,13 @@ def test_loads_the_four_tables(regen_db, warehouse):
         "SELECT latest_project_github FROM gitcoin.project_groups_summary WHERE group_id = 'f00dfeedbeefcafe0042'"
     ).item()
     assert github == "opensource-observer"
+    assert_matches_contract(
+        warehouse,
+        "gitcoin.all_donations",
+        "gitcoin.project_groups_summary",
+        "gitcoin.project_lookup",
+        "gitcoin.all_matching",
+    )
 
 
 def test_rerun_replaces_with_the_source_state(postgres, regen_db, warehouse):

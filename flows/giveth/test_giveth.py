@@ -10,6 +10,7 @@ import pytest
 from flows.giveth.source import giveth_flow
 from oso_core.errors import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits
 
 
@@ -41,6 +42,7 @@ def test_projects_of_every_round_to_the_end(warehouse) -> None:
     assert row == ("Open Source Observer", True, 10)
     skips = [(r.body["variables"].get("qfRoundId"), r.body["variables"].get("skip")) for r in replay.requests]
     assert skips == [(None, None), (12, 0), (12, 2), (13, 0)]
+    assert_matches_contract(warehouse, "giveth.qf_rounds")
 
 
 def test_rerun_replaces_and_a_flaky_page_recovers(warehouse) -> None:

@@ -10,6 +10,7 @@ import pytest
 from flows.growthepie.source import SPEC, growthepie_flow
 from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 
 METRICS = SPEC.resource("fundamentals_full").endpoint.params["metric"].values
 FIXTURE = fixtures_dir("growthepie")
@@ -39,6 +40,7 @@ def test_happy_path_all_eleven_exports_in_one_table(warehouse) -> None:
         "AND origin_key = 'arbitrum' AND date = DATE '2024-12-30'"
     ).row(0, named=True)
     assert row["value"] == first_fee["value"] and row["date"] == date(2024, 12, 30) and row["metric"] == "fees"
+    assert_matches_contract(warehouse, "growthepie.fundamentals_full")
 
 
 def test_429_and_flaky_5xx_then_success(warehouse) -> None:

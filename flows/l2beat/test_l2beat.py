@@ -12,6 +12,7 @@ from flows.l2beat.replay import replay_parameters
 from flows.l2beat.source import SOURCE, SPEC, l2beat_flow
 from oso_core.errors import SourceError
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = Path(__file__).parent / "fixtures"
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
@@ -52,6 +53,7 @@ def test_happy_path_projects_and_charts_as_rows(warehouse) -> None:
     assert tvs.row(2) == ("base", 1735776000, 0.0, 3.0e9, 9.0e9 + 2, 3350.12)
     slugs = warehouse.sql("SELECT DISTINCT project_slug FROM l2beat.tvs ORDER BY 1")["project_slug"].to_list()
     assert slugs == ["arbitrum", "base", "op-mainnet"]
+    assert_matches_contract(warehouse, "l2beat.projects", "l2beat.activity", "l2beat.tvs")
 
 
 SUMMARY_BODY = json.loads((FIXTURE / "scaling_summary.json").read_text())

@@ -15,6 +15,7 @@ from oso_core.errors import SourceError
 from oso_core.load_state import LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = fixtures_dir("npm")
 ROUTES = json.loads((FIXTURE / "routes.json").read_text())
@@ -83,6 +84,7 @@ def test_happy_path_manifests_and_one_window_of_downloads(warehouse) -> None:
     assert react["version"] == "19.0.0" and react["private"] is None and react["author"] is None
     state = LoadState(warehouse).latest("npm", "downloads")
     assert state["2024-12-29"].status == "loaded"
+    assert_matches_contract(warehouse, "npm.manifests", "npm.downloads")
 
 
 def test_429_and_flaky_5xx_then_success(warehouse) -> None:

@@ -11,6 +11,7 @@ import pytest
 from flows.op_atlas.source import SOURCE, TABLES, op_atlas_flow
 from oso_core.cli import run_source_cli
 from oso_core.secrets import SecretInaccessibleError
+from tests.support.oso_contract import assert_matches_contract
 
 pytestmark = pytest.mark.postgres
 
@@ -80,6 +81,30 @@ def test_loads_every_table_from_the_secret_database(atlas_db, warehouse):
     assert project["is_submitted_to_oso"] is True
     reward = warehouse.sql("SELECT amount FROM op_atlas.funding_reward WHERE id = 'fr-2'")["amount"].item()
     assert float(reward) == 98000.5
+    assert_matches_contract(
+        warehouse,
+        "op_atlas.application",
+        "op_atlas.badgeholder",
+        "op_atlas.category",
+        "op_atlas.funding_reward",
+        "op_atlas.funding_round",
+        "op_atlas.github_proximity",
+        "op_atlas.impact_statement",
+        "op_atlas.impact_statement_answer",
+        "op_atlas.organization",
+        "op_atlas.organization_snapshot",
+        "op_atlas.project",
+        "op_atlas.project_contract",
+        "op_atlas.project_funding",
+        "op_atlas.project_links",
+        "op_atlas.project_organization",
+        "op_atlas.project_repository",
+        "op_atlas.project_snapshot",
+        "op_atlas.published_contract",
+        "op_atlas.reward_claim",
+        "op_atlas.user_organization",
+        "op_atlas.user_projects",
+    )
 
 
 def test_rerun_merges_changed_rows_and_leaves_the_rest(postgres, atlas_db, warehouse):

@@ -11,6 +11,7 @@ from flows.open_collective.source import open_collective_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
+from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits
 
 TOKEN = "oc-test-personal-token-1234"
@@ -61,6 +62,12 @@ def test_windows_pages_and_accounts_load_with_the_token(warehouse) -> None:
     states = LoadState(warehouse).latest("open_collective", "expenses")
     assert {k: s.status for k, s in states.items()} == {"2024-01-07": LOADED, "2024-01-14": LOADED}
     assert TOKEN not in summary.render()
+    assert_matches_contract(
+        warehouse,
+        "open_collective.expenses",
+        "open_collective.deposits",
+        "open_collective.accounts",
+    )
 
 
 def test_a_page_that_keeps_failing_makes_a_faulty_window_that_the_next_run_retries_and_clears(warehouse) -> None:

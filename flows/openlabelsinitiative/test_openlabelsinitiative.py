@@ -13,6 +13,7 @@ from flows.openlabelsinitiative.source import EXPORT_PATH, SOURCE, openlabelsini
 from oso_core.archive import parquet_batches
 from oso_core.errors import BadFileError, SourceError
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURE = Path(__file__).parent / "fixtures"
 
@@ -41,6 +42,7 @@ def test_labels_load_with_their_parquet_types(warehouse):
         "select count(*) as n from openlabelsinitiative.labels_decoded where revoked and revocation_time > 0"
     )
     assert revoked["n"][0] == 2
+    assert_matches_contract(warehouse, "openlabelsinitiative.labels_decoded")
 
 
 def test_row_groups_are_joined_or_sliced_to_the_batch_target():

@@ -14,6 +14,7 @@ import pytest
 from flows.ossd.payload import InvalidDirectoryError
 from flows.ossd.replay import SAMPLE_DIR
 from flows.ossd.source import ossd_flow
+from tests.support.oso_contract import assert_matches_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +73,7 @@ def test_sample_loads_with_nested_columns(warehouse, sample: Path) -> None:
     assert org == ("gitcoinco", None)
     # a plain directory has no commit
     assert warehouse.sql("SELECT count(*) FROM ossd.projects WHERE sha IS NULL").item() == 12
+    assert_matches_contract(warehouse, "ossd.projects", "ossd.collections", "ossd.project_repositories")
 
 
 def test_rerun_is_idempotent_and_removed_project_disappears(warehouse, sample: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from flows.ossd_funding.payload import EXPECTED_COLUMNS, FundingCsvError, funding_frame
 from flows.ossd_funding.source import SOURCE, ossd_funding_flow
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CSV = (FIXTURES / "funding_data.csv").read_text()
@@ -56,6 +57,7 @@ def test_loads_the_csv_with_its_columns_and_replaces_on_rerun(token, warehouse):
     with serve(fewer) as server:  # 13 → 3 rows: accepted past the default row_drop gate
         ossd_funding_flow(base_url=server.url, accept=[f"{TABLE}:row_drop"])
     assert warehouse.sql(f"SELECT count(*) FROM {TABLE}").item() == 3
+    assert_matches_contract(warehouse, "ossd.funding")
 
 
 def test_malformed_row_names_line_and_field_and_leaves_the_table(token, warehouse):

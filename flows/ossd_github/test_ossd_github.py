@@ -15,6 +15,7 @@ from oso_core.errors import RecordError, SourceError
 from oso_core.github import parse_github_url
 from oso_core.warehouse.quality import accepting
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "ghp_testtoken0123456789"
@@ -106,6 +107,7 @@ def test_resolves_every_url_following_org_pages_to_the_end(repositories, warehou
     assert ("/orgs/protocolguild/repos", None) in asked and ("/users/protocolguild/repos", None) in asked
     assert {r.headers.get("Authorization") for r in server.requests} == {f"Bearer {TOKEN}"}
     assert {r.headers.get("X-Github-Next-Global-ID") for r in server.requests} == {"1"}
+    assert_matches_contract(warehouse, "ossd.repositories")
 
 
 def test_rerun_merges_on_the_repo_id(repositories, warehouse):

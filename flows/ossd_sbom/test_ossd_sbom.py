@@ -14,6 +14,7 @@ from flows.ossd_sbom.source import SOURCE, ossd_sbom_flow
 from oso_core.github import repositories_frame, repository_row
 from oso_core.records import RecordError
 from oso_dev.replay import ReplayServer, Route
+from tests.support.oso_contract import assert_matches_contract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB_FIXTURES = Path(__file__).parents[1] / "ossd_github" / "fixtures"
@@ -85,6 +86,7 @@ def test_loads_every_repository_and_skips_404_and_403(repositories, warehouse):
 
     assert {r.headers.get("Authorization") for r in server.requests} == {f"Bearer {TOKEN}"}
     assert len(server.requests) == 17
+    assert_matches_contract(warehouse, "ossd.sbom")
 
 
 def test_rate_limits_429_and_403_are_waited_out(repositories, warehouse):
