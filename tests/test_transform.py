@@ -1,0 +1,267 @@
+"""The transformation stage: a sqlmesh project over the lake, its models published back as Iceberg tables.
+
+Most tests build a tiny lake with the warehouse writer and a tiny sqlmesh project in a temporary folder (one or two
+models, so a run takes seconds); the starter project runs end to end over replayed sources once (slow). DuckDB
+(``oso_core.warehouse.reader.sql``) and Polars read the published tables back as independent readers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
+
+from flows.transform import INPUTS_KEY, SUMMARY_KEY, transform_flow
+from oso_core.settings.models import DEFAULT_SQLMESH_PROJECT
+from oso_core.transform.errors import TransformError
+from oso_core.transform.runner import TransformOptions, run_transform
+from oso_core.warehouse import Warehouse
+from oso_core.warehouse.reader import read_table, sql
+
+MACRO = DEFAULT_SQLMESH_PROJECT / "macros" / "oso_source.py"
+
+STAGING = """
+MODEL (
+  name oso.stg_items,
+  kind FULL,
+  audits (not_null(columns := (item_id)))
+);
+SELECT CAST(items.id AS BIGINT) AS item_id, LOWER(items.name) AS item_name, items.price
+FROM @oso_source('bigquery.shop.items') AS items
+"""
+DOWNSTREAM = """
+MODEL (name oso.item_totals, kind FULL, audits (number_of_rows(threshold := 0)));
+SELECT COUNT(*) AS items, CAST(SUM(stg.price) AS DOUBLE) AS total FROM oso.stg_items AS stg
+"""
+INDEPENDENT = """
+MODEL (name oso.item_count, kind FULL);
+SELECT COUNT(*) AS n FROM shop.items
+"""
+
+
+def make_project(folder: Path, models: dict[str, str], python: dict[str, str] | None = None) -> Path:
+    """A sqlmesh project as OSO writes one (Trino dialect, @oso_source), with the starter project's macro."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "macros").mkdir()
+    shutil.copy(MACRO, folder / "macros" / "oso_source.py")
+    (folder / "config.yaml").write_text("model_defaults:\n  dialect: trino\n  start: '2024-01-01'\n")
+    for name, text in models.items():
+        (folder / "models" / f"{name}.sql").write_text(textwrap.dedent(text).strip() + "\n")
+    for name, text in (python or {}).items():
+        (folder / "models" / f"{name}.py").write_text(textwrap.dedent(text).strip() + "\n")
+    return folder
+
+
+def items(ids: list[int | None], prices: list[float] | None = None) -> pl.DataFrame:
+    prices = prices or [float(i or 0) for i in ids]
+    return pl.DataFrame(
+        {"id": ids, "name": [f"Item{i}" for i in ids], "price": prices},
+        schema={"id": pl.Int64, "name": pl.String, "price": pl.Float64},
+    )
+
+
+@pytest.fixture
+def lake(oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    warehouse = Warehouse()
+    warehouse.write("shop.items", items([1, 2, 3]), mode="replace")
+    monkeypatch.setenv(
+        "DAGSTER__TRANSFORM__PROJECT",
+        str(make_project(tmp_path / "project", {"stg_items": STAGING, "item_totals": DOWNSTREAM})),
+    )
+    return warehouse
+
+
+def snapshots(warehouse: Warehouse) -> dict[str, int | None]:
+    """Every lake table and its current snapshot (what must not change on a failed run)."""
+    catalog = warehouse.catalog
+    return {
+        ".".join(ident): warehouse.snapshot_id(".".join(ident))
+        for ns in catalog.list_namespaces()
+        for ident in catalog.list_tables(ns)
+    }
+
+
+def properties(warehouse: Warehouse, table: str) -> dict[str, str]:
+    return warehouse.catalog.load_table(table).current_snapshot().summary.additional_properties
+
+
+def artifact(state, key: str) -> list[dict]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            flow_run_filter=FlowRunFilter(id={"any_": [state.state_details.flow_run_id]}),
+        )
+    assert found, f"no {key} artifact"
+    data = found[0].data
+    return data if isinstance(data, list) else json.loads(data)
+
+
+def test_models_are_published_with_their_provenance_and_a_rerun_publishes_nothing(lake: Warehouse) -> None:
+    pinned = lake.snapshot_id("shop.items")
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+
+    published = sql(lake.catalog, "SELECT item_id, item_name, price FROM oso.stg_items ORDER BY item_id")
+    assert published.to_dicts() == [
+        {"item_id": 1, "item_name": "item1", "price": 1.0},
+        {"item_id": 2, "item_name": "item2", "price": 2.0},
+        {"item_id": 3, "item_name": "item3", "price": 3.0},
+    ]
+    assert read_table(lake.catalog, "oso.item_totals").to_dicts() == [{"items": 3, "total": 6.0}]
+    props = properties(lake, "oso.item_totals")
+    assert props["oso.transform.model"] == "oso.item_totals"
+    assert props["oso.transform.snapshot"].startswith("oso.item_totals:")
+    assert props["oso.transform.plan_id"]
+    assert json.loads(props["oso.transform.inputs"]) == {"shop.items": pinned}  # through stg_items
+    assert props["oso.flow_run_id"] == str(state.state_details.flow_run_id)
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["published"] == "published" and rows["oso.stg_items"]["rows"] == 3
+    assert rows["oso.stg_items"]["audits"] == "not_null ok"
+    assert rows["oso.item_totals"]["snapshot_id"] == str(lake.snapshot_id("oso.item_totals"))
+    assert {r["table"]: r["snapshot_id"] for r in artifact(state, INPUTS_KEY)} == {"shop.items": str(pinned)}
+
+    before = snapshots(lake)
+    again = transform_flow(return_state=True)
+    assert again.is_completed(), again.message
+    assert snapshots(lake) == before  # nothing changed: nothing new published
+    assert {r["published"] for r in artifact(again, SUMMARY_KEY)} == {"unchanged"}
+
+
+def test_a_failed_audit_publishes_neither_the_model_nor_its_downstream(lake: Warehouse, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models" / "item_count.sql").write_text(INDEPENDENT)
+    assert transform_flow(return_state=True).is_completed()
+    before = snapshots(lake)
+
+    lake.write("shop.items", items([1, 2, None, 4]), mode="replace")  # a null id fails stg_items' not_null audit
+    state = transform_flow(return_state=True)
+    assert state.is_failed()
+    assert "oso.stg_items" in state.message and "not_null" in state.message
+    after = snapshots(lake)
+    assert after["oso.stg_items"] == before["oso.stg_items"]
+    assert after["oso.item_totals"] == before["oso.item_totals"]  # its downstream stays too
+    assert after["oso.item_count"] != before["oso.item_count"]  # an independent model is published
+    assert read_table(lake.catalog, "oso.item_count")["n"].to_list() == [4]
+    assert read_table(lake.catalog, "oso.stg_items").height == 3
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["state"] == "failed" and rows["oso.stg_items"]["audits"] == "not_null failed"
+    assert rows["oso.item_totals"]["state"] == "skipped"
+
+    lake.write("shop.items", items([1, 2, 4, 5]), mode="replace")  # fixed: the moved inputs restate both
+    fixed = transform_flow(return_state=True)
+    assert fixed.is_completed(), fixed.message
+    assert read_table(lake.catalog, "oso.item_totals").to_dicts() == [{"items": 4, "total": 12.0}]
+
+
+def test_a_model_with_a_sql_error_fails_naming_it_and_nothing_downstream(lake: Warehouse, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models" / "stg_items.sql").write_text(STAGING.replace("items.price", "items.no_such_column"))
+    state = transform_flow(return_state=True)
+    assert state.is_failed()
+    assert "oso.stg_items" in state.message and "no_such_column" in state.message
+    assert not lake.exists("oso.stg_items") and not lake.exists("oso.item_totals")
+    assert snapshots(lake) == {"shop.items": lake.snapshot_id("shop.items")}
+
+
+def test_a_model_reading_a_table_the_lake_lacks_names_it_and_changes_nothing(lake: Warehouse, tmp_path: Path) -> None:
+    lake.write("shop.orders", pl.DataFrame({"id": [1]}), mode="replace")
+    (tmp_path / "project" / "models" / "stg_items.sql").write_text(STAGING.replace("shop.items", "shop.itemz"))
+    before = snapshots(lake)
+    with pytest.raises(TransformError) as raised:
+        run_transform(TransformOptions())
+    message = str(raised.value)
+    assert "model oso.stg_items reads sources__bigquery__shop.itemz" in message
+    assert "namespace shop has: shop.items, shop.orders" in message
+    state = transform_flow(return_state=True)
+    assert state.is_failed() and "sources__bigquery__shop.itemz" in state.message
+    assert snapshots(lake) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "not a project"])
+def test_a_bad_project_path_is_named_with_its_setting(lake: Warehouse, tmp_path: Path, monkeypatch, kind) -> None:
+    folder = tmp_path / "elsewhere"
+    if kind == "not a project":
+        folder.mkdir()
+        (folder / "notes.txt").write_text("no sqlmesh here")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(folder))
+    before = snapshots(lake)
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__PROJECT") as raised:
+        run_transform(TransformOptions())
+    assert str(folder) in str(raised.value)
+    assert ("does not exist" if kind == "missing" else "is not a sqlmesh project") in str(raised.value)
+    assert snapshots(lake) == before
+
+
+def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
+    before = snapshots(lake)
+    state = transform_flow(dry_run=True, return_state=True)
+    assert state.is_completed() and "nothing applied" in state.message
+    assert snapshots(lake) == before
+    run = run_transform(TransformOptions(dry_run=True))  # still all new: sqlmesh's state was not applied to either
+    assert run.plan_text.startswith("plan for environment prod")
+    assert "added: " in run.plan_text and "oso.stg_items" in run.plan_text and "to evaluate" in run.plan_text
+    assert snapshots(lake) == before
+
+
+CONCURRENT_LOAD = """
+import pandas as pd
+from sqlmesh import ExecutionContext, model
+
+
+@model("oso.concurrent_load", kind="FULL", columns={"loaded": "int"})
+def execute(context: ExecutionContext, **kwargs) -> pd.DataFrame:
+    # a load committing to the lake while the transform runs
+    import polars as pl
+    from oso_core.warehouse import Warehouse
+
+    Warehouse().write("shop.items", pl.DataFrame({"id": [9], "name": ["Item9"], "price": [9.0]}), mode="append")
+    return pd.DataFrame({"loaded": [1]})
+"""
+PINNED_READER = """
+MODEL (name oso.pinned_items, kind FULL);
+SELECT items.id FROM @oso_source('bigquery.shop.items') AS items CROSS JOIN oso.concurrent_load AS load
+"""
+
+
+def test_a_load_committing_during_the_transform_changes_nothing_it_reads(
+    lake: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "concurrent", {"pinned_items": PINNED_READER}, {"load": CONCURRENT_LOAD})
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(project))
+    pinned = lake.snapshot_id("shop.items")
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert lake.read("shop.items").height == 4  # the load landed during the run
+    assert sorted(read_table(lake.catalog, "oso.pinned_items")["id"].to_list()) == [1, 2, 3]  # the pinned snapshot
+    assert json.loads(properties(lake, "oso.pinned_items")["oso.transform.inputs"]) == {"shop.items": pinned}
+
+
+def _hold_lock(path: Path) -> subprocess.Popen:
+    """Another process holding DuckDB's write lock on ``path`` until its stdin closes."""
+    code = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_a_locked_state_database_is_named_and_nothing_changes(lake: Warehouse, oso_home: Path) -> None:
+    state_file = oso_home / "transform" / "state.duckdb"
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    before = snapshots(lake)
+    holder = _hold_lock(state_file)
+    try:
+        with pytest.raises(TransformError, match="locked by another process") as raised:
+            run_transform(TransformOptions())
+    finally:
+        holder.communicate(timeout=30)
+    assert str(state_file) in str(raised.value)
+    assert snapshots(lake) == before
