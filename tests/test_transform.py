@@ -265,3 +265,84 @@ def test_a_locked_state_database_is_named_and_nothing_changes(lake: Warehouse, o
         holder.communicate(timeout=30)
     assert str(state_file) in str(raised.value)
     assert snapshots(lake) == before
+
+
+@pytest.mark.postgres
+def test_sqlmesh_state_lives_in_the_postgres_catalog_database(
+    postgres, oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = postgres.create_database("transform_state")
+    monkeypatch.setenv("DAGSTER__ICEBERG__CATALOG_URI", postgres.url(database))
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(make_project(tmp_path / "p", {"stg_items": STAGING})))
+    warehouse = Warehouse()
+    warehouse.write("shop.items", items([1, 2]), mode="replace")
+    run = run_transform(TransformOptions())
+    assert run.state.startswith("postgres ") and "schema sqlmesh" in run.state
+    assert [m.state for m in run.models] == ["evaluated"]
+    conn = postgres.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'sqlmesh'")
+            tables = {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
+    assert {"_snapshots", "_environments"} <= tables
+    assert not (oso_home / "transform" / "state.duckdb").exists()
+
+
+def test_an_unreachable_state_database_is_named_without_its_password(
+    lake: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.ports import free_port
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", f"postgresql://oso:s3cr3t-pw@127.0.0.1:{free_port()}/state")
+    before = snapshots(lake)
+    with pytest.raises(TransformError, match="state database is unreachable") as raised:
+        run_transform(TransformOptions())
+    assert "s3cr3t-pw" not in str(raised.value) and "DAGSTER__TRANSFORM__STATE_URI" in str(raised.value)
+    assert "127.0.0.1" in str(raised.value)
+    assert snapshots(lake) == before
+
+
+def test_the_trino_gateway_is_built_from_settings_with_its_secrets(
+    oso_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Trino server (nor client library) here: the connection options and the state come from the settings."""
+    import importlib.util
+
+    from oso_core import settings
+    from oso_core.transform.gateway import build_gateway, trino_options
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__GATEWAY", "trino")
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__STATE_URI"):
+        build_gateway()  # the machines Trino serves need one shared state
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "postgresql://sqlmesh:st4te-pw@db.internal:5433/oso")
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__TRINO_HOST"):
+        build_gateway()
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_HOST", "trino.internal")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_PORT", "8443")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_HTTP_SCHEME", "https")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_PASSWORD", "tr1no-pw")
+    assert trino_options(settings.transform()) == {
+        "host": "trino.internal", "port": 8443, "user": "sqlmesh", "catalog": "iceberg", "http_scheme": "https",
+        "concurrent_tasks": 1, "method": "basic", "password": "tr1no-pw",
+    }  # fmt: skip
+    if importlib.util.find_spec("trino") is None:
+        with pytest.raises(TransformError, match=r"oso-prefect\[trino\]") as raised:
+            build_gateway()
+        assert "tr1no-pw" not in str(raised.value) and "st4te-pw" not in str(raised.value)
+    else:
+        plan = build_gateway()
+        assert plan.gateway.connection.host == "trino.internal" and plan.gateway.connection.method.is_basic
+        state = plan.gateway.state_connection
+        assert (state.type_, state.host, state.port, state.database) == ("postgres", "db.internal", 5433, "oso")
+        assert "st4te-pw" not in plan.state and "db.internal:5433/oso" in plan.state
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "mysql://sqlmesh:st4te-pw@db.internal/oso")
+    with pytest.raises(TransformError) as raised:
+        build_gateway()
+    assert "needs a Postgres database" in str(raised.value) and "st4te-pw" not in str(raised.value)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "postgresql://sqlmesh:st4te-pw@/oso")
+    with pytest.raises(TransformError, match="needs a host") as raised:
+        build_gateway()
+    assert "st4te-pw" not in str(raised.value)

@@ -4,7 +4,8 @@
   of ``lake_views``; DuckDB finds the iceberg extension in the lake home's extension directory (installed from the
   wheel by ``oso_core.warehouse.reader``), so nothing is downloaded.
 * ``trino`` (production, as OSO ran it): ``transform.trino_host`` / ``_port`` / ``_user`` / ``_catalog`` /
-  ``_http_scheme``; the password is the secret ``(transform, trino_password)`` (basic auth when set).
+  ``_http_scheme``; the password is the secret ``(transform, trino_password)`` (basic auth when set). The Trino
+  client is an extra (``pip install 'oso-prefect[trino]'``); without it the gateway fails naming the install.
 
 sqlmesh's state lives where the lake's catalog lives, so machines sharing a lake share one state: a Postgres
 catalog (``DAGSTER__ICEBERG__CATALOG_URI=postgresql+psycopg2://…``) holds it too, in schema
@@ -124,13 +125,48 @@ def _state(
     return DuckDBConnectionConfig(database=str(files.state)), f"duckdb {files.state}", ""
 
 
+def trino_options(typed: TransformSettings, resolver: SecretResolver | None = None) -> dict[str, Any]:
+    """The options of sqlmesh's ``TrinoConnectionConfig`` from the settings (the password from the secrets)."""
+    if not typed.trino_host:
+        raise TransformError("the trino gateway needs its host: set DAGSTER__TRANSFORM__TRINO_HOST")
+    options: dict[str, Any] = {
+        "host": typed.trino_host,
+        "port": typed.trino_port,
+        "user": typed.trino_user,
+        "catalog": typed.trino_catalog,
+        "http_scheme": typed.trino_http_scheme,
+        "concurrent_tasks": typed.concurrent_tasks,
+    }
+    if password := _secret("trino_password", resolver):
+        options.update(method="basic", password=password)
+    return options
+
+
+def _trino_connection(options: dict[str, Any], secrets: tuple[str, ...]) -> Any:
+    import importlib.util
+
+    from sqlmesh.core.config import TrinoConnectionConfig
+
+    if importlib.util.find_spec("trino") is None:
+        raise TransformError(
+            "the trino gateway (DAGSTER__TRANSFORM__GATEWAY=trino) needs the Trino client: "
+            "pip install 'oso-prefect[trino]' (sqlmesh[trino])"
+        )
+    try:
+        return TrinoConnectionConfig(**options)
+    except Exception as error:  # noqa: BLE001 - pydantic's text may quote the password
+        raise TransformError(
+            f"the trino gateway settings (DAGSTER__TRANSFORM__TRINO_*): {mask_secrets(str(error), secrets)}"
+        ) from None
+
+
 def build_gateway(
     typed: TransformSettings | None = None,
     files: GatewayFiles | None = None,
     resolver: SecretResolver | None = None,
 ) -> GatewayPlan:
     """The sqlmesh ``GatewayConfig`` the settings describe (``transform.gateway``), with its state connection."""
-    from sqlmesh.core.config import DuckDBConnectionConfig, GatewayConfig, TrinoConnectionConfig
+    from sqlmesh.core.config import DuckDBConnectionConfig, GatewayConfig
 
     typed = typed or settings.transform()
     files = files or GatewayFiles.in_home()
@@ -143,26 +179,9 @@ def build_gateway(
         )
         secrets: tuple[str, ...] = (state_password,) if state_password else ()
     else:
-        if not typed.trino_host:
-            raise TransformError("the trino gateway needs its host: set DAGSTER__TRANSFORM__TRINO_HOST")
-        password = _secret("trino_password", resolver)
-        secrets = tuple(s for s in (password, state_password) if s)
-        options: dict[str, Any] = {
-            "host": typed.trino_host,
-            "port": typed.trino_port,
-            "user": typed.trino_user,
-            "catalog": typed.trino_catalog,
-            "http_scheme": typed.trino_http_scheme,
-            "concurrent_tasks": typed.concurrent_tasks,
-        }
-        if password:
-            options.update(method="basic", password=password)
-        try:
-            connection = TrinoConnectionConfig(**options)
-        except Exception as error:  # noqa: BLE001 - pydantic's text may quote the password
-            raise TransformError(
-                f"the trino gateway settings (DAGSTER__TRANSFORM__TRINO_*): {mask_secrets(str(error), secrets)}"
-            ) from None
+        options = trino_options(typed, resolver)
+        secrets = tuple(s for s in (options.get("password"), state_password) if s)
+        connection = _trino_connection(options, secrets)
     gateway = GatewayConfig(connection=connection, state_connection=state, state_schema=typed.state_schema)
     return GatewayPlan(gateway, typed.gateway, state_text, secrets)
 
