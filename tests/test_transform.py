@@ -346,3 +346,54 @@ def test_the_trino_gateway_is_built_from_settings_with_its_secrets(
     with pytest.raises(TransformError, match="needs a host") as raised:
         build_gateway()
     assert "st4te-pw" not in str(raised.value)
+
+
+STARTER_SOURCES = [
+    "ossd", "ossd_github", "defillama", "open_collective", "op_atlas", "gitcoin", "l2beat", "growthepie",
+    "chainlist", "openlabelsinitiative", "crypto_ecosystems",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_starter_project_runs_over_replayed_sources(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's own project, unchanged, over every source it stages, loaded from their recorded fixtures."""
+    from flows.weekly import weekly_flow
+    from oso_core.query_client import Client
+    from tests.support.weekly import replayed
+
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+    loaded = replayed(weekly_flow, only=STARTER_SOURCES, return_state=True)
+    assert loaded.is_completed(), loaded.message
+    warehouse = Warehouse()
+
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert len(rows) >= 20 and {r["published"] for r in rows.values()} == {"published"}, rows
+    for model, row in rows.items():
+        assert row["table"] == model  # oso.<model> lands as oso.<model>
+        assert row["rows"] == sql(warehouse.catalog, f"SELECT count(*) AS n FROM {model}")["n"].item() > 0, model
+
+    # the downstream model: per project, its repositories the lake knows and their stars
+    by_project = Client().to_polars(
+        "SELECT project_name, repository_count, star_count FROM oso.projects_by_repositories ORDER BY project_name"
+    )
+    expected = sql(
+        warehouse.catalog,
+        """
+        SELECT p.project_name, COUNT(DISTINCT r.node_id) AS repository_count, COALESCE(SUM(r.star_count), 0) AS stars
+        FROM oso.stg_ossd__current_projects p
+        LEFT JOIN (SELECT DISTINCT project_name, u FROM (
+            SELECT project_name, RTRIM(LOWER(UNNEST(LIST_TRANSFORM(github, g -> g.url))), '/') AS u
+            FROM oso.stg_ossd__current_projects)) AS urls ON urls.project_name = p.project_name
+        LEFT JOIN oso.stg_ossd__current_repositories r ON r.url = urls.u OR 'https://github.com/' || r.owner = urls.u
+        GROUP BY p.project_name ORDER BY p.project_name
+        """,
+    )
+    assert by_project["repository_count"].to_list() == expected["repository_count"].to_list()
+    assert by_project["star_count"].to_list() == expected["stars"].cast(pl.Int64).to_list()
+    assert by_project["repository_count"].sum() > 0
+    assert (
+        read_table(warehouse.catalog, "oso.stg_ossd__current_projects").height == warehouse.read("ossd.projects").height
+    )
