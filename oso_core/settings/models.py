@@ -288,3 +288,10 @@ class TransformSettings(GroupSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from oso_core.cadence import cron_of
+
+        return cron_of(value)  # 'daily', 'weekly' or a cron expression; anything else is an error naming the setting
