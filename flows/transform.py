@@ -136,9 +136,11 @@ def transform_flow(
 
     published: dict[str, Any] = {}
     failures: list[str] = []
-    publish = run.environment == "prod"
-    if not publish:
+    publish = run.environment == "prod" and run.gateway == "duckdb"
+    if run.environment != "prod":
         print(f"environment {run.environment}: models are not published (only prod is)")
+    elif not publish:  # Trino writes the models into its own Iceberg catalog, as OSO's production did
+        print(f"gateway {run.gateway}: the models are the gateway catalog's own tables; nothing is copied")
     warehouse = Warehouse()
     with Publisher(warehouse, GatewayFiles.in_home().database, typed.output_namespace, run.plan_id,
                    typed.publish_tags) as publisher, accepting(accept):  # fmt: skip
@@ -166,10 +168,10 @@ def transform_flow(
 
 
 def _unpublished(outcome: Any) -> Any:
-    """The outcome as the publisher must see it outside prod: nothing to publish from."""
+    """The outcome as the publisher must see it outside prod or the DuckDB gateway: nothing to publish from."""
     import dataclasses
 
-    return dataclasses.replace(outcome, table="", state=outcome.state if outcome.failed else "not published: dev")
+    return dataclasses.replace(outcome, table="", state=outcome.state if outcome.failed else "not published")
 
 
 def main(argv: list[str] | None = None) -> int:

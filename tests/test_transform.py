@@ -397,3 +397,51 @@ def test_the_starter_project_runs_over_replayed_sources(oso_home: Path, monkeypa
     assert (
         read_table(warehouse.catalog, "oso.stg_ossd__current_projects").height == warehouse.read("ossd.projects").height
     )
+
+
+ALPHA_STAGING = """
+MODEL (name oso.stg_alpha_items, kind FULL, audits (not_null(columns := (id))));
+SELECT CAST(items.id AS BIGINT) AS id, UPPER(items.name) AS name FROM @oso_source('bigquery.alpha.items') AS items
+"""
+
+
+def test_the_weekly_run_transforms_after_its_loads_naming_the_sources_that_failed(
+    oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.weekly import weekly_flow
+    from tests.support.weekly import replayed
+
+    monkeypatch.setenv("OSO_REPLAY_DIR", str(Path(__file__).parent / "support" / "weekly_sources" / "fixtures"))
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", "tests.support.weekly_sources")
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(make_project(tmp_path / "p", {"stg": ALPHA_STAGING})))
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "true")
+    warehouse = Warehouse()
+
+    state = replayed(weekly_flow, only=["alpha", "broken"], return_state=True)
+    assert state.is_failed() and "failed: broken;" in state.message  # the transform itself succeeded
+    assert "transform" not in state.message.split("first error:")[0]
+    assert "the tables of broken (failed this run) are read at their last good snapshot" in caplog.text
+    assert "transform: Completed: 1 models: 1 published" in caplog.text
+    published = read_table(warehouse.catalog, "oso.stg_alpha_items").sort("id")
+    assert published["name"].to_list() == ["ONE", "TWO", "THREE"]
+    assert json.loads(properties(warehouse, "oso.stg_alpha_items")["oso.transform.inputs"]) == {
+        "alpha.items": warehouse.snapshot_id("alpha.items")
+    }
+
+    before = warehouse.snapshot_id("oso.stg_alpha_items")
+    skipped = replayed(weekly_flow, only=["alpha"], transform=False, return_state=True)
+    assert skipped.is_completed() and "transform" not in skipped.message
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+    assert replayed(weekly_flow, only=["alpha"], return_state=True).is_completed()
+    assert warehouse.snapshot_id("oso.stg_alpha_items") == before
+
+
+def test_a_dev_environment_runs_but_publishes_nothing(lake: Warehouse) -> None:
+    before = snapshots(lake)
+    state = transform_flow(environment="dev", return_state=True)
+    assert state.is_completed(), state.message
+    assert snapshots(lake) == before and not lake.exists("oso.stg_items")
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["state"] == "evaluated" and rows["oso.stg_items"]["published"] == "not published"
