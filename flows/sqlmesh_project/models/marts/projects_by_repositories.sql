@@ -18,7 +18,9 @@ WITH github_urls AS (
   FROM oso.stg_ossd__current_projects AS projects
   CROSS JOIN UNNEST(TRANSFORM(projects.github, github -> github.url)) AS entry(url)
 ), matched AS (
-  SELECT DISTINCT
+  -- two equi-joins (a repository's own URL, its owner's URL), not one join on an OR: that would compare every
+  -- URL with every repository
+  SELECT
     github_urls.project_name,
     repositories.node_id,
     repositories.star_count,
@@ -26,7 +28,15 @@ WITH github_urls AS (
   FROM github_urls
   INNER JOIN oso.stg_ossd__current_repositories AS repositories
     ON repositories.url = github_urls.github_url
-    OR 'https://github.com/' || repositories.owner = github_urls.github_url
+  UNION
+  SELECT
+    github_urls.project_name,
+    repositories.node_id,
+    repositories.star_count,
+    repositories.fork_count
+  FROM github_urls
+  INNER JOIN oso.stg_ossd__current_repositories AS repositories
+    ON 'https://github.com/' || repositories.owner = github_urls.github_url
 )
 SELECT
   projects.project_name,
