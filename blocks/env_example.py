@@ -9,8 +9,8 @@ Where the names come from:
   (``oso_dev.replay.ReplaySettings``);
 * the knobs every source has (``SourceSettings``), once, as ``DAGSTER__<SOURCE>__<KEY>``;
 * per source (``Source`` declarations): its secrets, its base URL, and the fields of its own settings model;
-* the groups (``WeeklySettings``, ``IcebergSettings``, ``TransformSettings``) with the secret-like settings declared
-  beside the code that resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``,
+* the groups (``WeeklySettings``, ``IcebergSettings``, ``MaintenanceSettings``, ``TransformSettings``) with the
+  secret-like settings declared beside the code that resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``,
   ``oso_core.alerts.WEBHOOK_SECRET``, ``oso_core.transform.gateway.TRANSFORM_SECRETS``).
 
 Names use the default prefix ``dagster``; the header says how another prefix renames them.
@@ -35,6 +35,7 @@ from oso_core.settings import (
     PROJECT_ROOT,
     AlertsSettings,
     IcebergSettings,
+    MaintenanceSettings,
     ProcessSettings,
     SourceSettings,
     TransformSettings,
@@ -154,6 +155,7 @@ def render(sources: Iterable[Source] | None = None, prefix: str = DEFAULT_PREFIX
     for model, secrets in (
         (IcebergSettings, CATALOG_SECRETS),
         (WeeklySettings, ()),
+        (MaintenanceSettings, ()),
         (TransformSettings, TRANSFORM_SECRETS),
     ):
         name = f"{prefix}__{model.group}__".upper()

@@ -28,6 +28,11 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
+    from oso_core.prefect_api import use_local_server_as_command
+
+    use_local_server_as_command()
+
 from prefect.automations import Automation, EventTrigger, Posture
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.events.actions import SendNotification

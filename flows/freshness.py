@@ -18,6 +18,11 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
+    from oso_core.prefect_api import use_local_server_as_command
+
+    use_local_server_as_command()
+
 from prefect import flow
 from prefect.states import Completed, Failed, State
 

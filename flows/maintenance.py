@@ -17,12 +17,19 @@ import argparse
 import sys
 from datetime import timedelta
 
+if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
+    from oso_core.prefect_api import use_local_server_as_command
+
+    use_local_server_as_command()
+
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed, State
 
 from oso_core.alerts import alert_on_failure, failure_state_message
+from oso_core.settings import MaintenanceSettings
 from oso_core.warehouse import Warehouse
+from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.maintenance import (
     DEFAULT_KEEP_LAST,
     DEFAULT_ORPHAN_AGE_HOURS,
@@ -32,10 +39,12 @@ from oso_core.warehouse.maintenance import (
     MaintenancePolicy,
     TableReport,
     all_tables,
+    check_orphan_age,
     maintain_table,
 )
 
 ARTIFACT_KEY = "table-maintenance"
+FLOOR_DEFAULT_HOURS = MaintenanceSettings.model_fields["orphan_age_floor_hours"].default
 
 
 @task(cache_policy=NONE)
@@ -89,6 +98,7 @@ def maintenance_flow(
         target_file_bytes=int(target_file_mib * MIB),
         dry_run=dry_run,
     )
+    check_orphan_age(policy.orphan_min_age)  # the whole run is refused, not each table
     warehouse = Warehouse()
     names = tables or all_tables(warehouse.catalog)
     reports = []
@@ -131,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         "--orphan-age-hours",
         type=float,
         default=DEFAULT_ORPHAN_AGE_HOURS,
-        help=f"delete unreferenced files only when older than this (default {DEFAULT_ORPHAN_AGE_HOURS})",
+        help=f"delete unreferenced files only when older than this (default {DEFAULT_ORPHAN_AGE_HOURS}; at least "
+        f"the floor DAGSTER__MAINTENANCE__ORPHAN_AGE_FLOOR_HOURS, default {FLOOR_DEFAULT_HOURS:g})",
     )
     parser.add_argument(
         "--target-file-mib",
@@ -142,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.keep_last < 1:
         parser.error("--keep-last must be at least 1")
+    try:
+        check_orphan_age(timedelta(hours=args.orphan_age_hours))
+    except WarehouseError as refused:
+        parser.error(f"--orphan-age-hours: {refused}")
     state = maintenance_flow(
         tables=args.table,
         dry_run=args.dry_run,

@@ -14,12 +14,10 @@ import argparse
 import contextlib
 import sys
 
-if __name__ == "__main__" and not {"-h", "--help"} & set(sys.argv[1:]):
-    # the command line only (never an import, never a deployment): choose the Prefect API before the imports below
-    # read Prefect's settings: a configured one, the project's `./dev server`, else Prefect's temporary server
-    from oso_core.prefect_api import use_local_server
+if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
+    from oso_core.prefect_api import use_local_server_as_command
 
-    use_local_server()
+    use_local_server_as_command()
 
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed, Failed, State

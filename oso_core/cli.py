@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
 import sys
 import types
 import typing
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oso_core.extensions import extension_modules
+from oso_core.prefect_api import quiet_telemetry
 from oso_core.sources import Source
 
 COMMON_HELP = {
@@ -38,22 +38,10 @@ COMMON_HELP = {
     "full_refresh": "reload every row instead of only those changed since the last load",
 }
 
-# Prefect's analytics, off for the project's own runs unless the environment says otherwise. A run without
-# PREFECT_API_URL starts an ephemeral Prefect server in a subprocess that inherits this process's environment; its
-# telemetry service POSTs to sens-o-matic.prefect.io at start and, offline, logs "ERROR ... Failed to send
-# telemetry" in every run. PREFECT_SERVER_ANALYTICS_ENABLED is that server's setting (Prefect 3.9:
-# ServerSettings.analytics_enabled); DO_NOT_TRACK is the client SDK's opt-out, checked when each event is sent.
-TELEMETRY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-
-
-def quiet_prefect_telemetry() -> None:
-    """Set the telemetry opt-outs where the environment has not chosen (``setdefault``: a user's value wins)."""
-    for name, value in TELEMETRY_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-
-
-# At import, so it precedes any flow call (every source module, and so the weekly pipeline, imports this module).
-quiet_prefect_telemetry()
+# Prefect's analytics, off for the project's own runs unless the environment says otherwise (see
+# ``oso_core.prefect_api.quiet_telemetry``). At import, so it precedes any flow call (every source module, and so the
+# weekly pipeline, imports this module); the command lines also set it before Prefect is imported.
+quiet_telemetry()
 
 
 def _unwrap(annotation: Any) -> tuple[Any, str | None]:
@@ -113,7 +101,7 @@ def _dev_package() -> Any:
 
 def run_source_cli(source: Source, flow_fn: Callable[..., Any], argv: list[str] | None = None) -> int:
     """Parse arguments, run the source's flow, return an exit code (the flow logged its own traceback)."""
-    quiet_prefect_telemetry()
+    quiet_telemetry()
     from oso_core.secret_params import SecretParameterError, check_parameters
 
     parser, names = source_parser(source, flow_fn)

@@ -11,9 +11,14 @@ from a personal server's 4200). :func:`use_local_server` picks, in this order:
 3. nothing: Prefect then starts its temporary server (given 90 s to answer rather than 20, unless set), and one
    line on stderr says how to avoid the wait.
 
+Whichever it picks, Prefect's analytics are switched off (:func:`quiet_telemetry`, unless the environment chose):
+a temporary server started with them on logs ``ERROR | prefect.server.services.telemetry - Failed to send
+telemetry`` in every run of a machine that cannot reach Prefect's collector, an error that is not one.
+
 Prefect reads its settings once, when ``prefect`` is first imported; setting ``PREFECT_API_URL`` after that has no
-effect. So only the command-line entry points call this (``python -m flows``, ``flows/weekly.py``), first thing,
-before they import a flow. Library imports and deployed flows never do: a deployment runs where its worker
+effect. So only the command-line entry points call this (``python -m flows``, ``flows/weekly.py``,
+``flows/maintenance.py``, ``flows/freshness.py``, ``python -m blocks.setup``: every one that talks to a Prefect API),
+first thing, before they import a flow. Library imports and deployed flows never do: a deployment runs where its worker
 points it.
 """
 
@@ -33,6 +38,11 @@ DEFAULT_PORT = 4210
 # with "Timed out while attempting to connect to ephemeral Prefect API server"). A user's own value wins.
 EPHEMERAL_STARTUP_TIMEOUT_S = "90"
 HEALTH_TIMEOUT_S = 1.0  # a refused connection answers at once; this bounds a listening but stuck process
+# Prefect's analytics opt-outs. PREFECT_SERVER_ANALYTICS_ENABLED is the server's setting (Prefect 3.9:
+# ServerSettings.analytics_enabled; a temporary server is a subprocess that inherits this process's environment and
+# its telemetry service POSTs to sens-o-matic.prefect.io at start); DO_NOT_TRACK is the client SDK's opt-out,
+# checked when each event is sent.
+TELEMETRY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 HINT = (
     "oso: no Prefect server at {url}; Prefect starts a temporary one (~10 s). "
     "Run `./dev server` once to keep one running (or set PREFECT_API_URL)."
@@ -94,10 +104,29 @@ def _toml_value(path: Path, keys: tuple[str, ...]) -> str | None:
     return str(value) if value else None
 
 
+def quiet_telemetry(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set Prefect's analytics opt-outs where the environment has not chosen (``setdefault``: a user's value wins).
+
+    Before Prefect's settings are read, so the process's own settings agree with what its temporary server (if it
+    starts one) inherits."""
+    for name, value in TELEMETRY_DEFAULTS.items():
+        environ.setdefault(name, value)
+
+
+def use_local_server_as_command(argv: list[str] | None = None) -> None:
+    """:func:`use_local_server` unless the command line only asks for ``--help``: the one body of every script's
+    ``if __name__ == "__main__":`` guard at its top, before it imports ``prefect`` (``flows/weekly.py``,
+    ``flows/maintenance.py``, ``flows/freshness.py``, ``blocks/setup.py``). Never on an import or in a
+    deployment, which runs where its worker points it."""
+    if not {"-h", "--help"} & set(sys.argv[1:] if argv is None else argv):
+        use_local_server()
+
+
 def use_local_server(environ: MutableMapping[str, str] = os.environ) -> str | None:
-    """Point this process's Prefect at the API to use (see the module docstring); returns its URL, or None when
-    Prefect will start its temporary server. Call before anything imports ``prefect``."""
+    """Point this process's Prefect at the API to use (see the module docstring), with analytics off; returns its
+    URL, or None when Prefect will start its temporary server. Call before anything imports ``prefect``."""
     global _hinted
+    quiet_telemetry(environ)
     configured = configured_api_url(environ)
     if configured:
         return configured

@@ -4,6 +4,10 @@ DuckDB's iceberg extension reads each named table's current snapshot straight fr
 the query sees exactly what the catalog committed, through a reader that shares no code with the writer.
 ``from oso_core.query import Client`` is the pyoso-shaped client for notebooks (``oso_core.query_client``).
 
+The listing names every table, with its row count and current snapshot; a table whose metadata file cannot be
+read (overwritten, truncated, deleted) is listed too, marked with the file and what is wrong with it, so one broken
+table hides none of the others. A query of that table fails naming it and the file.
+
 Start-up: ``--help`` imports nothing but this file, and the listing (no query) reads the catalog only; DuckDB and
 Polars load when a query runs (and the client classes when first named).
 """
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Client", "ClientConfig", "OsoError", "QueryResponse", "list_tables", "main"]
 _CLIENT_NAMES = {"Client", "ClientConfig", "OsoError", "QueryResponse"}
 COLUMNS = ("table", "rows", "snapshot_id")
+PROBLEM = "problem"  # CSV, JSON and the frame carry it as a column; the text table lists it under the rows
 
 
 def __getattr__(name: str) -> Any:
@@ -36,47 +41,61 @@ def __getattr__(name: str) -> Any:
 
 
 def table_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """Every table of the catalog with its row count and current snapshot, by name."""
+    """Every table of the catalog with its row count and current snapshot, by name; ``problem`` is empty, or for
+    a table whose metadata file cannot be read, that file and what is wrong (its ``rows`` then None)."""
+    from oso_core.warehouse.errors import BrokenTableError
+    from oso_core.warehouse.tables import load_table
+
     rows = []
     for namespace in catalog.list_namespaces():
         for identifier in catalog.list_tables(namespace):
             name = ".".join(identifier)
-            snapshot = catalog.load_table(name).current_snapshot()
+            try:
+                snapshot = load_table(catalog, name).current_snapshot()
+            except BrokenTableError as broken:
+                problem = f"metadata file {broken.file} {broken.problem}"
+                rows.append({"table": name, "rows": None, "snapshot_id": "", PROBLEM: problem})
+                continue
             rows.append(
                 {
                     "table": name,
                     "rows": int(snapshot.summary.get("total-records", 0)) if snapshot and snapshot.summary else 0,
                     "snapshot_id": str(snapshot.snapshot_id) if snapshot else "",
+                    PROBLEM: "",
                 }
             )
     return sorted(rows, key=lambda row: row["table"])
 
 
 def list_tables(warehouse: Any) -> Any:
-    """The lake's tables as a Polars frame (``table``, ``rows``, ``snapshot_id``)."""
+    """The lake's tables as a Polars frame (``table``, ``rows``, ``snapshot_id``, ``problem``: see
+    :func:`table_rows`)."""
     import polars as pl
 
-    schema = {"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String}
+    schema = {"table": pl.String, "rows": pl.Int64, "snapshot_id": pl.String, PROBLEM: pl.String}
     return pl.DataFrame(table_rows(warehouse.catalog), schema=schema)
 
 
 def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     """The listing without Polars: an aligned text table, CSV, or JSON rows (as Polars' ``write_json``)."""
     if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=(*COLUMNS, PROBLEM), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     elif fmt == "json":
         sys.stdout.write(json.dumps(rows) + "\n")
     else:
-        cells = [list(COLUMNS)] + [[str(row[c]) for c in COLUMNS] for row in rows]
+        cells = [list(COLUMNS)] + [["?" if row[c] is None else str(row[c]) for c in COLUMNS] for row in rows]
         widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
         for n, line in enumerate(cells):  # the row count right-aligned, the names left
             padded = (c.rjust(w) if i == 1 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
             print("  ".join(padded).rstrip())
             if n == 0:
                 print("  ".join("-" * w for w in widths))
-        print(f"({len(rows)} tables)")
+        broken = [row for row in rows if row[PROBLEM]]
+        for row in broken:
+            print(f"{row['table']}: unreadable: {row[PROBLEM]}")
+        print(f"({len(rows)} tables{f', {len(broken)} unreadable' if broken else ''})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,14 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from oso_core.warehouse import Warehouse
 
-    warehouse = Warehouse()
     try:
+        warehouse = Warehouse()  # a catalog that does not answer, or a warehouse that is a file, fails here
         if not args.sql:
             _print_rows(table_rows(warehouse.catalog), args.format)
             return 0
-        result = warehouse.sql(args.sql)
-    except Exception as exc:  # noqa: BLE001 - a bad query is a user error: one line, non-zero exit
-        print(f"query failed: {exc}", file=sys.stderr)
+        from oso_core.query_client import check_read_only
+
+        result = warehouse.sql(check_read_only(args.sql))
+    except Exception as exc:  # noqa: BLE001 - a bad query or setting is a user error: one line, non-zero exit
+        print(f"{'query' if args.sql else 'listing'} failed: {exc}", file=sys.stderr)
         return 1
     if args.format == "csv":
         sys.stdout.write(result.write_csv())

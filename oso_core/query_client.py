@@ -26,6 +26,7 @@ The SQL is DuckDB's dialect with tables named ``namespace.table`` (pyoso sends T
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,21 +37,72 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, ValidationError
 from sqlalchemy.engine import make_url
 
 from oso_core.warehouse.catalog import CatalogConfig
+from oso_core.warehouse.errors import BrokenTableError
 from oso_core.warehouse.reader import duckdb_connection
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
+from oso_core.warehouse.tables import load_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-READ_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
-
 
 class OsoError(Exception):
     """pyoso's error type: an empty, multi-statement or writing query, or no lake to read."""
+
+
+def _explained(statement: str) -> str | None:
+    """The statement an ``EXPLAIN [ANALYZE] [(options)]`` wraps (DuckDB runs it under ``ANALYZE``), or None.
+
+    Found with DuckDB's own tokenizer, so comments and case do not matter; anything unexpected gives None.
+    """
+    tokens = [start for start, _ in duckdb.tokenize(statement)]
+    words = [re.match(r"\w*", statement[start:]).group().upper() for start in tokens]  # type: ignore[union-attr]
+    if not words or words[0] != "EXPLAIN":
+        return None
+    i = 1
+    if i < len(words) and words[i] in ("ANALYZE", "ANALYSE"):
+        i += 1
+    if i < len(tokens) and statement[tokens[i]] == "(":
+        depth = 0
+        for close in range(i, len(tokens)):
+            depth += {"(": 1, ")": -1}.get(statement[tokens[close]], 0)
+            if depth == 0:
+                break
+        i = close + 1
+    return statement[tokens[i] :] if i < len(tokens) else None
+
+
+def check_read_only(query: str) -> str:
+    """``query`` if it is one plain ``SELECT`` (``WITH ... SELECT`` too) or an ``EXPLAIN`` of one; else ``OsoError``.
+
+    Checked with DuckDB's parser, for the client and ``python -m oso_core.query`` alike: ``EXPLAIN ANALYZE`` runs
+    the statement it wraps, so an ``EXPLAIN`` is judged by that statement (``EXPLAIN ANALYZE COPY ... TO`` writes).
+    """
+    if not query or not query.strip():
+        raise OsoError("Query cannot be empty.")
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise OsoError(f"query failed: {exc}") from None
+    if len(statements) != 1:
+        raise OsoError("Only single queries are supported. Please provide a single SQL statement.")
+    statement = statements[0]
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        inner = _explained(statement.query)
+        try:
+            explained = duckdb.extract_statements(inner) if inner is not None else []
+        except duckdb.Error:
+            explained = []
+        if len(explained) != 1 or explained[0].type != duckdb.StatementType.SELECT:
+            kind = explained[0].type.name if len(explained) == 1 else "an unrecognised statement"
+            raise OsoError(f"the lake is read-only here: EXPLAIN of {kind} refused, only EXPLAIN of a SELECT runs")
+    elif statement.type != duckdb.StatementType.SELECT:
+        raise OsoError(f"the lake is read-only here: {statement.type.name} refused, only a SELECT (or EXPLAIN) runs")
+    return query
 
 
 @dataclass
@@ -233,28 +285,18 @@ class Client:
 
     def query(self, query: str, include_analytics: bool = True) -> QueryResponse:
         """Run one read-only statement; the response names every lake table it read and the snapshot read."""
+        statement = check_read_only(query)  # before a connection: a refused query opens nothing
         con = duckdb_connection()
         try:
-            statement = self._check(con, query)
             tables = [self._bind(con, key) for key in self._tables_named(statement)]
             frame = con.execute(query).pl()
         except duckdb.Error as exc:
             raise OsoError(f"query failed: {exc}") from None
+        except BrokenTableError as exc:  # a table's metadata file is corrupt: the error names the table and the file
+            raise OsoError(f"query failed: {exc}") from None
         finally:
             con.close()
         return QueryResponse(frame, tables, include_analytics)
-
-    @staticmethod
-    def _check(con: duckdb.DuckDBPyConnection, query: str) -> str:
-        if not query or not query.strip():
-            raise OsoError("Query cannot be empty.")
-        statements = con.extract_statements(query)
-        if len(statements) != 1:
-            raise OsoError("Only single queries are supported. Please provide a single SQL statement.")
-        if statements[0].type not in READ_STATEMENTS:
-            kind = statements[0].type.name
-            raise OsoError(f"the lake is read-only here: {kind} refused, only a SELECT (or EXPLAIN) runs")
-        return query
 
     def _tables_named(self, query: str) -> list[str]:
         """``namespace.table`` names the query reads, per DuckDB's parser, that are tables of the lake."""
@@ -266,10 +308,12 @@ class Client:
             return self.catalog.table_exists(key)
         except (NoSuchNamespaceError, NoSuchTableError):
             return False
+        except (ValidationError, OSError):
+            return True  # it exists, but its metadata file is unreadable: _bind raises the error naming both
 
     def _bind(self, con: duckdb.DuckDBPyConnection, key: str) -> DataStatus:
         """A view ``namespace.table`` over the table's current snapshot; that snapshot's status."""
-        table = self.catalog.load_table(key)
+        table = load_table(self.catalog, key)
         status = _status(key, table)
         namespace, name = key.split(".")
         view = f"{_quote(namespace)}.{_quote(name)}"
@@ -307,4 +351,5 @@ __all__ = [
     "OsoError",
     "QueryData",
     "QueryResponse",
+    "check_read_only",
 ]

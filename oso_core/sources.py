@@ -142,7 +142,8 @@ class Source:
 
     @property
     def lake_namespace(self) -> str:
-        """Iceberg namespace of the tables: the source name unless two sources share one (``ossd``)."""
+        """Iceberg namespace of the tables: the source name unless two sources share one (``ossd``) or OSO's dataset
+        has another name (``ethereum_attestation_service_optimism`` for ``eas_optimism``)."""
         return self.namespace or self.name
 
     def qualified(self, table: str) -> str:

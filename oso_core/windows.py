@@ -215,7 +215,7 @@ class WindowedLoad:
         """Extract, validate and merge each planned window; a failure marks that window faulty and moves on."""
         run_id = _flow_run_id()
         outcomes: list[WindowOutcome] = []
-        progress = _Progress(f"{self.source.name}.{plan.table}", len(plan.windows))
+        progress = _Progress(self.source.qualified(plan.table), len(plan.windows))
         for window in plan.windows:
             outcome, error = self._run_window(plan.table, window, extract, now)
             if outcome is None:
@@ -231,7 +231,7 @@ class WindowedLoad:
                 flow_run_id=run_id,
             )
             print(
-                f"{self.source.name}.{plan.table} window {window}: {outcome.status}, {outcome.rows} rows"
+                f"{self.source.qualified(plan.table)} window {window}: {outcome.status}, {outcome.rows} rows"
                 + (f" ({outcome.error})" if outcome.error else "")
             )
             outcomes.append(outcome)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -20,6 +21,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.maintenance import ARTIFACT_KEY, main, maintenance_flow
 from oso_core.load_state import LoadState
 from oso_core.warehouse import Warehouse
+from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter
 from oso_core.warehouse.maintenance import (
     MaintenancePolicy,
@@ -285,3 +287,107 @@ def test_a_failing_table_fails_the_run_but_not_the_others(warehouse: Warehouse) 
     assert state.is_failed()
     assert "shop.missing" in state.message and "NoSuchTableError" in state.message
     assert data_files(warehouse) == DAYS < files_before  # the other table was still compacted
+
+
+# -- maintenance next to loads in flight (issue 22, items 1 and 3) --------------------------------------------------
+FLOOR_SETTING = "DAGSTER__MAINTENANCE__ORPHAN_AGE_FLOOR_HOURS"
+
+
+def test_an_orphan_age_below_the_floor_is_refused(warehouse: Warehouse, capsys) -> None:
+    """An orphan sweep younger than the floor could delete a load's staged files: refused before anything runs,
+    by the library, the flow and the command line, each naming the setting and the floor."""
+    build(warehouse, merges=1)
+    strays = killed_loads(warehouse, 1, age_s=time.time() - 2 * 3600)  # 2 h old: a load may still be staging them
+    before = listing(warehouse)
+    with pytest.raises(WarehouseError, match=f"floor of 24 h .*{FLOOR_SETTING}"):
+        maintain_table(warehouse.catalog, TABLE, MaintenancePolicy(orphan_min_age=timedelta(hours=1)))
+    state = maintenance_flow(tables=[TABLE], orphan_age_hours=0, return_state=True)
+    assert state.is_failed() and FLOOR_SETTING in state.message
+    with pytest.raises(SystemExit) as exit_:
+        main(["--table", TABLE, "--orphan-age-hours", "0"])
+    assert exit_.value.code == 2 and FLOOR_SETTING in capsys.readouterr().err
+    assert listing(warehouse) == before and all(p.exists() for p in strays)
+
+
+def _sweep_now(monkeypatch: pytest.MonkeyPatch) -> TableReport:
+    """The real orphan sweep at age 0 (the floor lowered through its setting), run by another process's catalog."""
+    monkeypatch.setenv(FLOOR_SETTING, "0")
+    policy = MaintenancePolicy(orphan_min_age=timedelta(0), compact=False, expire=False)
+    return maintain_table(Warehouse().catalog, TABLE, policy, now=datetime.now(UTC) + timedelta(seconds=5))
+
+
+@pytest.mark.parametrize("mode", ["merge", "append"])
+def test_a_write_whose_staged_files_were_swept_fails_and_the_table_stays(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The sweep deletes a write's staged data files between staging and commit: the commit must not land
+    pointing at missing files; it fails naming the table and the table stays readable at its previous snapshot."""
+    data = build(warehouse, merges=1)
+    before = warehouse.catalog.load_table(TABLE).current_snapshot().snapshot_id
+    batch = rows(380, 40, 7)  # 20 updated + 20 new keys
+    swept: list[TableReport] = []
+
+    def frames():
+        yield batch
+        swept.append(_sweep_now(monkeypatch))  # the frame is staged as files; the commit comes next
+
+    with pytest.raises(WarehouseError, match=f"{TABLE}.*missing") as failed:
+        warehouse.write(TABLE, frames(), mode=mode, key=["id"], partition_by="day(day)")
+    assert "parquet" in str(failed.value)
+    assert swept and swept[0].orphans_deleted >= 1
+    assert warehouse.catalog.load_table(TABLE).current_snapshot().snapshot_id == before
+    assert sorted_frame(warehouse).equals(data.sort("id"))
+    assert checksum(warehouse)[0] == data.height
+
+
+def test_a_merge_planned_from_snapshots_expiry_deleted_is_retried(oso_home: Path) -> None:
+    """A merge stages against the table; maintenance then compacts (a commit) and expires every other snapshot
+    (retention 0, keep 1), deleting the manifests the merge had loaded: the merge reloads and commits into the
+    new state, as on a commit conflict."""
+    warehouse = Warehouse()
+    data = build(warehouse)
+    batch = _update_one_day(data)
+    expected = expected_after(data, batch).sort("id")
+    staged, maintained = threading.Event(), threading.Event()
+    merged: list[object] = []
+    failures: list[BaseException] = []
+
+    def frames():
+        staged.set()  # the merge has loaded the table (before maintenance)
+        yield batch
+        assert maintained.wait(60)
+
+    def run() -> None:
+        try:
+            merged.append(Warehouse().write(TABLE, frames(), mode="merge", key=["id"], partition_by="day(day)"))
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert staged.wait(60)
+    report = maintain_table(warehouse.catalog, TABLE, MaintenancePolicy(retention=timedelta(0), keep_last=1))
+    maintained.set()
+    thread.join(60)
+    assert report.files_written == DAYS and report.snapshots_after == 1 and report.expired_files_deleted > 0
+    assert not failures, failures
+    assert merged and merged[0].rows_replaced == batch.height
+    table = warehouse.catalog.load_table(TABLE)
+    assert table.current_snapshot().snapshot_id == merged[0].snapshot_id
+    assert table.current_snapshot().parent_snapshot_id == report.compaction_snapshot_id
+    assert sorted_frame(warehouse).equals(expected)
+    assert checksum(warehouse)[0] == expected.height
+
+
+def test_a_manifest_missing_from_the_current_state_is_not_retried(warehouse: Warehouse) -> None:
+    """Without a newer commit a missing manifest list is damage, not a conflict: the merge fails at once, naming
+    the file, instead of re-planning until the retry limit."""
+    build(warehouse, merges=1)
+    table = warehouse.catalog.load_table(TABLE)
+    manifest_list = table.current_snapshot().manifest_list
+    Path(manifest_list.removeprefix("file://")).unlink()
+    started = time.monotonic()
+    with pytest.raises(FileNotFoundError, match=Path(manifest_list).name):
+        warehouse.write(TABLE, rows(0, 10, 5), mode="merge", key=["id"], partition_by="day(day)")
+    assert time.monotonic() - started < 10
+    assert warehouse.catalog.load_table(TABLE).metadata_location == table.metadata_location

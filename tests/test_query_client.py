@@ -184,3 +184,55 @@ def test_postgres_catalog_is_opened_read_only(postgres, tmp_path: Path, monkeypa
     with pytest.raises(Exception, match="read-only transaction"):
         client.catalog.create_namespace("intruder")
     assert ("intruder",) not in writer.catalog.list_namespaces()
+
+
+@pytest.fixture
+def small_table(warehouse: Warehouse) -> str:
+    """One tiny table written directly (no flow needed); its name."""
+    warehouse.write("demo.items", pl.DataFrame({"id": [1, 2, 3], "name": ["a", "b", "c"]}), mode="replace")
+    return "demo.items"
+
+
+def test_explain_analyze_cannot_run_a_write(warehouse: Warehouse, small_table: str) -> None:
+    """``EXPLAIN ANALYZE`` runs the statement it wraps: a COPY onto the metadata file would destroy the table."""
+    metadata = Path(warehouse.catalog.load_table(small_table).metadata_location.removeprefix("file://"))
+    before = metadata.read_bytes()
+    client = Client()
+    for statement in (
+        f"EXPLAIN ANALYZE COPY (SELECT 'x') TO '{metadata}' (FORMAT csv, HEADER false)",
+        f"/* note */ explain (analyze) copy (select 'x') to '{metadata}'",
+    ):
+        with pytest.raises(OsoError, match="EXPLAIN of COPY refused"):
+            client.query(statement)
+    assert metadata.read_bytes() == before
+    assert client.to_polars(f"SELECT id FROM {small_table} ORDER BY id")["id"].to_list() == [1, 2, 3]
+
+
+def test_select_and_explain_of_a_select_still_run(warehouse: Warehouse, small_table: str) -> None:
+    client = Client()
+    with_select = f"WITH t AS (SELECT * FROM {small_table}) SELECT count(*) AS n FROM t"
+    assert client.to_polars(with_select)["n"].to_list() == [3]
+    for explain in (f"EXPLAIN SELECT * FROM {small_table}", f"EXPLAIN ANALYZE SELECT * FROM {small_table}"):
+        plan = client.to_polars(explain)
+        assert plan.height >= 1 and "ICEBERG" in " ".join(str(v) for v in plan.row(0)).upper()
+
+
+def test_the_command_line_runs_only_reads(
+    warehouse: Warehouse, small_table: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oso_core.query import main
+
+    target = tmp_path / "written.csv"
+    for statement in (
+        f"COPY (SELECT 1) TO '{target}'",
+        f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}'",
+        "SET enable_external_access = true",
+        "SELECT 1; SELECT 2",
+    ):
+        assert main([statement]) == 1, statement
+        assert "query failed:" in capsys.readouterr().err
+        assert not target.exists()
+
+    assert main(["--format", "csv", f"SELECT id FROM {small_table} ORDER BY id"]) == 0
+    assert capsys.readouterr().out.split() == ["id", "1", "2", "3"]
+    assert main([f"EXPLAIN SELECT * FROM {small_table}"]) == 0

@@ -2,6 +2,11 @@
 
 As OSO's ``assets/default/eas_optimism.py``: ``aggregateAttestation`` counts a window's attestations, then
 ``attestations(take, skip, where: {time: {gte, lt}})`` pages of 10 000 (down to 100 on failures, 65 s on 429).
+
+The table is ``ethereum_attestation_service_optimism.attestations``: the dataset of OSO's asset key, which its
+staging model ``stg_eas__optimism_attestations`` reads. The source keeps OSO's file name ``eas_optimism`` (flow,
+settings, load state); a lake written when the table was ``eas_optimism.attestations`` has it renamed in the catalog
+by the first run after the upgrade (history kept, noted in the run summary).
 """
 
 from __future__ import annotations
@@ -11,11 +16,16 @@ from datetime import date
 from flows.eas_optimism.payload import PAGE_SIZE, RETRY, attestations_in_window
 from oso_core.engine import SourceRun, source_flow
 from oso_core.graphql import GraphQLClient, configured_retry
+from oso_core.lake_migration import rename_table
 from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
 
+NAMESPACE = "ethereum_attestation_service_optimism"
+LEGACY_TABLE = "eas_optimism.attestations"  # the name before OSO's
+
 SOURCE = Source(
     name="eas_optimism",
+    namespace=NAMESPACE,
     description="EAS attestations on Optimism (weekly windows) from optimism.easscan.org GraphQL",
     base_url="https://optimism.easscan.org/graphql",
     # Partitioned by 30-day buckets of ``time`` (unix seconds, the column the windows select on; an integer, so
@@ -53,6 +63,7 @@ def eas_optimism_flow(
     ``max_windows``; with them, every window overlapping ``[start, end)`` is reloaded. A faulty window is
     recorded, retried next run, and fails this run after the other windows load.
     """
+    run.summary.notes.extend(rename_table(run.warehouse.catalog, LEGACY_TABLE, SOURCE.qualified("attestations")))
     retry, interval = configured_retry(SOURCE.name, RETRY)
     load = WindowedLoad(SOURCE, run.warehouse, run.summary)
     with GraphQLClient(SOURCE.name, run.base_url(base_url), retry=retry, min_interval=interval) as gql:

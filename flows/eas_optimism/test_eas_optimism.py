@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.eas_optimism.source import eas_optimism_flow
+from flows.eas_optimism.source import LEGACY_TABLE, eas_optimism_flow
 from oso_core.load_state import FAULTY, LOADED, LoadState
 from oso_core.windows import FaultyWindowsError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.sources import no_retry_waits
 
+TABLE = "ethereum_attestation_service_optimism.attestations"  # OSO's dataset name
 RANGE = {"start": "2024-03-03", "end": "2024-03-17", "page_size": 2}
 W1, W2 = 1709424000, 1710028800
 
@@ -33,10 +34,10 @@ def run(replay: ReplayServer, **params):
 def test_windows_count_then_skip_take_pages_to_the_end(warehouse) -> None:
     with server() as replay:
         run(replay)
-    assert warehouse.sql("select count(*), count(distinct id) from eas_optimism.attestations").rows() == [(4, 4)]
+    assert warehouse.sql(f"select count(*), count(distinct id) from {TABLE}").rows() == [(4, 4)]
     row = warehouse.sql(
         "select time, time_created, revoked, revocation_time, ref_uid, is_offchain, decoded_data_json "
-        "from eas_optimism.attestations where time = 1710000000"
+        f"from {TABLE} where time = 1710000000"
     ).row(0, named=True)
     assert (row["time_created"], row["revoked"], row["revocation_time"], row["is_offchain"]) == (
         1710000003,
@@ -58,12 +59,12 @@ def test_faulty_window_then_retry_clears_and_rerun_has_no_duplicates(warehouse) 
     states = LoadState(warehouse).latest("eas_optimism", "attestations")
     assert states["2024-03-03"].status == LOADED and states["2024-03-10"].status == FAULTY
     assert "Query engine timed out" in states["2024-03-10"].error
-    assert warehouse.sql("select count(*) from eas_optimism.attestations").item() == 3
+    assert warehouse.sql(f"select count(*) from {TABLE}").item() == 3
     with server() as replay:
         eas_optimism_flow(base_url=f"{replay.url}/graphql", max_windows=1, page_size=2)
         run(replay)
     assert LoadState(warehouse).latest("eas_optimism", "attestations")["2024-03-10"].status == LOADED
-    assert warehouse.sql("select count(*), count(distinct id) from eas_optimism.attestations").rows() == [(4, 4)]
+    assert warehouse.sql(f"select count(*), count(distinct id) from {TABLE}").rows() == [(4, 4)]
 
 
 def test_revocation_at_the_source_is_merged(warehouse) -> None:
@@ -75,10 +76,10 @@ def test_revocation_at_the_source_is_merged(warehouse) -> None:
     with server(changed) as replay:
         run(replay, end="2024-03-10")
     uid = page["data"]["attestations"][0]["id"]
-    assert warehouse.sql(
-        f"select revoked, revocation_time from eas_optimism.attestations where id = '{uid}'"
-    ).rows() == [(True, 1710200000)]
-    assert warehouse.sql("select count(*) from eas_optimism.attestations").item() == 4
+    assert warehouse.sql(f"select revoked, revocation_time from {TABLE} where id = '{uid}'").rows() == [
+        (True, 1710200000)
+    ]
+    assert warehouse.sql(f"select count(*) from {TABLE}").item() == 4
 
 
 def test_malformed_count_fails_the_window_clearly_and_commits_nothing(warehouse) -> None:
@@ -88,4 +89,21 @@ def test_malformed_count_fails_the_window_clearly_and_commits_nothing(warehouse)
         run(replay, end="2024-03-10")
     error = LoadState(warehouse).latest("eas_optimism", "attestations")["2024-03-03"].error
     assert "eas_optimism: http://127.0.0.1" in error and "no field data.aggregateAttestation._count" in error
-    assert not warehouse.exists("eas_optimism.attestations")
+    assert not warehouse.exists(TABLE)
+
+
+def test_a_lake_written_as_eas_optimism_attestations_is_renamed_with_its_history(warehouse) -> None:
+    with server() as replay:
+        run(replay, end="2024-03-10")  # the first window, then the table under its name before OSO's
+    warehouse.catalog.create_namespace("eas_optimism")
+    warehouse.catalog.rename_table(TABLE, LEGACY_TABLE)
+    old_snapshot = warehouse.snapshot_id(LEGACY_TABLE)
+    with server() as replay:
+        summary = run(replay, start="2024-03-10")
+    assert not warehouse.exists(LEGACY_TABLE) and ("eas_optimism",) not in warehouse.catalog.list_namespaces()
+    history = [entry.snapshot_id for entry in warehouse.catalog.load_table(TABLE).history()]
+    assert history[0] == old_snapshot and len(history) == 2  # moved with its snapshots, then the new window merged
+    assert warehouse.sql(f"select count(*), count(distinct id) from {TABLE}").rows() == [(4, 4)]
+    assert summary.notes[0] == f"renamed {LEGACY_TABLE} to {TABLE} (OSO's table names)"
+    with server() as replay:
+        assert LEGACY_TABLE not in " ".join(run(replay, start="2024-03-10").notes)  # once only

@@ -11,7 +11,9 @@ nothing to do.
 from __future__ import annotations
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import NoSuchTableError
+
+from oso_core.lake_migration import rename_table
 
 PROJECT_REPOSITORIES = "ossd.project_repositories"
 REPOSITORIES = "ossd.repositories"
@@ -41,15 +43,6 @@ def migrate_table_names(catalog: Catalog) -> list[str]:
             catalog.drop_table(REPOSITORIES)
             notes.append(f"dropped the old URL list {REPOSITORIES} ({PROJECT_REPOSITORIES} replaces it)")
         else:
-            _rename(catalog, REPOSITORIES, PROJECT_REPOSITORIES, notes)
-    if catalog.table_exists(LEGACY_GITHUB_REPOSITORIES) and not catalog.table_exists(REPOSITORIES):
-        _rename(catalog, LEGACY_GITHUB_REPOSITORIES, REPOSITORIES, notes)
+            notes += rename_table(catalog, REPOSITORIES, PROJECT_REPOSITORIES)
+    notes += rename_table(catalog, LEGACY_GITHUB_REPOSITORIES, REPOSITORIES)
     return notes
-
-
-def _rename(catalog: Catalog, old: str, new: str, notes: list[str]) -> None:
-    try:
-        catalog.rename_table(old, new)
-    except (NoSuchTableError, TableAlreadyExistsError):  # a concurrent run renamed it first
-        return
-    notes.append(f"renamed {old} to {new} (OSO's table names)")

@@ -2,7 +2,7 @@
 
 * ``process()``: ``OSO_HOME``, ``OSO_SECRETS``, ``OSO_SECRET_PREFIX``, ``OSO_ENV_FILE``, ``OSO_SOURCE_PACKAGES``,
   ``OSO_DYNAMIC_SOURCES_DIR``, ... from the environment only;
-* ``weekly()``, ``iceberg()``: ``PREFIX__WEEKLY__*``, ``PREFIX__ICEBERG__*`` from the environment, then ``.env``;
+* ``weekly()``, ``iceberg()``, ``maintenance()``: ``PREFIX__WEEKLY__*``, ... from the environment, then ``.env``;
 * ``source(name)``: ``PREFIX__<NAME>__BASE_URL``, ``__MIN_INTERVAL``, ... one ``SourceSettings`` per source.
 
 Each is read on first use and kept (``reload()`` forgets them). A bad value is a ``SettingsError`` naming the
@@ -22,6 +22,7 @@ from oso_core.settings.models import (
     AlertsSettings,
     GroupSettings,
     IcebergSettings,
+    MaintenanceSettings,
     ProcessSettings,
     SourceSettings,
     TransformSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "GroupSettings",
     "AlertsSettings",
     "IcebergSettings",
+    "MaintenanceSettings",
     "ProcessSettings",
     "SettingsError",
     "SourceSettings",
@@ -47,6 +49,7 @@ __all__ = [
     "group_prefix",
     "iceberg",
     "load",
+    "maintenance",
     "oso_home",
     "process",
     "reload",
@@ -77,6 +80,11 @@ def alerts() -> AlertsSettings:
 def iceberg() -> IcebergSettings:
     """``PREFIX__ICEBERG__*`` without the secrets (catalog URI, credential, token: see ``oso_core.warehouse``)."""
     return load(IcebergSettings)
+
+
+def maintenance() -> MaintenanceSettings:
+    """``PREFIX__MAINTENANCE__*``: the orphan sweep's age floor."""
+    return load(MaintenanceSettings)
 
 
 def source(name: str, model: type[SourceSettings] = SourceSettings) -> SourceSettings:

@@ -160,6 +160,21 @@ class AlertsSettings(GroupSettings):
     )
 
 
+class MaintenanceSettings(GroupSettings):
+    """Table maintenance (``flows/maintenance.py``): what its orphan-file sweep may never delete."""
+
+    group: ClassVar[str] = "maintenance"
+    section: ClassVar[str] = "maintenance: table maintenance (flows/maintenance.py)"
+
+    orphan_age_floor_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Youngest unreferenced file the orphan sweep may delete, in hours; a smaller "
+        "--orphan-age-hours is refused. A load's staged files are unreferenced until it commits: keep this longer "
+        "than any load takes (24 is four times the weekly run's source_timeout)",
+    )
+
+
 class IcebergSettings(GroupSettings):
     """A shared catalog and an object-store warehouse instead of the embedded lake: the non-secret part (the
     catalog URI, REST credential and token, S3 keys and the GCS token are secrets)."""

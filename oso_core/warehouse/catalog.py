@@ -30,6 +30,10 @@ An object-store warehouse (``gs://``, ``s3://``) adds the FileIO settings of ``o
 credential fails there, naming the setting. The SQLite and Postgres catalogs and both object stores (against the
 GCS emulator and moto's S3 server) are covered by the tests; REST is configuration only: no REST catalog server
 to test it against offline.
+
+Opening fails with one ``WarehouseError`` naming the setting to fix: a catalog database that does not answer
+(:class:`CatalogUnreachableError`: the setting, the host and port, what the driver said, the password masked), a
+warehouse or catalog folder that is a file.
 """
 
 from __future__ import annotations
@@ -41,13 +45,14 @@ from urllib.parse import urlparse
 
 from pyiceberg.catalog import Catalog, load_catalog
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from oso_core import settings
+from oso_core.masking import masked_excerpt
 from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.commit import is_lock_timeout
-from oso_core.warehouse.errors import WarehouseError
-from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, storage_properties
+from oso_core.warehouse.errors import CatalogUnreachableError, WarehouseError
+from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, iceberg_setting, storage_properties
 
 CATALOG_INIT_ATTEMPTS = 5
 
@@ -170,9 +175,9 @@ def open_catalog(config: CatalogConfig | None = None) -> Catalog:
     config = config or CatalogConfig.from_settings()
     database, warehouse = local_paths(config)
     if database is not None:
-        database.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(database.parent, "the catalog's folder", _origin(database.parent, "catalog_uri"))
     if warehouse is not None:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        make_folder(warehouse, "the warehouse", _origin(warehouse, "warehouse"))
     properties = config.properties()
     if config.type == "sql":  # a REST catalog's warehouse is a name its server resolves
         check_warehouse(config.warehouse, properties)  # an unreachable object store fails here, naming the setting
@@ -184,9 +189,52 @@ def open_catalog(config: CatalogConfig | None = None) -> Catalog:
             # the tables made between its check and its CREATE. The next attempt sees them and creates nothing.
             # A catalog locked by another process's write is waited for the same way.
             if attempt + 1 == CATALOG_INIT_ATTEMPTS or not (_created_concurrently(error) or is_lock_timeout(error)):
+                if isinstance(error, OperationalError) and not is_lock_timeout(error):
+                    raise catalog_unreachable(config, error) from None
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _origin(path: Path, key: str) -> str:
+    """Which setting put ``path`` there: ``OSO_HOME`` for the embedded lake's default layout, else the iceberg one."""
+    home = settings.oso_home()
+    return "OSO_HOME" if path in (home, home / "warehouse") else iceberg_setting(key)
+
+
+def make_folder(path: Path, what: str, setting: str) -> None:
+    """``mkdir -p path``; a file in the way is a ``WarehouseError`` naming the setting (a bare ``FileExistsError``
+    named neither the setting nor that it must be a folder)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        found = "it is a file" if blocker == path else f"{blocker} on its path is a file"
+        raise WarehouseError(
+            f"{what} {path} ({setting}) must be a folder, but {found}: point {setting} at a folder "
+            "(it is created if missing) or move the file away"
+        ) from None
+
+
+def catalog_unreachable(config: CatalogConfig, error: Exception) -> CatalogUnreachableError:
+    """The error for a catalog database that did not answer: the setting, where it points and what the driver said,
+    with the URI's password masked wherever it appears."""
+    url = make_url(config.uri)
+    if url.host:
+        where = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.get_backend_name(), '?')}"
+    else:
+        where = url.database or config.redacted_uri()
+    cause = getattr(error, "orig", None) or error  # the driver's own error, without SQLAlchemy's statement and link
+    detail = masked_excerpt(" ".join(str(cause).split()), [url.password, config.uri], limit=300)
+    return CatalogUnreachableError(
+        f"the Iceberg catalog {config.redacted_uri()} ({iceberg_setting('catalog_uri')}) cannot be opened at "
+        f"{where}: {detail or type(cause).__name__}",
+        setting=iceberg_setting("catalog_uri"),
+        where=where,
+    )
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 
 
 def _created_concurrently(error: Exception) -> bool:

@@ -5,6 +5,11 @@ concurrency). On a conflict the writer reloads the table, re-plans against the n
 partition overwrite must replace) and commits again, after a jittered exponential backoff so writers that collided
 do not collide again in lockstep. Data files already written are reused; only the plan is redone.
 
+A file of the table state an attempt planned from that is gone is the same conflict found earlier: another
+writer (a compaction) committed, then snapshot expiry deleted the manifests and data files only the older
+snapshots reached, while this attempt was still reading them. :func:`expired_plan` turns that
+``FileNotFoundError`` into :class:`PlanExpired`, a ``CommitFailedException``, so it is retried the same way.
+
 A catalog that is busy is retried the same way: SQLite answers ``database is locked`` when another process holds
 its lock longer than the busy timeout (5 s), Postgres a lock timeout, deadlock or serialization failure. None of
 these changed the catalog, so waiting and trying again is safe; the other catalog calls of a write (loading the
@@ -17,7 +22,7 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -36,6 +41,14 @@ MAX_ATTEMPTS = 12
 BASE_DELAY_S = 0.05
 MAX_DELAY_S = 5.0
 MAX_TOTAL_S = 300.0
+
+
+class PlanExpired(CommitFailedException):
+    """A file of the table state this attempt planned from was deleted meanwhile (a commit, then snapshot expiry).
+
+    Nothing was committed; reloading the table and planning again reads only files of live snapshots.
+    """
+
 
 CONFLICTS = (CommitFailedException, ValidationException, TableAlreadyExistsError)
 # Texts of the catalog's "busy, nothing done" answers: SQLite's SQLITE_BUSY/SQLITE_LOCKED and Postgres'
@@ -83,6 +96,34 @@ def _brief(error: BaseException) -> str:
     """The error without SQLAlchemy's appended SQL statement and parameters."""
     orig = getattr(error, "orig", None)
     return str(orig if orig is not None else error).splitlines()[0][:300]
+
+
+def expired_plan(
+    error: BaseException, identifier: str, location: str, own: Iterable[str], moved: Callable[[], bool]
+) -> PlanExpired | None:
+    """``error`` as a :class:`PlanExpired` conflict if it is a missing file of an older state of the table.
+
+    Only a ``FileNotFoundError`` naming a file under the table's ``location`` that is not one of ``own`` (the
+    files this attempt wrote: a write whose own staged files vanished must fail, ``oso_core.warehouse.staged``),
+    and only if ``moved()`` says the table has a newer metadata file than the attempt started from: a file missing
+    from the current state is damage that no retry repairs, and stays the error it is.
+    """
+    if not isinstance(error, FileNotFoundError):
+        return None
+    text = " ".join(str(part) for part in (error, error.filename) if part)
+    if _bare(location).rstrip("/") + "/" not in text or any(_bare(path) in text for path in own):
+        return None
+    if not moved():
+        return None
+    return PlanExpired(
+        f"{identifier}: a file of the snapshot this attempt planned from was deleted meanwhile (snapshot expiry "
+        f"after another commit): {_brief(error)}"
+    )
+
+
+def _bare(location: str) -> str:
+    """A location without its scheme, as file errors name it (``/abs/path``, ``bucket/path``)."""
+    return location.split("://", 1)[-1]
 
 
 def with_retry(

@@ -15,12 +15,17 @@ retention:
    protects those), and any snapshot a load-state row points at. pyiceberg removes snapshots from the metadata
    only; the files reachable from the expired snapshots and from no retained one (manifest lists, manifests,
    data files) are then deleted, as Iceberg's own expiry does. They were committed once, so no load in flight
-   can be writing them.
+   can be writing them; a load that planned from an expired snapshot and reads them meets a commit conflict and
+   re-plans on the table as it is now (``commit.expired_plan``).
 3. **Orphan files**: pyiceberg 0.12 has no orphan-file API, so the table's location is listed through its
    FileIO's filesystem (first, before the metadata is read) and every file that no live metadata references
    (data and delete files, manifests and manifest lists of retained snapshots, the current and logged
    metadata.json files, statistics files) and that is older than ``orphan_min_age`` is deleted. The age keeps
-   the files of a load in flight (staged, not yet committed) safe.
+   the files of a load in flight (staged, not yet committed) safe: until its commit they are referenced by
+   nothing, so their age is all that tells them from a killed load's. An age below the floor (setting
+   ``maintenance.orphan_age_floor_hours``, longer than any load takes) is therefore refused before anything
+   runs, by ``maintain_table`` and ``delete_orphans`` themselves, so every caller is covered. Should staged
+   files still vanish, the writer's commit fails rather than land without them (``oso_core.warehouse.staged``).
 
 ``dry_run`` plans all three and changes nothing. A table with ``gc.enabled=false`` keeps every file. Load state
 (``oso_core.load_state``) records windows by key, status and cursor, not by snapshot; should a cursor ever hold a
@@ -45,6 +50,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import ancestors_of
 from pyiceberg.utils.concurrent import ExecutorFactory
 
+from oso_core import settings
 from oso_core.warehouse.commit import commit_with_retry, replace_files
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly, read_data_files
@@ -451,8 +457,40 @@ def expire(catalog: Catalog, identifier: str, policy: MaintenancePolicy, report:
 
 
 # -- 3. orphan files ---------------------------------------------------------------------------------------------------
+def orphan_age_floor() -> timedelta:
+    """The youngest an unreferenced file may be for the sweep to delete it (``maintenance.orphan_age_floor_hours``)."""
+    return timedelta(hours=settings.maintenance().orphan_age_floor_hours)
+
+
+def orphan_floor_setting() -> str:
+    """The floor's variable, ``DAGSTER__MAINTENANCE__ORPHAN_AGE_FLOOR_HOURS`` under the default prefix."""
+    return settings.env_name(settings.group_prefix(settings.MaintenanceSettings.group), "orphan_age_floor_hours")
+
+
+def check_orphan_age(orphan_min_age: timedelta) -> None:
+    """Refuse an orphan age below the floor: younger unreferenced files may be a running load's staged data.
+
+    A load's data files are written before its commit and referenced by no snapshot until then; the sweep cannot
+    tell them from a killed load's except by age. Deleting them made a merge commit a snapshot whose files were
+    gone (issue 22), so the floor is a setting an operator lowers on purpose, not a flag typed in passing.
+    """
+    floor = orphan_age_floor()
+    if orphan_min_age < floor:
+        name = orphan_floor_setting()
+        raise WarehouseError(
+            f"orphan age {_hours(orphan_min_age)} h is below the floor of {_hours(floor)} h ({name}): younger "
+            f"unreferenced files may be the staged data of a load still running; use at least {_hours(floor)} h, "
+            f"or lower {name} while no load runs"
+        )
+
+
+def _hours(age: timedelta) -> str:
+    return f"{age.total_seconds() / 3600:g}"
+
+
 def delete_orphans(catalog: Catalog, identifier: str, policy: MaintenancePolicy, report: TableReport, now: datetime):
     """Delete files under the table's location that no live metadata references and that are old enough."""
+    check_orphan_age(policy.orphan_min_age)
     table = catalog.load_table(identifier)
     listed = list_files(table.io, table.metadata.location)  # listed BEFORE the metadata is read: see docstring
     table = catalog.load_table(identifier)
@@ -478,6 +516,8 @@ def maintain_table(
 ) -> TableReport:
     """Compact, expire and delete orphans of one table (or plan it, with ``policy.dry_run``)."""
     policy = policy or MaintenancePolicy()
+    if policy.delete_orphans:
+        check_orphan_age(policy.orphan_min_age)  # before any step: a refused run changes nothing
     now = now or datetime.now(UTC)
     started = time.perf_counter()
     report = TableReport(identifier, dry_run=policy.dry_run)

@@ -19,6 +19,7 @@ from pyiceberg.catalog import Catalog
 
 from oso_core import settings
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
+from oso_core.warehouse.tables import load_table
 
 # pyiceberg plans the scan; the optional polars_iceberg planner is not installed and would only warn.
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
@@ -46,7 +47,7 @@ def duckdb_connection() -> duckdb.DuckDBPyConnection:
 
 
 def metadata_path(catalog: Catalog, identifier: str) -> str:
-    return catalog.load_table(identifier).metadata_location.removeprefix("file://")
+    return load_table(catalog, identifier).metadata_location.removeprefix("file://")
 
 
 def read_table(catalog: Catalog, identifier: str) -> pl.DataFrame:
@@ -54,8 +55,9 @@ def read_table(catalog: Catalog, identifier: str) -> pl.DataFrame:
 
     Object-store files are read through the table's own FileIO (``reader_override="pyiceberg"``): Polars' native
     reader would need the endpoint and credentials again in its own terms, and has no GCS emulator support.
+    A table whose metadata file is unreadable is a ``BrokenTableError`` naming it and the file.
     """
-    table = catalog.load_table(identifier)
+    table = load_table(catalog, identifier)
     if is_object_store(table.metadata_location):
         return pl.scan_iceberg(table, reader_override="pyiceberg").collect()
     return pl.scan_iceberg(table).collect()
@@ -75,7 +77,7 @@ def sql(catalog: Catalog, query: str, con: duckdb.DuckDBPyConnection | None = No
         if ident not in known:
             continue
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        loaded = catalog.load_table(ident)
+        loaded = load_table(catalog, ident)  # a corrupt metadata file: BrokenTableError naming table and file
         location = loaded.metadata_location
         if is_object_store(location):
             if remote is None:

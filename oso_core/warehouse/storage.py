@@ -91,7 +91,8 @@ def storage_properties(warehouse: str, resolver: SecretResolver | None = None) -
 
 
 # -- the start check ---------------------------------------------------------------------------------------------
-def _setting(key: str) -> str:
+def iceberg_setting(key: str) -> str:
+    """The environment name of an iceberg setting under the configured prefix: ``DAGSTER__ICEBERG__WAREHOUSE``."""
     return settings.env_name(settings.group_prefix("iceberg"), key)
 
 
@@ -115,7 +116,7 @@ def check_warehouse(warehouse: str, properties: Mapping[str, str]) -> None:
         fs = io.fs_by_scheme(scheme, bucket)
         if fs.get_file_info(bucket).type == FileType.NotFound:
             raise WarehouseError(
-                f"the warehouse {warehouse} ({_setting('warehouse')}) is not reachable: bucket {bucket!r} "
+                f"the warehouse {warehouse} ({iceberg_setting('warehouse')}) is not reachable: bucket {bucket!r} "
                 "does not exist"
             )
         fs.get_file_info(FileSelector(path.rstrip("/"), recursive=False, allow_not_found=True))
@@ -132,15 +133,15 @@ def _explain(warehouse: str, bucket: str, s3: bool, detail: str) -> str:
     else:
         endpoint, credentials = "gcs_endpoint", "gcs_token / gcp_credentials_block"
     if any(word in text for word in ("connect", "resolve", "timed out", "timeout", "network", "unavailable")):
-        what = f"the endpoint cannot be reached: check {_setting(endpoint)}"
+        what = f"the endpoint cannot be reached: check {iceberg_setting(endpoint)}"
     elif any(word in text for word in ("nosuchbucket", "bucket does not exist", "not found", "404")):
-        what = f"bucket {bucket!r} does not exist: check {_setting('warehouse')}"
+        what = f"bucket {bucket!r} does not exist: check {iceberg_setting('warehouse')}"
     elif any(word in text for word in ("denied", "forbidden", "403", "401", "signature", "invalidaccesskey",
                                        "credential", "unauthorized", "token")):  # fmt: skip
-        names = " / ".join(_setting(n.strip()) for n in credentials.split("/"))
+        names = " / ".join(iceberg_setting(n.strip()) for n in credentials.split("/"))
         what = f"the credentials were refused: check {names}"
     else:
-        what = f"check {_setting('warehouse')} and {_setting(endpoint)}"
+        what = f"check {iceberg_setting('warehouse')} and {iceberg_setting(endpoint)}"
     return f"the warehouse {warehouse} is not reachable, {what} ({detail.splitlines()[0][:300] if detail else ''})"
 
 

@@ -9,7 +9,9 @@ Between the two halves the write's data-quality gate (``quality.py``) gives its 
 failed check is one more failure before the commit. If anything fails before the commit the table is untouched;
 the staged files are deleted, whatever the error, as are the manifests and metadata file of a commit attempt that
 did not land (best effort; a killed process leaves unreferenced files behind, which never become visible). A
-commit conflict or a locked catalog re-plans and retries.
+commit conflict or a locked catalog re-plans and retries, as does a plan whose snapshot was expired meanwhile
+(``commit.expired_plan``); a write whose own staged files were deleted before its commit fails instead of
+committing a snapshot without them (``staged.py``).
 """
 
 from __future__ import annotations
@@ -24,14 +26,24 @@ import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.table import Table, Transaction
+from pyiceberg.table.update.snapshot import UpdateSnapshot
 
 from oso_core.sources import WRITE_MODES
-from oso_core.warehouse.attempt import metadata_written, new_snapshot_files, record_metadata_writes
-from oso_core.warehouse.commit import CONFLICTS, RetryPolicy, commit_with_retry, is_lock_timeout, with_retry
+from oso_core.warehouse.attempt import RecordingFileIO, metadata_written, new_snapshot_id, record_metadata_writes
+from oso_core.warehouse.commit import (
+    CONFLICTS,
+    RetryPolicy,
+    commit_with_retry,
+    expired_plan,
+    is_lock_timeout,
+    with_retry,
+)
 from oso_core.warehouse.compat import restore_staged_updates, staged_updates, transaction_io, transaction_scan
+from oso_core.warehouse.disk_full import disk_full_error, is_disk_full
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
 from oso_core.warehouse.merge import MergePlan, plan_merge, plan_partition_overwrite
@@ -47,6 +59,7 @@ from oso_core.warehouse.quality import (
     snapshot_properties,
 )
 from oso_core.warehouse.schema import assert_same_columns, changes_needed, drop_absent, evolve, iceberg_schema
+from oso_core.warehouse.staged import require_staged_files
 from oso_core.warehouse.types import normalize_frame, to_arrow
 
 __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_frames"]
@@ -150,8 +163,12 @@ class IcebergWriter:
         staging = _Staging(self, identifier, mode, key, partition, dedupe, gate, prune)
         try:
             outcome = self._stage_and_commit(staging, data, properties)
-        except BaseException:
+        except BaseException as error:
             staging.discard()  # unless the commit may have landed: never delete files a snapshot may reference
+            if is_disk_full(error):
+                raise disk_full_error(
+                    identifier, staging.location(), error, may_have_landed=staging.maybe_committed
+                ) from error
             raise
         return WriteResult(
             table=identifier,
@@ -379,6 +396,12 @@ class _Staging:
             if files:
                 yield pl.from_arrow(read_data_files(self.txn.table_metadata, io, scan_tasks(files)))
 
+    def location(self) -> str:
+        """Where the table's files go (the warehouse, before the table exists)."""
+        if self.txn is not None:
+            return self.txn.table_metadata.location
+        return str(self.catalog.properties.get("warehouse", ""))
+
     def discard(self) -> None:
         if self.txn is None:
             return
@@ -425,6 +448,8 @@ class _Staging:
     def commit(self, table: Table | None, properties: dict[str, str]) -> _Outcome:
         txn = self._transaction_for(table)
         io = transaction_io(txn)
+        # Every file this attempt writes (rewrites, manifests, manifest list), finished or not, goes through it.
+        written = RecordingFileIO(io)
         # Restored if this attempt fails, so a staged create can be committed again.
         staged = staged_updates(txn)
         base_snapshot_id = txn.table_metadata.current_snapshot_id
@@ -432,23 +457,29 @@ class _Staging:
         props.update({"oso.mode": self.mode, "oso.rows": str(self.rows)})
         plan = MergePlan()
         snapshot_id: int | None = None
-        snapshot_files: list[str] = []
         metadata_files: list[str] = []
         in_catalog = False
         try:
-            plan = self._plan(txn, io, props)
+            plan = self._plan(txn, io, written, props)
             added = [f for files in self.frames_files for f in files] + plan.rewritten
-            _stage_snapshot(txn, plan, added, props)
-            snapshot_id, snapshot_files = new_snapshot_files(txn, base_snapshot_id)
+            _stage_snapshot(txn, written, plan, added, props)
+            snapshot_id = new_snapshot_id(txn, base_snapshot_id)
+            require_staged_files(self.identifier, io, [f.file_path for f in added])  # never commit a missing file
             in_catalog = True
             with metadata_written() as metadata_files:
                 committed = txn.commit_transaction()
         except BaseException as error:
             restore_staged_updates(txn, staged)
             if not (in_catalog and self._landed(error, snapshot_id, metadata_files)):
-                # This attempt's rewrites, manifests and metadata file; a retry re-plans and writes them again.
-                _delete_quietly(io, plan.rewritten)
-                delete_quietly(io, snapshot_files + metadata_files)
+                # This attempt's rewrites, manifests and metadata file, also those a full disk left half written;
+                # a retry re-plans and writes them again.
+                delete_quietly(io, written.written + metadata_files)
+            if not in_catalog and table is not None:
+                own = [f.file_path for files in self.frames_files for f in files] + list(written.written)
+                location = txn.table_metadata.location
+                conflict = expired_plan(error, self.identifier, location, own, lambda: self._moved_since(table))
+                if conflict is not None:
+                    raise conflict from error  # a conflict: commit_with_retry reloads and re-plans
             raise
         snapshot = committed.current_snapshot()
         return _Outcome(
@@ -459,8 +490,11 @@ class _Staging:
             files_removed=len(plan.removed),
         )
 
-    def _plan(self, txn: Transaction, io: Any, props: dict[str, str]) -> MergePlan:
-        """What the mode replaces in the table as ``txn`` sees it (and the files it rewrites for that)."""
+    def _plan(self, txn: Transaction, io: Any, written: RecordingFileIO, props: dict[str, str]) -> MergePlan:
+        """What the mode replaces in the table as ``txn`` sees it (and the files it rewrites for that).
+
+        Reads go through the table's ``io``, rewrites through ``written``, so a failed attempt can remove them.
+        """
         plan = MergePlan()
         if self.mode == "replace":
             plan = MergePlan(removed=[t.file for t in transaction_scan(txn).plan_files()])
@@ -468,16 +502,25 @@ class _Staging:
         elif self.mode == "merge" and txn.table_metadata.current_snapshot() is not None:
             keys = pl.concat(self.keys, how="vertical_relaxed").select(self.key).unique()
             windows = self.merge_windows if self.prune_by_partition else None
-            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, io), windows)
+            plan = plan_merge(txn, io, keys, self.key, DataFileWriter(txn.table_metadata, written), windows)
             props["oso.rows_updated"] = str(plan.rows_replaced)
             props["oso.rows_inserted"] = str(self.rows - plan.rows_replaced)
         elif self.mode == "overwrite_partitions" and txn.table_metadata.current_snapshot() is not None:
             assert self.windows is not None
-            plan = plan_partition_overwrite(txn, io, self.windows, DataFileWriter(txn.table_metadata, io))
+            plan = plan_partition_overwrite(txn, io, self.windows, DataFileWriter(txn.table_metadata, written))
             props["oso.windows"] = self.windows.describe()[:500]
         if self.mode != "merge":
             props["oso.rows_replaced"] = str(plan.rows_replaced)
         return plan
+
+    def _moved_since(self, table: Table) -> bool:
+        """Whether the catalog holds a newer metadata file of the table than ``table`` (True if it cannot tell)."""
+        try:
+            return self.catalog.load_table(self.identifier).metadata_location != table.metadata_location
+        except NoSuchTableError:
+            return False
+        except Exception:  # noqa: BLE001 - the retry reloads and finds out; it is bounded
+            return True
 
     def _landed(self, error: BaseException, snapshot_id: int | None, metadata_files: list[str]) -> bool:
         """Whether a commit that raised ``error`` may still have landed (then its files must stay)."""
@@ -499,16 +542,20 @@ class _Staging:
         return False
 
 
-def _stage_snapshot(txn: Transaction, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
-    """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append."""
+def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[Any], props: dict[str, str]) -> None:
+    """Stage the write's one snapshot in ``txn``: an overwrite if it replaces files, else an append.
+
+    ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO).
+    """
+    update = UpdateSnapshot(txn, io=io, snapshot_properties=props)
     if plan.removed:
-        with txn.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
+        with update.overwrite() as overwrite:
             for data_file in plan.removed:
                 overwrite.delete_data_file(data_file)
             for data_file in added:
                 overwrite.append_data_file(data_file)
     elif added or txn.table_metadata.current_snapshot() is None:
-        with txn.update_snapshot(snapshot_properties=props).fast_append() as append:
+        with update.fast_append() as append:
             for data_file in added:
                 append.append_data_file(data_file)
 

@@ -7,6 +7,8 @@
 * ``s3_server`` / ``gcs_server`` (session): moto's S3 server and the GCS emulator, started on first use;
   ``object_lake`` (per test, parametrized over both): a lake with its catalog in the session's PostgreSQL and its
   warehouse under a fresh prefix of the store's bucket (``tests/support/object_stores.py``).
+* ``small_disk`` (per test): a factory mounting a real tmpfs of a given size at a folder
+  (``tests/support/small_disk.py``; needs root, else the test is skipped), unmounted after the test.
 * ``fresh_settings`` (per test, autouse): typed settings are read once per process, so each test starts with
   none read and any ``monkeypatch.setenv`` / ``delenv`` forgets them (the next read sees the new environment).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from tests.support.object_stores import ObjectLake, StoreServer, start_gcs, star
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, postgres_available, start_postgres
 from tests.support.prefect_server import PrefectServer, start_prefect_server
+from tests.support.small_disk import mounted_tmpfs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -119,6 +122,13 @@ def oso_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OSO_HOME", str(home))
     monkeypatch.setenv("OSO_ENV_FILE", str(tmp_path / "no.env"))
     return home
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Callable[[Path, str], Path]]:
+    """``small_disk(folder, "1m")`` mounts a tmpfs of that size at ``folder``; every mount is undone after the test."""
+    with contextlib.ExitStack() as mounts:
+        yield lambda folder, size: mounts.enter_context(mounted_tmpfs(folder, size))
 
 
 @pytest.fixture
