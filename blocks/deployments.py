@@ -10,6 +10,8 @@ What it declares:
 * one deployment per source flow, named after the source. A ``weekly`` source (the default cadence) has no schedule
   of its own: the weekly flow runs it (or run it on demand). Any other cadence (``daily``, a cron such as OSO's
   ``0 0 * * 2,5``) is the active schedule of the source's own deployment, and the weekly run leaves it out;
+* ``transform`` (flow ``oso-transform``): the sqlmesh project planned, run and published (``flows/transform.py``),
+  on cron setting ``transform.cron`` (default ``0 5 * * *``, OSO's daily sqlmesh job);
 * ``freshness`` (flow ``oso-freshness``): daily at 06:00, after the midnight loads, checks each table's age against
   its maximum (``flows/freshness.py``);
 * ``maintenance`` (flow ``oso-table-maintenance``): compaction, snapshot expiry and orphan-file deletion of every
@@ -53,6 +55,7 @@ FRESHNESS_ENTRYPOINT = "flows/freshness.py:freshness_flow"
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_flow"
 MAINTENANCE_CRON = "0 0 * * 3"
 MAINTENANCE_ENTRYPOINT = "flows/maintenance.py:maintenance_flow"
+TRANSFORM_ENTRYPOINT = "flows/transform.py:transform_flow"
 DYNAMIC_MODULE = "flows.dynamic"  # serves the YAML files of OSO_DYNAMIC_SOURCES_DIR
 DEFAULT_WORK_POOL = "oso-process"
 PREFECT_VERSION = "3.9.1"
@@ -175,6 +178,21 @@ def maintenance_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
     }
 
 
+def transform_deployment(work_pool: str, timezone: str) -> dict[str, Any]:
+    """The sqlmesh project on its own schedule (setting ``transform.cron``, OSO's later daily ``0 5 * * *``)."""
+    return {
+        "name": "transform",
+        "description": "Plan and run the sqlmesh project over the lake (prod, auto-apply) and publish its models to "
+        "namespace oso; daily, as OSO's sqlmesh job ran.",
+        "entrypoint": TRANSFORM_ENTRYPOINT,
+        "tags": ["oso", "transform", ALERTS_TAG],
+        "parameters": {},
+        "schedules": _schedule(timezone, active=True, cron=settings.transform().cron),
+        "concurrency_limit": _concurrency(),
+        "work_pool": _work_pool(work_pool),
+    }
+
+
 def freshness_deployment(work_pool: str, timezone: str, package: str = "flows") -> dict[str, Any]:
     """The daily freshness check; it reads the declarations, so it gets the same source packages as the weekly run."""
     return {
@@ -222,6 +240,7 @@ def project_config(
         weekly_deployment(weekly_work_pool or work_pool, timezone, package=package),
         maintenance_deployment(work_pool, timezone),
         freshness_deployment(work_pool, timezone, package),
+        transform_deployment(work_pool, timezone),
     ]
     for source in sources.values():
         deployments.append(source_deployment(source, work_pool, timezone))

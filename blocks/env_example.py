@@ -9,9 +9,9 @@ Where the names come from:
   (``oso_dev.replay.ReplaySettings``);
 * the knobs every source has (``SourceSettings``), once, as ``DAGSTER__<SOURCE>__<KEY>``;
 * per source (``Source`` declarations): its secrets, its base URL, and the fields of its own settings model;
-* the groups (``WeeklySettings``, ``IcebergSettings``, ``MaintenanceSettings``) with the secret-like settings
-  declared beside the code that resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``,
-  ``oso_core.alerts.WEBHOOK_SECRET``).
+* the groups (``WeeklySettings``, ``IcebergSettings``, ``MaintenanceSettings``, ``TransformSettings``) with the
+  secret-like settings declared beside the code that resolves them (``oso_core.warehouse.catalog.CATALOG_SECRETS``,
+  ``oso_core.alerts.WEBHOOK_SECRET``, ``oso_core.transform.gateway.TRANSFORM_SECRETS``).
 
 Names use the default prefix ``dagster``; the header says how another prefix renames them.
 """
@@ -38,6 +38,7 @@ from oso_core.settings import (
     MaintenanceSettings,
     ProcessSettings,
     SourceSettings,
+    TransformSettings,
     WeeklySettings,
 )
 from oso_core.sources import Source, discover_sources
@@ -131,6 +132,7 @@ def _dev_models() -> list[type[BaseSettings]]:
 def render(sources: Iterable[Source] | None = None, prefix: str = DEFAULT_PREFIX) -> str:
     """The ``.env.example`` text for ``sources`` (default: every discovered source)."""
     from oso_core.alerts import WEBHOOK_SECRET
+    from oso_core.transform.gateway import TRANSFORM_SECRETS
     from oso_core.warehouse.catalog import CATALOG_SECRETS
 
     sources = list(discover_sources().values() if sources is None else sources)
@@ -150,7 +152,12 @@ def render(sources: Iterable[Source] | None = None, prefix: str = DEFAULT_PREFIX
     for source in sorted(sources, key=lambda s: s.name):
         if text := _source_section(source, prefix, listed):
             parts.append(text)
-    for model, secrets in ((IcebergSettings, CATALOG_SECRETS), (WeeklySettings, ()), (MaintenanceSettings, ())):
+    for model, secrets in (
+        (IcebergSettings, CATALOG_SECRETS),
+        (WeeklySettings, ()),
+        (MaintenanceSettings, ()),
+        (TransformSettings, TRANSFORM_SECRETS),
+    ):
         name = f"{prefix}__{model.group}__".upper()
         fields = _fields(model, lambda f, name=name: f"{name}{f.upper()}", False)
         parts.append(_section(model.section) + _secrets(secrets, prefix) + fields)

@@ -4,6 +4,8 @@
 Deployed, it runs on the ``0 0 * * 0`` cron of ``prefect.yaml`` and loads the ``weekly`` sources; the daily and
 cron ones run on their own deployments' schedules. It ends Failed when any source failed, with a state message naming
 how many and the first error (the failure alert reads it), and publishes a ``weekly-summary`` table artifact.
+After the loads it runs the transform (``flows/transform.py``, a subflow ``weekly-part-transform``) unless setting
+``transform.in_weekly`` is false or ``--no-transform`` is given; a failed transform fails the weekly run too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ if __name__ == "__main__":  # a command line picks its Prefect API (analytics of
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed, Failed, State
 
-from oso_core.alerts import alert_on_failure, failure_state_message
+from oso_core import settings
+from oso_core.alerts import WEEKLY_PART_PREFIX, alert_on_failure, failure_state_message, first_error_line
 from oso_core.flow_guard import guarded_flow
 from oso_core.pipeline import (
     TASK_RUNNERS,
@@ -45,25 +48,45 @@ def weekly_flow(
     skip: list[str] | None = None,
     concurrency: int | None = None,
     every_cadence: bool = False,
+    transform: bool | None = None,
 ) -> State:
     """Load every weekly source (``only`` / ``skip`` narrow it; ``every_cadence`` adds the daily and cron ones),
-    ``concurrency`` at a time."""
+    ``concurrency`` at a time; then run the transform (``flows/transform.py``) unless ``transform`` is False
+    (default: setting ``transform.in_weekly``)."""
     open_catalog()  # a wrong warehouse endpoint, bucket or credential fails here, naming the setting, before any source
     sources = select_sources(only, skip, every_cadence)
     outcomes = run_sources(sources, concurrency or configured_concurrency())
     print(render_summary(outcomes))
     rows = [o.as_row() for o in outcomes]
     failed = [o for o in outcomes if not o.ok]
+    transformed = _transform(failed) if (settings.transform().in_weekly if transform is None else transform) else None
     create_table_artifact(
         key="weekly-summary",
         table=rows or [{"source": "", "state": "no sources"}],
         description=f"{len(outcomes) - len(failed)} of {len(outcomes)} sources completed",
     )
+    if failed or (transformed is not None and not transformed.is_completed()):
+        names = [o.source for o in failed]
+        first = f"{failed[0].source}: {failed[0].error}" if failed else ""
+        if transformed is not None and not transformed.is_completed():
+            names.append("transform")
+            first = first or f"transform: {first_error_line(transformed.message)}"
+        return Failed(message=failure_state_message(len(names), first, names), data=rows)
+    return Completed(message=f"{len(outcomes)} sources completed" + (", then the transform" if transformed else ""),
+                     data=rows)  # fmt: skip
+
+
+def _transform(failed: list) -> State:
+    """The transform after the loads, as OSO's Sunday job ran sqlmesh after its assets. A source that failed this run
+    committed nothing, so its tables are read at their last good snapshot; the run says which."""
+    from flows.transform import transform_flow
+
     if failed:
-        first = failed[0]
-        message = failure_state_message(len(failed), f"{first.source}: {first.error}", [o.source for o in failed])
-        return Failed(message=message, data=rows)
-    return Completed(message=f"{len(outcomes)} sources completed", data=rows)
+        print(f"transform: the tables of {', '.join(o.source for o in failed)} (failed this run) are read at their "
+              "last good snapshot")  # fmt: skip
+    state = transform_flow.with_options(flow_run_name=f"{WEEKLY_PART_PREFIX}transform")(return_state=True)
+    print(f"transform: {state.name}: {first_error_line(state.message)}")
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=None, help="sources in flight at once (default: setting weekly.concurrency)"
     )
     parser.add_argument(
+        "--no-transform", action="store_true", help="skip the transform after the loads (setting transform.in_weekly)"
+    )
+    parser.add_argument(
         "--task-runner", choices=TASK_RUNNERS, default=None, help="where sources run (default: weekly.task_runner)"
     )
     args = parser.parse_args(argv)
@@ -98,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 
             local.enter_context(replaying())
         state = weekly_flow.with_options(task_runner=runner)(
-            only=args.only, skip=args.skip, concurrency=concurrency, every_cadence=args.every_cadence, return_state=True
+            only=args.only,
+            skip=args.skip,
+            concurrency=concurrency,
+            every_cadence=args.every_cadence,
+            transform=False if args.no_transform else None,
+            return_state=True,
         )
     return 0 if state.is_completed() else 1
 

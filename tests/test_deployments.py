@@ -67,6 +67,10 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
     assert freshness["entrypoint"] == "flows/freshness.py:freshness_flow" and "freshness" not in sources
     assert freshness["schedules"] == [{"cron": "0 6 * * *", "timezone": "UTC", "day_or": True, "active": True}]
     assert weekly["tags"] == ["oso", "weekly", "alerts"] and "alerts" in freshness["tags"]
+    transform = by_name["transform"]
+    assert transform["entrypoint"] == "flows/transform.py:transform_flow" and "transform" not in sources
+    assert transform["schedules"] == [{"cron": "0 5 * * *", "timezone": "UTC", "day_or": True, "active": True}]
+    assert transform["tags"] == ["oso", "transform", "alerts"] and transform["concurrency_limit"]["limit"] == 1
     for name, source in sources.items():
         # a weekly source runs in the weekly run; any other cadence is its own deployment's active schedule
         own = [] if source.in_weekly_run else [{"cron": source.cron, "timezone": "UTC", "day_or": True, "active": True}]
@@ -82,7 +86,9 @@ def test_committed_prefect_yaml_is_generated_from_the_declarations() -> None:
 def test_windowed_sources_get_a_weekly_window_schedule() -> None:
     config = project_config(discover_sources([PKG]), "Europe/Berlin", "pool", PKG)
     by_name = {d["name"]: d for d in config["deployments"]}
-    assert sorted(by_name) == ["alpha", "beta", "beta-windows", "broken", "freshness", "maintenance", "weekly"]
+    assert sorted(by_name) == [
+        "alpha", "beta", "beta-windows", "broken", "freshness", "maintenance", "transform", "weekly"
+    ]  # fmt: skip
     assert by_name["maintenance"]["schedules"][0] == {
         "cron": "0 0 * * 3",
         "timezone": "Europe/Berlin",
@@ -94,6 +100,20 @@ def test_windowed_sources_get_a_weekly_window_schedule() -> None:
     assert windows["schedules"][0]["cron"] == "0 0 * * 0" and windows["schedules"][0]["active"] is False
     assert by_name["weekly"]["parameters"] == {"concurrency": 4}
     assert by_name["weekly"]["work_pool"]["job_variables"] == {"env": {"OSO_SOURCE_PACKAGES": PKG}}
+
+
+def test_the_transform_deployment_takes_its_cron_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGSTER__TRANSFORM__CRON", "30 6 * * 1")
+    by_name = {
+        d["name"]: d for d in project_config(discover_sources([PKG]), "Europe/Berlin", "pool", PKG)["deployments"]
+    }
+    assert by_name["transform"]["schedules"] == [
+        {"cron": "30 6 * * 1", "timezone": "Europe/Berlin", "day_or": True, "active": True}
+    ]
+    assert by_name["transform"]["work_pool"]["name"] == "pool"
+    monkeypatch.setenv("DAGSTER__TRANSFORM__CRON", "every morning")
+    with pytest.raises(ValueError, match="DAGSTER__TRANSFORM__CRON"):
+        project_config(discover_sources([PKG]), "UTC", "pool", PKG)
 
 
 def test_a_cron_cadence_gets_its_own_active_schedule_and_an_api_tag() -> None:

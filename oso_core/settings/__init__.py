@@ -25,6 +25,7 @@ from oso_core.settings.models import (
     MaintenanceSettings,
     ProcessSettings,
     SourceSettings,
+    TransformSettings,
     WeeklySettings,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "ProcessSettings",
     "SettingsError",
     "SourceSettings",
+    "TransformSettings",
     "WeeklySettings",
     "dynamic_sources_dir",
     "env_file",
@@ -55,6 +57,7 @@ __all__ = [
     "secret_prefix",
     "source",
     "source_packages",
+    "transform",
     "weekly",
 ]
 
@@ -62,6 +65,11 @@ __all__ = [
 def weekly() -> WeeklySettings:
     """``PREFIX__WEEKLY__*``: concurrency, task runner, cluster addresses, the cron's time zone."""
     return load(WeeklySettings)
+
+
+def transform() -> TransformSettings:
+    """Group ``transform``: the sqlmesh project, its gateway and where its models are published."""
+    return load(TransformSettings)
 
 
 def alerts() -> AlertsSettings:

@@ -235,3 +235,78 @@ class SourceSettings(GroupSettings):
     parallel_pages: int | None = Field(
         default=None, ge=1, description="REST offset pages fetched at once when the total is known (default 4)"
     )
+
+
+DEFAULT_SQLMESH_PROJECT = PROJECT_ROOT / "flows" / "sqlmesh_project"
+
+
+class TransformSettings(GroupSettings):
+    """The transformation stage (``flows/transform.py``): which sqlmesh project runs, on which gateway, and how its
+    models land in the lake. The Trino password and a sqlmesh state database URI of its own are secrets
+    (``oso_core.transform.gateway.TRANSFORM_SECRETS``)."""
+
+    group: ClassVar[str] = "transform"
+    section: ClassVar[str] = "transform: the sqlmesh project run over the lake, and its models published back to it"
+
+    project: Path = Field(
+        default=DEFAULT_SQLMESH_PROJECT,
+        description="Folder of the sqlmesh project to run (default: this repository's starter project, "
+        "flows/sqlmesh_project)",
+    )
+    environment: str = Field(default="prod", description="sqlmesh environment planned and run")
+    gateway: Literal["duckdb", "trino"] = Field(
+        default="duckdb", description="Where the models run: duckdb (embedded, a file in the lake home) or trino"
+    )
+    source_schema: str = Field(
+        default="sources__{catalog}__{db}",
+        description="Schema each lake namespace is also exposed under on the DuckDB gateway, for "
+        "@oso_source('bigquery.<ns>.<table>') (OSO's local DuckDB rule; {catalog} is bigquery, {db} the namespace)",
+    )
+    output_namespace: str = Field(default="oso", description="Lake namespace the models are published to")
+    publish_tags: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Publish only the models carrying one of these sqlmesh tags, comma-separated (default: every "
+        "model)",
+    )
+    state_schema: str = Field(default="sqlmesh", description="Schema of sqlmesh's state in a Postgres state database")
+    in_weekly: bool = Field(default=True, description="The weekly run runs the transform after its loads")
+    cron: str = Field(default="0 5 * * *", description="Cron of the transform deployment (OSO's daily 05:00 UTC)")
+    concurrent_tasks: int = Field(default=1, ge=1, description="Models sqlmesh evaluates at once")
+    trino_host: str | None = Field(default=None, description="Trino gateway: host (required for gateway trino)")
+    trino_port: int = Field(default=8080, ge=1, le=65535, description="Trino gateway: port")
+    trino_user: str = Field(default="sqlmesh", description="Trino gateway: user")
+    trino_catalog: str = Field(default="iceberg", description="Trino gateway: catalog holding the lake")
+    trino_http_scheme: Literal["http", "https"] = Field(default="http", description="Trino gateway: http or https")
+    trino_source_schema: str = Field(
+        default="{db}",
+        description="Trino gateway: schema of @oso_source('bigquery.<ns>.<table>') in the Trino catalog ({db} is "
+        "the namespace)",
+    )
+
+    @field_validator("publish_tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("source_schema", "trino_source_schema")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        try:
+            value.format(catalog="bigquery", db="ns")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("a schema template using only {catalog} and {db}, e.g. sources__{catalog}__{db}") from None
+        if "{db}" not in value:
+            raise ValueError("the template must hold {db} (each namespace needs a schema of its own)")
+        return value
+
+    @field_validator("project", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from oso_core.cadence import cron_of
+
+        return cron_of(value)  # 'daily', 'weekly' or a cron expression; anything else is an error naming the setting

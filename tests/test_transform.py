@@ -1,0 +1,447 @@
+"""The transformation stage: a sqlmesh project over the lake, its models published back as Iceberg tables.
+
+Most tests build a tiny lake with the warehouse writer and a tiny sqlmesh project in a temporary folder (one or two
+models, so a run takes seconds); the starter project runs end to end over replayed sources once (slow). DuckDB
+(``oso_core.warehouse.reader.sql``) and Polars read the published tables back as independent readers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
+
+from flows.transform import INPUTS_KEY, SUMMARY_KEY, transform_flow
+from oso_core.settings.models import DEFAULT_SQLMESH_PROJECT
+from oso_core.transform.errors import TransformError
+from oso_core.transform.runner import TransformOptions, run_transform
+from oso_core.warehouse import Warehouse
+from oso_core.warehouse.reader import read_table, sql
+
+MACRO = DEFAULT_SQLMESH_PROJECT / "macros" / "oso_source.py"
+
+STAGING = """
+MODEL (
+  name oso.stg_items,
+  kind FULL,
+  audits (not_null(columns := (item_id)))
+);
+SELECT CAST(items.id AS BIGINT) AS item_id, LOWER(items.name) AS item_name, items.price
+FROM @oso_source('bigquery.shop.items') AS items
+"""
+DOWNSTREAM = """
+MODEL (name oso.item_totals, kind FULL, audits (number_of_rows(threshold := 0)));
+SELECT COUNT(*) AS items, CAST(SUM(stg.price) AS DOUBLE) AS total FROM oso.stg_items AS stg
+"""
+INDEPENDENT = """
+MODEL (name oso.item_count, kind FULL);
+SELECT COUNT(*) AS n FROM shop.items
+"""
+
+
+def make_project(folder: Path, models: dict[str, str], python: dict[str, str] | None = None) -> Path:
+    """A sqlmesh project as OSO writes one (Trino dialect, @oso_source), with the starter project's macro."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "macros").mkdir()
+    shutil.copy(MACRO, folder / "macros" / "oso_source.py")
+    (folder / "config.yaml").write_text("model_defaults:\n  dialect: trino\n  start: '2024-01-01'\n")
+    for name, text in models.items():
+        (folder / "models" / f"{name}.sql").write_text(textwrap.dedent(text).strip() + "\n")
+    for name, text in (python or {}).items():
+        (folder / "models" / f"{name}.py").write_text(textwrap.dedent(text).strip() + "\n")
+    return folder
+
+
+def items(ids: list[int | None], prices: list[float] | None = None) -> pl.DataFrame:
+    prices = prices or [float(i or 0) for i in ids]
+    return pl.DataFrame(
+        {"id": ids, "name": [f"Item{i}" for i in ids], "price": prices},
+        schema={"id": pl.Int64, "name": pl.String, "price": pl.Float64},
+    )
+
+
+@pytest.fixture
+def lake(oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    warehouse = Warehouse()
+    warehouse.write("shop.items", items([1, 2, 3]), mode="replace")
+    monkeypatch.setenv(
+        "DAGSTER__TRANSFORM__PROJECT",
+        str(make_project(tmp_path / "project", {"stg_items": STAGING, "item_totals": DOWNSTREAM})),
+    )
+    return warehouse
+
+
+def snapshots(warehouse: Warehouse) -> dict[str, int | None]:
+    """Every lake table and its current snapshot (what must not change on a failed run)."""
+    catalog = warehouse.catalog
+    return {
+        ".".join(ident): warehouse.snapshot_id(".".join(ident))
+        for ns in catalog.list_namespaces()
+        for ident in catalog.list_tables(ns)
+    }
+
+
+def properties(warehouse: Warehouse, table: str) -> dict[str, str]:
+    return warehouse.catalog.load_table(table).current_snapshot().summary.additional_properties
+
+
+def artifact(state, key: str) -> list[dict]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            flow_run_filter=FlowRunFilter(id={"any_": [state.state_details.flow_run_id]}),
+        )
+    assert found, f"no {key} artifact"
+    data = found[0].data
+    return data if isinstance(data, list) else json.loads(data)
+
+
+def test_models_are_published_with_their_provenance_and_a_rerun_publishes_nothing(lake: Warehouse) -> None:
+    pinned = lake.snapshot_id("shop.items")
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+
+    published = sql(lake.catalog, "SELECT item_id, item_name, price FROM oso.stg_items ORDER BY item_id")
+    assert published.to_dicts() == [
+        {"item_id": 1, "item_name": "item1", "price": 1.0},
+        {"item_id": 2, "item_name": "item2", "price": 2.0},
+        {"item_id": 3, "item_name": "item3", "price": 3.0},
+    ]
+    assert read_table(lake.catalog, "oso.item_totals").to_dicts() == [{"items": 3, "total": 6.0}]
+    props = properties(lake, "oso.item_totals")
+    assert props["oso.transform.model"] == "oso.item_totals"
+    assert props["oso.transform.snapshot"].startswith("oso.item_totals:")
+    assert props["oso.transform.plan_id"]
+    assert json.loads(props["oso.transform.inputs"]) == {"shop.items": pinned}  # through stg_items
+    assert props["oso.flow_run_id"] == str(state.state_details.flow_run_id)
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["published"] == "published" and rows["oso.stg_items"]["rows"] == 3
+    assert rows["oso.stg_items"]["audits"] == "not_null ok"
+    assert rows["oso.item_totals"]["snapshot_id"] == str(lake.snapshot_id("oso.item_totals"))
+    assert {r["table"]: r["snapshot_id"] for r in artifact(state, INPUTS_KEY)} == {"shop.items": str(pinned)}
+
+    before = snapshots(lake)
+    again = transform_flow(return_state=True)
+    assert again.is_completed(), again.message
+    assert snapshots(lake) == before  # nothing changed: nothing new published
+    assert {r["published"] for r in artifact(again, SUMMARY_KEY)} == {"unchanged"}
+
+
+def test_a_failed_audit_publishes_neither_the_model_nor_its_downstream(lake: Warehouse, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models" / "item_count.sql").write_text(INDEPENDENT)
+    assert transform_flow(return_state=True).is_completed()
+    before = snapshots(lake)
+
+    lake.write("shop.items", items([1, 2, None, 4]), mode="replace")  # a null id fails stg_items' not_null audit
+    state = transform_flow(return_state=True)
+    assert state.is_failed()
+    assert "oso.stg_items" in state.message and "not_null" in state.message
+    after = snapshots(lake)
+    assert after["oso.stg_items"] == before["oso.stg_items"]
+    assert after["oso.item_totals"] == before["oso.item_totals"]  # its downstream stays too
+    assert after["oso.item_count"] != before["oso.item_count"]  # an independent model is published
+    assert read_table(lake.catalog, "oso.item_count")["n"].to_list() == [4]
+    assert read_table(lake.catalog, "oso.stg_items").height == 3
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["state"] == "failed" and rows["oso.stg_items"]["audits"] == "not_null failed"
+    assert rows["oso.item_totals"]["state"] == "skipped"
+
+    lake.write("shop.items", items([1, 2, 4, 5]), mode="replace")  # fixed: the moved inputs restate both
+    fixed = transform_flow(return_state=True)
+    assert fixed.is_completed(), fixed.message
+    assert read_table(lake.catalog, "oso.item_totals").to_dicts() == [{"items": 4, "total": 12.0}]
+
+
+def test_a_model_with_a_sql_error_fails_naming_it_and_nothing_downstream(lake: Warehouse, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models" / "stg_items.sql").write_text(STAGING.replace("items.price", "items.no_such_column"))
+    state = transform_flow(return_state=True)
+    assert state.is_failed()
+    assert "oso.stg_items" in state.message and "no_such_column" in state.message
+    assert not lake.exists("oso.stg_items") and not lake.exists("oso.item_totals")
+    assert snapshots(lake) == {"shop.items": lake.snapshot_id("shop.items")}
+
+
+def test_a_model_reading_a_table_the_lake_lacks_names_it_and_changes_nothing(lake: Warehouse, tmp_path: Path) -> None:
+    lake.write("shop.orders", pl.DataFrame({"id": [1]}), mode="replace")
+    (tmp_path / "project" / "models" / "stg_items.sql").write_text(STAGING.replace("shop.items", "shop.itemz"))
+    before = snapshots(lake)
+    with pytest.raises(TransformError) as raised:
+        run_transform(TransformOptions())
+    message = str(raised.value)
+    assert "model oso.stg_items reads sources__bigquery__shop.itemz" in message
+    assert "namespace shop has: shop.items, shop.orders" in message
+    state = transform_flow(return_state=True)
+    assert state.is_failed() and "sources__bigquery__shop.itemz" in state.message
+    assert snapshots(lake) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "not a project"])
+def test_a_bad_project_path_is_named_with_its_setting(lake: Warehouse, tmp_path: Path, monkeypatch, kind) -> None:
+    folder = tmp_path / "elsewhere"
+    if kind == "not a project":
+        folder.mkdir()
+        (folder / "notes.txt").write_text("no sqlmesh here")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(folder))
+    before = snapshots(lake)
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__PROJECT") as raised:
+        run_transform(TransformOptions())
+    assert str(folder) in str(raised.value)
+    assert ("does not exist" if kind == "missing" else "is not a sqlmesh project") in str(raised.value)
+    assert snapshots(lake) == before
+
+
+def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
+    before = snapshots(lake)
+    state = transform_flow(dry_run=True, return_state=True)
+    assert state.is_completed() and "nothing applied" in state.message
+    assert snapshots(lake) == before
+    run = run_transform(TransformOptions(dry_run=True))  # still all new: sqlmesh's state was not applied to either
+    assert run.plan_text.startswith("plan for environment prod")
+    assert "added: " in run.plan_text and "oso.stg_items" in run.plan_text and "to evaluate" in run.plan_text
+    assert snapshots(lake) == before
+
+
+CONCURRENT_LOAD = """
+import pandas as pd
+from sqlmesh import ExecutionContext, model
+
+
+@model("oso.concurrent_load", kind="FULL", columns={"loaded": "int"})
+def execute(context: ExecutionContext, **kwargs) -> pd.DataFrame:
+    # a load committing to the lake while the transform runs
+    import polars as pl
+    from oso_core.warehouse import Warehouse
+
+    Warehouse().write("shop.items", pl.DataFrame({"id": [9], "name": ["Item9"], "price": [9.0]}), mode="append")
+    return pd.DataFrame({"loaded": [1]})
+"""
+PINNED_READER = """
+MODEL (name oso.pinned_items, kind FULL);
+SELECT items.id FROM @oso_source('bigquery.shop.items') AS items CROSS JOIN oso.concurrent_load AS load
+"""
+
+
+def test_a_load_committing_during_the_transform_changes_nothing_it_reads(
+    lake: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "concurrent", {"pinned_items": PINNED_READER}, {"load": CONCURRENT_LOAD})
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(project))
+    pinned = lake.snapshot_id("shop.items")
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert lake.read("shop.items").height == 4  # the load landed during the run
+    assert sorted(read_table(lake.catalog, "oso.pinned_items")["id"].to_list()) == [1, 2, 3]  # the pinned snapshot
+    assert json.loads(properties(lake, "oso.pinned_items")["oso.transform.inputs"]) == {"shop.items": pinned}
+
+
+def _hold_lock(path: Path) -> subprocess.Popen:
+    """Another process holding DuckDB's write lock on ``path`` until its stdin closes."""
+    code = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_a_locked_state_database_is_named_and_nothing_changes(lake: Warehouse, oso_home: Path) -> None:
+    state_file = oso_home / "transform" / "state.duckdb"
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    before = snapshots(lake)
+    holder = _hold_lock(state_file)
+    try:
+        with pytest.raises(TransformError, match="locked by another process") as raised:
+            run_transform(TransformOptions())
+    finally:
+        holder.communicate(timeout=30)
+    assert str(state_file) in str(raised.value)
+    assert snapshots(lake) == before
+
+
+@pytest.mark.postgres
+def test_sqlmesh_state_lives_in_the_postgres_catalog_database(
+    postgres, oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = postgres.create_database("transform_state")
+    monkeypatch.setenv("DAGSTER__ICEBERG__CATALOG_URI", postgres.url(database))
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(make_project(tmp_path / "p", {"stg_items": STAGING})))
+    warehouse = Warehouse()
+    warehouse.write("shop.items", items([1, 2]), mode="replace")
+    run = run_transform(TransformOptions())
+    assert run.state.startswith("postgres ") and "schema sqlmesh" in run.state
+    assert [m.state for m in run.models] == ["evaluated"]
+    conn = postgres.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'sqlmesh'")
+            tables = {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
+    assert {"_snapshots", "_environments"} <= tables
+    assert not (oso_home / "transform" / "state.duckdb").exists()
+
+
+def test_an_unreachable_state_database_is_named_without_its_password(
+    lake: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.ports import free_port
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", f"postgresql://oso:s3cr3t-pw@127.0.0.1:{free_port()}/state")
+    before = snapshots(lake)
+    with pytest.raises(TransformError, match="state database is unreachable") as raised:
+        run_transform(TransformOptions())
+    assert "s3cr3t-pw" not in str(raised.value) and "DAGSTER__TRANSFORM__STATE_URI" in str(raised.value)
+    assert "127.0.0.1" in str(raised.value)
+    assert snapshots(lake) == before
+
+
+def test_the_trino_gateway_is_built_from_settings_with_its_secrets(
+    oso_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Trino server (nor client library) here: the connection options and the state come from the settings."""
+    import importlib.util
+
+    from oso_core import settings
+    from oso_core.transform.gateway import build_gateway, trino_options
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__GATEWAY", "trino")
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__STATE_URI"):
+        build_gateway()  # the machines Trino serves need one shared state
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "postgresql://sqlmesh:st4te-pw@db.internal:5433/oso")
+    with pytest.raises(TransformError, match="DAGSTER__TRANSFORM__TRINO_HOST"):
+        build_gateway()
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_HOST", "trino.internal")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_PORT", "8443")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_HTTP_SCHEME", "https")
+    monkeypatch.setenv("DAGSTER__TRANSFORM__TRINO_PASSWORD", "tr1no-pw")
+    assert trino_options(settings.transform()) == {
+        "host": "trino.internal", "port": 8443, "user": "sqlmesh", "catalog": "iceberg", "http_scheme": "https",
+        "concurrent_tasks": 1, "method": "basic", "password": "tr1no-pw",
+    }  # fmt: skip
+    if importlib.util.find_spec("trino") is None:
+        with pytest.raises(TransformError, match=r"oso-prefect\[trino\]") as raised:
+            build_gateway()
+        assert "tr1no-pw" not in str(raised.value) and "st4te-pw" not in str(raised.value)
+    else:
+        plan = build_gateway()
+        assert plan.gateway.connection.host == "trino.internal" and plan.gateway.connection.method.is_basic
+        state = plan.gateway.state_connection
+        assert (state.type_, state.host, state.port, state.database) == ("postgres", "db.internal", 5433, "oso")
+        assert "st4te-pw" not in plan.state and "db.internal:5433/oso" in plan.state
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "mysql://sqlmesh:st4te-pw@db.internal/oso")
+    with pytest.raises(TransformError) as raised:
+        build_gateway()
+    assert "needs a Postgres database" in str(raised.value) and "st4te-pw" not in str(raised.value)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__STATE_URI", "postgresql://sqlmesh:st4te-pw@/oso")
+    with pytest.raises(TransformError, match="needs a host") as raised:
+        build_gateway()
+    assert "st4te-pw" not in str(raised.value)
+
+
+STARTER_SOURCES = [
+    "ossd", "ossd_github", "defillama", "open_collective", "op_atlas", "gitcoin", "l2beat", "growthepie",
+    "chainlist", "openlabelsinitiative", "crypto_ecosystems",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_starter_project_runs_over_replayed_sources(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's own project, unchanged, over every source it stages, loaded from their recorded fixtures."""
+    from flows.weekly import weekly_flow
+    from oso_core.query_client import Client
+    from tests.support.weekly import replayed
+
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+    loaded = replayed(weekly_flow, only=STARTER_SOURCES, return_state=True)
+    assert loaded.is_completed(), loaded.message
+    warehouse = Warehouse()
+
+    state = transform_flow(return_state=True)
+    assert state.is_completed(), state.message
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert len(rows) >= 20 and {r["published"] for r in rows.values()} == {"published"}, rows
+    for model, row in rows.items():
+        assert row["table"] == model  # oso.<model> lands as oso.<model>
+        assert row["rows"] == sql(warehouse.catalog, f"SELECT count(*) AS n FROM {model}")["n"].item() > 0, model
+
+    # the downstream model: per project, its repositories the lake knows and their stars
+    by_project = Client().to_polars(
+        "SELECT project_name, repository_count, star_count FROM oso.projects_by_repositories ORDER BY project_name"
+    )
+    expected = sql(
+        warehouse.catalog,
+        """
+        SELECT p.project_name, COUNT(DISTINCT r.node_id) AS repository_count, COALESCE(SUM(r.star_count), 0) AS stars
+        FROM oso.stg_ossd__current_projects p
+        LEFT JOIN (SELECT DISTINCT project_name, u FROM (
+            SELECT project_name, RTRIM(LOWER(UNNEST(LIST_TRANSFORM(github, g -> g.url))), '/') AS u
+            FROM oso.stg_ossd__current_projects)) AS urls ON urls.project_name = p.project_name
+        LEFT JOIN oso.stg_ossd__current_repositories r ON r.url = urls.u OR 'https://github.com/' || r.owner = urls.u
+        GROUP BY p.project_name ORDER BY p.project_name
+        """,
+    )
+    assert by_project["repository_count"].to_list() == expected["repository_count"].to_list()
+    assert by_project["star_count"].to_list() == expected["stars"].cast(pl.Int64).to_list()
+    assert by_project["repository_count"].sum() > 0
+    assert (
+        read_table(warehouse.catalog, "oso.stg_ossd__current_projects").height == warehouse.read("ossd.projects").height
+    )
+
+
+ALPHA_STAGING = """
+MODEL (name oso.stg_alpha_items, kind FULL, audits (not_null(columns := (id))));
+SELECT CAST(items.id AS BIGINT) AS id, UPPER(items.name) AS name FROM @oso_source('bigquery.alpha.items') AS items
+"""
+
+
+def test_the_weekly_run_transforms_after_its_loads_naming_the_sources_that_failed(
+    oso_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.weekly import weekly_flow
+    from tests.support.weekly import replayed
+
+    monkeypatch.setenv("OSO_REPLAY_DIR", str(Path(__file__).parent / "support" / "weekly_sources" / "fixtures"))
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", "tests.support.weekly_sources")
+    monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DAGSTER__TRANSFORM__PROJECT", str(make_project(tmp_path / "p", {"stg": ALPHA_STAGING})))
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "true")
+    warehouse = Warehouse()
+
+    state = replayed(weekly_flow, only=["alpha", "broken"], return_state=True)
+    assert state.is_failed() and "failed: broken;" in state.message  # the transform itself succeeded
+    assert "transform" not in state.message.split("first error:")[0]
+    assert "the tables of broken (failed this run) are read at their last good snapshot" in caplog.text
+    assert "transform: Completed: 1 models: 1 published" in caplog.text
+    published = read_table(warehouse.catalog, "oso.stg_alpha_items").sort("id")
+    assert published["name"].to_list() == ["ONE", "TWO", "THREE"]
+    assert json.loads(properties(warehouse, "oso.stg_alpha_items")["oso.transform.inputs"]) == {
+        "alpha.items": warehouse.snapshot_id("alpha.items")
+    }
+
+    before = warehouse.snapshot_id("oso.stg_alpha_items")
+    skipped = replayed(weekly_flow, only=["alpha"], transform=False, return_state=True)
+    assert skipped.is_completed() and "transform" not in skipped.message
+    monkeypatch.setenv("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+    assert replayed(weekly_flow, only=["alpha"], return_state=True).is_completed()
+    assert warehouse.snapshot_id("oso.stg_alpha_items") == before
+
+
+def test_a_dev_environment_runs_but_publishes_nothing(lake: Warehouse) -> None:
+    before = snapshots(lake)
+    state = transform_flow(environment="dev", return_state=True)
+    assert state.is_completed(), state.message
+    assert snapshots(lake) == before and not lake.exists("oso.stg_items")
+    rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
+    assert rows["oso.stg_items"]["state"] == "evaluated" and rows["oso.stg_items"]["published"] == "not published"
