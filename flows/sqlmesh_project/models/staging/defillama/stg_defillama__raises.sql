@@ -1,4 +1,4 @@
--- Funding rounds DefiLlama lists, one row per raise; investors stay lists (the port loads them as arrays).
+-- Funding rounds DefiLlama lists, one row per raise; chains and investors are JSON text, as in OSO's table.
 MODEL (
   name oso.stg_defillama__raises,
   kind FULL,
