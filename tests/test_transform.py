@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -350,7 +351,7 @@ def test_the_trino_gateway_is_built_from_settings_with_its_secrets(
 
 STARTER_SOURCES = [
     "ossd", "ossd_github", "defillama", "open_collective", "op_atlas", "gitcoin", "l2beat", "growthepie",
-    "chainlist", "openlabelsinitiative", "crypto_ecosystems",
+    "chainlist", "openlabelsinitiative", "crypto_ecosystems", "eas_optimism", "ens",
 ]  # fmt: skip
 
 
@@ -397,6 +398,45 @@ def test_the_starter_project_runs_over_replayed_sources(oso_home: Path, monkeypa
     assert (
         read_table(warehouse.catalog, "oso.stg_ossd__current_projects").height == warehouse.read("ossd.projects").height
     )
+
+    # EAS: the replayed weeks' 4 attestations, unix seconds as timestamps, a 0 expiration or revocation as NULL
+    attestations = sql(
+        warehouse.catalog,
+        "SELECT id, time, time_created, expiration_time, revocation_time, is_offchain"
+        " FROM oso.stg_eas__optimism_attestations ORDER BY time",
+    )
+    assert attestations.height == 4 == attestations["id"].n_unique()
+    first = attestations.row(0, named=True)
+    assert first["id"] == "0x0d347301ef56e64dc3cd6089065c3146e80a9c222670bbe4f4c54977656cf2d1"
+    assert (first["time"], first["time_created"]) == (
+        datetime(2024, 3, 3, 0, 0, 7, tzinfo=UTC),
+        datetime(2024, 3, 3, 0, 0, 10, tzinfo=UTC),
+    )
+    assert first["expiration_time"] is None and first["revocation_time"] is None and first["is_offchain"] is False
+    revoked = attestations.filter(pl.col("revocation_time").is_not_null())
+    assert revoked["id"].to_list() == ["0x23434556c1e237153dd2ad464cfad0ca708a6a9e3c6a935897b46606247fdaa2"]
+    assert revoked["revocation_time"].item() == datetime(2024, 3, 10, 19, 46, 40, tzinfo=UTC)
+
+    # ENS: the 3 domains under snake_case names, their text records joined to them through the resolver's id
+    domains = read_table(warehouse.catalog, "oso.stg_ens__domains").sort("name")
+    assert domains["name"].to_list() == ["observer.eth", "opensource.eth", "vitalik.eth"]
+    vitalik = domains.filter(pl.col("name") == "vitalik.eth").row(0, named=True)
+    assert (vitalik["expiry_date"], vitalik["subdomain_count"]) == ("2032743774", 2)
+    assert vitalik["owner_address"] == "0x065e5751f75143a5f61debc267b0bc8d3b1939a9"
+    assert [s["name"] for s in json.loads(vitalik["subdomains"])] == ["pay.vitalik.eth", "blog.vitalik.eth"]
+    records = sql(
+        warehouse.catalog,
+        """
+        SELECT d.name, t.key, t.value, t.block_number FROM oso.stg_ens__text_changeds t
+        JOIN oso.stg_ens__domains d ON d.resolver_id = t.resolver_id ORDER BY t.block_number
+        """,
+    )
+    assert sql(warehouse.catalog, "SELECT count(*) AS n FROM oso.stg_ens__text_changeds")["n"].item() == 3
+    assert records.rows() == [
+        ("opensource.eth", "com.twitter", "opensourceobserver", 19000000),
+        ("opensource.eth", "url", "https://www.opensource.observer", 19000007),
+        ("vitalik.eth", "avatar", None, 19000014),
+    ]
 
 
 ALPHA_STAGING = """
