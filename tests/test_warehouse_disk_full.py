@@ -71,13 +71,6 @@ def test_a_disk_that_fills_during_the_commit_leaves_no_file_of_the_write(full_la
     assert warehouse.sql("SELECT id, v FROM s.t ORDER BY id").rows() == [(1, "a"), (2, "B"), (3, "c")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 22 item 8: every SQL read first copies DuckDB's extensions into $OSO_HOME/duckdb_extensions, "
-    "and on a full disk DuckDB's INSTALL leaves its partial copy (<name>.duckdb_extension.tmp-<uuid>...) behind; "
-    "loading the extensions without copying (item 8) makes a read write nothing. Remove this mark with item 8.",
-)
 def test_a_sql_read_on_a_full_disk_works_and_leaves_no_file(oso_home: Path, small_disk: SmallDisk):
     disk = small_disk(oso_home, "4m")  # the whole lake home: catalog, warehouse and whatever a read writes
     warehouse = Warehouse()

@@ -1,23 +1,29 @@
 """Reading the lake back: Polars for frames, DuckDB's iceberg extension for SQL.
 
 DuckDB is an independent reader (it shares no code with the writer), which is why the tests and the
-``oso_core.query`` command use it. Its iceberg and avro extensions come from PyPI wheels and are installed
-from the local files, since a plain ``LOAD iceberg`` would try to download them.
+``oso_core.query`` command use it. Its iceberg, avro and httpfs extensions come from PyPI wheels and are loaded
+straight from the installed files (``LOAD '<path>'``): a plain ``LOAD iceberg`` would try to download them, and
+``INSTALL`` copies ~80 MB into an extension folder, so a read-only lake home or a full disk broke every read (and
+left the half-written copy behind). Nothing is installed or downloaded (``autoinstall_known_extensions`` off);
+DuckDB spills to a folder of its own under the system temporary folder, which it creates only when it spills and
+removes on close. A read writes nothing to the lake or its home.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
 import sysconfig
+import tempfile
+import uuid
 from pathlib import Path
 
 import duckdb
 import polars as pl
 from pyiceberg.catalog import Catalog
 
-from oso_core import settings
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
 from oso_core.warehouse.tables import load_table
 
@@ -27,22 +33,30 @@ os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 _TABLE_REF = re.compile(r"(?<![\w.\"'])([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)(?![\w.(])", re.IGNORECASE)
 
 
-def _extension_file(name: str) -> str:
+@functools.cache
+def extension_file(name: str) -> str:
+    """The installed ``<name>.duckdb_extension`` of the ``duckdb-extension-<name>`` wheel, for ``LOAD '<path>'``."""
     purelib = sysconfig.get_paths()["purelib"]
-    matches = glob.glob(f"{purelib}/duckdb_extension_{name}/extensions/*/{name}.duckdb_extension")
+    matches = glob.glob(f"{purelib}/duckdb_extension_{name}/extensions/v{duckdb.__version__}/{name}.duckdb_extension")
     if not matches:
-        raise RuntimeError(f"DuckDB extension {name!r} is not installed (pip install duckdb-extension-{name})")
+        raise RuntimeError(
+            f"DuckDB extension {name!r} for DuckDB {duckdb.__version__} is not installed "
+            f"(pip install duckdb-extension-{name}=={duckdb.__version__})"
+        )
     return matches[0]
 
 
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load an extension from its wheel's file: no copy into an extension folder, no download."""
+    con.execute(f"LOAD '{extension_file(name)}'")
+
+
 def duckdb_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the iceberg extension loaded offline."""
-    ext_dir = settings.oso_home() / "duckdb_extensions"
-    ext_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"extension_directory": str(ext_dir)})
-    for name in ("avro", "iceberg"):
-        con.execute(f"INSTALL '{_extension_file(name)}'")
-    con.execute("LOAD iceberg")
+    """An in-memory DuckDB with the iceberg extension loaded offline, writing nothing unless it must spill."""
+    spill = Path(tempfile.gettempdir()) / f"oso-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "temp_directory": str(spill)})
+    for name in ("avro", "iceberg"):  # iceberg reads its manifests with avro
+        load_extension(con, name)
     return con
 
 

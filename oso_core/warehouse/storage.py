@@ -193,7 +193,6 @@ def _literal(value: str) -> str:
 
 
 def _load_httpfs(con: Any) -> None:
-    from oso_core.warehouse.reader import _extension_file
+    from oso_core.warehouse.reader import load_extension
 
-    con.execute(f"INSTALL '{_extension_file('httpfs')}'")
-    con.execute("LOAD httpfs")
+    load_extension(con, "httpfs")

@@ -39,6 +39,21 @@ def mounted_tmpfs(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=True, timeout=MOUNT_TIMEOUT_S)
 
 
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` seen read-only while inside: a read-only bind mount over itself, so every write there fails with
+    ``EROFS``, even root's (``chmod a-w`` does not stop root, and the tests run as root). A bind mount, not a
+    remount of the filesystem, so files a test still holds open for writing do not make it "busy"."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only test bind-mounts a folder, which needs root (CI runs as root)")
+    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=MOUNT_TIMEOUT_S)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True, timeout=MOUNT_TIMEOUT_S)
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True, timeout=MOUNT_TIMEOUT_S)
+
+
 def fill(folder: Path, name: str = "filler") -> Path:
     """Write ``folder/name`` until the filesystem is full (every later write there fails with ENOSPC)."""
     target = folder / name
