@@ -465,8 +465,8 @@ class _Staging:
         superseded: list[Any] = []  # staged files this attempt commits without their unchanged rows
         try:
             new_rows = [f for files in self.frames_files for f in files]
-            # Checked before a merge reads them to drop unchanged rows, and again just before the catalog call.
-            require_staged_files(self.identifier, io, [f.file_path for f in new_rows])
+            if self.mode == "merge":  # a merge reads them to drop unchanged rows: a missing one is named first
+                require_staged_files(self.identifier, io, [f.file_path for f in new_rows])
             plan = self._plan(txn, io, written, props)
             if plan.unchanged is not None:
                 writer = DataFileWriter(txn.table_metadata, written)
