@@ -232,6 +232,29 @@ def open_read_only(config: CatalogConfig) -> Catalog:
     return load_catalog(config.name, **read_only_properties(config))
 
 
+def lock_down(con: duckdb.DuckDBPyConnection, locations: list[str]) -> None:
+    """Keep ``con`` to reading the given table folders, whatever a query that got past the parser asks.
+
+    The parse check (``check_read_only``) is the first wall; this is DuckDB's own: file access outside the tables'
+    folders is refused (``read_text('/etc/passwd')``, ``read_csv`` of another path, a ``COPY``), and the
+    configuration is locked so no statement can turn that back on. The folders must be allowed before external
+    access goes off, or DuckDB refuses the lake's own files too; extensions were loaded before.
+    """
+    allowed = sorted({_folder(location) for location in locations})
+    con.execute(f"SET allowed_directories = [{', '.join(_literal(path) for path in allowed)}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _folder(location: str) -> str:
+    local = _local_path(location)
+    return (Path(local).as_posix() if local is not None else location).rstrip("/") + "/"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _local_path(location: str) -> str | None:
     if location.startswith("file://"):
         return location.removeprefix("file://")
@@ -288,7 +311,9 @@ class Client:
         statement = check_read_only(query)  # before a connection: a refused query opens nothing
         con = duckdb_connection()
         try:
-            tables = [self._bind(con, key) for key in self._tables_named(statement)]
+            folders: list[str] = []  # the folders of the tables read: all the files the query may touch
+            tables = [self._bind(con, key, folders) for key in self._tables_named(statement)]
+            lock_down(con, folders)
             frame = con.execute(query).pl()
         except duckdb.Error as exc:
             raise OsoError(f"query failed: {exc}") from None
@@ -311,9 +336,11 @@ class Client:
         except (ValidationError, OSError):
             return True  # it exists, but its metadata file is unreadable: _bind raises the error naming both
 
-    def _bind(self, con: duckdb.DuckDBPyConnection, key: str) -> DataStatus:
-        """A view ``namespace.table`` over the table's current snapshot; that snapshot's status."""
+    def _bind(self, con: duckdb.DuckDBPyConnection, key: str, folders: list[str]) -> DataStatus:
+        """A view ``namespace.table`` over the table's current snapshot (its folder added to ``folders``); that
+        snapshot's status."""
         table = load_table(self.catalog, key)
+        folders.append(table.metadata.location)
         status = _status(key, table)
         namespace, name = key.split(".")
         view = f"{_quote(namespace)}.{_quote(name)}"

@@ -208,6 +208,34 @@ def test_explain_analyze_cannot_run_a_write(warehouse: Warehouse, small_table: s
     assert client.to_polars(f"SELECT id FROM {small_table} ORDER BY id")["id"].to_list() == [1, 2, 3]
 
 
+def test_duckdb_itself_reads_only_the_lake_tables_folders(
+    warehouse: Warehouse, small_table: str, tmp_path: Path
+) -> None:
+    """A plain SELECT passes the parser, so DuckDB's own settings must keep it to the tables read (item 22.2)."""
+    import duckdb
+
+    from oso_core.query_client import lock_down
+
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret\n")
+    client = Client()
+    for query in (
+        "SELECT * FROM read_text('/etc/passwd')",
+        f"SELECT * FROM read_csv('{outside}')",
+        f"SELECT * FROM {small_table}, read_text('{outside}')",  # a lake table read beside it opens only its folder
+    ):
+        with pytest.raises(OsoError, match="query failed: .*(Permission|disabled by configuration)"):
+            client.query(query)
+    assert client.to_polars(f"SELECT id FROM {small_table} ORDER BY id")["id"].to_list() == [1, 2, 3]
+
+    con = duckdb.connect()  # the wall itself, below the parse check: the configuration cannot be changed back
+    lock_down(con, [])
+    with pytest.raises(duckdb.Error, match="configuration has been locked"):
+        con.execute("SET enable_external_access = true")
+    with pytest.raises(duckdb.Error, match="disabled by configuration"):
+        con.execute(f"SELECT * FROM read_text('{outside}')")
+
+
 def test_select_and_explain_of_a_select_still_run(warehouse: Warehouse, small_table: str) -> None:
     client = Client()
     with_select = f"WITH t AS (SELECT * FROM {small_table}) SELECT count(*) AS n FROM t"

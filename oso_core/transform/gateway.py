@@ -1,8 +1,9 @@
 """sqlmesh's gateway and state connection, built from the settings (group ``transform``) and the lake's catalog.
 
 * ``duckdb`` (default, embedded): the gateway database is a DuckDB file in the lake home holding the pinned views
-  of ``lake_views``; DuckDB finds the iceberg extension in the lake home's extension directory (installed from the
-  wheel by ``oso_core.warehouse.reader``), so nothing is downloaded.
+  of ``lake_views``; sqlmesh's connection loads extensions by name, so the avro and iceberg extensions are
+  installed from their wheels' files into the transform's own extension directory first (``install_extensions``;
+  the transform writes its folder anyway, while a plain read of the lake writes nothing), and nothing is downloaded.
 * ``trino`` (production, as OSO ran it): ``transform.trino_host`` / ``_port`` / ``_user`` / ``_catalog`` /
   ``_http_scheme``; the password is the secret ``(transform, trino_password)`` (basic auth when set). The Trino
   client is an extra (``pip install 'oso-prefect[trino]'``); without it the gateway fails naming the install.
@@ -59,7 +60,26 @@ class GatewayFiles:
 
     @property
     def extensions(self) -> Path:
-        return settings.oso_home() / "duckdb_extensions"
+        return self.folder / "duckdb_extensions"
+
+
+def install_extensions(directory: Path) -> None:
+    """Install the wheels' avro and iceberg extensions into ``directory`` (once), where a DuckDB connection that
+    loads them by name, as sqlmesh's does, finds them without a download."""
+    import duckdb
+
+    from oso_core.warehouse.reader import extension_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})
+    try:
+        installed = {row[0] for row in con.execute(
+            "SELECT extension_name FROM duckdb_extensions() WHERE installed").fetchall()}  # fmt: skip
+        for name in ("avro", "iceberg"):
+            if name not in installed:
+                con.execute(f"INSTALL '{extension_file(name)}'")
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
@@ -172,6 +192,7 @@ def build_gateway(
     files = files or GatewayFiles.in_home()
     state, state_text, state_password = _state(typed, files, resolver, need_shared=typed.gateway == "trino")
     if typed.gateway == "duckdb":
+        install_extensions(files.extensions)
         connection = DuckDBConnectionConfig(
             database=str(files.database),
             connector_config={"extension_directory": str(files.extensions)},
