@@ -114,11 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.sql:
             _print_rows(table_rows(warehouse.catalog), args.format)
             return 0
-        from oso_core.query_client import check_read_only
+        from oso_core.query_client import Client
 
-        result = warehouse.sql(check_read_only(args.sql))
+        # the read-only client's path: the parse check, then DuckDB kept to the folders of the tables read
+        result = Client().to_polars(args.sql)
     except Exception as exc:  # noqa: BLE001 - a bad query or setting is a user error: one line, non-zero exit
-        print(f"{'query' if args.sql else 'listing'} failed: {exc}", file=sys.stderr)
+        text = str(exc)
+        print(text if text.startswith("query failed") else f"{'query' if args.sql else 'listing'} failed: {text}",
+              file=sys.stderr)  # fmt: skip
         return 1
     if args.format == "csv":
         sys.stdout.write(result.write_csv())

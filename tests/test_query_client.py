@@ -209,7 +209,7 @@ def test_explain_analyze_cannot_run_a_write(warehouse: Warehouse, small_table: s
 
 
 def test_duckdb_itself_reads_only_the_lake_tables_folders(
-    warehouse: Warehouse, small_table: str, tmp_path: Path
+    warehouse: Warehouse, small_table: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A plain SELECT passes the parser, so DuckDB's own settings must keep it to the tables read (item 22.2)."""
     import duckdb
@@ -227,6 +227,14 @@ def test_duckdb_itself_reads_only_the_lake_tables_folders(
         with pytest.raises(OsoError, match="query failed: .*(Permission|disabled by configuration)"):
             client.query(query)
     assert client.to_polars(f"SELECT id FROM {small_table} ORDER BY id")["id"].to_list() == [1, 2, 3]
+
+    from oso_core.query import main  # the command line goes through the same client
+
+    assert main(["--format", "csv", f"SELECT * FROM read_text('{outside}')"]) == 1
+    out, err = capsys.readouterr()
+    assert "secret" not in out + err and "disabled by configuration" in err
+    assert main(["--format", "csv", f"SELECT id FROM {small_table} ORDER BY id"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["id", "1", "2", "3"]
 
     con = duckdb.connect()  # the wall itself, below the parse check: the configuration cannot be changed back
     lock_down(con, [])
