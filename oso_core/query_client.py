@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from oso_core.warehouse.catalog import CatalogConfig
 from oso_core.warehouse.errors import BrokenTableError
-from oso_core.warehouse.reader import duckdb_connection
+from oso_core.warehouse.reader import duckdb_connection, sql_name, sql_string
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
 from oso_core.warehouse.tables import load_table
 
@@ -241,7 +241,7 @@ def lock_down(con: duckdb.DuckDBPyConnection, locations: list[str]) -> None:
     access goes off, or DuckDB refuses the lake's own files too; extensions were loaded before.
     """
     allowed = sorted({_folder(location) for location in locations})
-    con.execute(f"SET allowed_directories = [{', '.join(_literal(path) for path in allowed)}]")
+    con.execute(f"SET allowed_directories = [{', '.join(sql_string(path) for path in allowed)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
@@ -251,18 +251,10 @@ def _folder(location: str) -> str:
     return (Path(local).as_posix() if local is not None else location).rstrip("/") + "/"
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _local_path(location: str) -> str | None:
     if location.startswith("file://"):
         return location.removeprefix("file://")
     return location if location.startswith("/") else None
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _status(key: str, table: Any) -> DataStatus:
@@ -343,8 +335,8 @@ class Client:
         folders.append(table.metadata.location)
         status = _status(key, table)
         namespace, name = key.split(".")
-        view = f"{_quote(namespace)}.{_quote(name)}"
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}")
+        view = f"{sql_name(namespace)}.{sql_name(name)}"
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {sql_name(namespace)}")
         local = _local_path(table.metadata_location)
         remote = (
             status.snapshot_id is not None

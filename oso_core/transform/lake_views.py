@@ -21,7 +21,7 @@ from pathlib import Path
 from pyiceberg.catalog import Catalog
 
 from oso_core.transform.errors import TransformError
-from oso_core.warehouse.reader import duckdb_connection
+from oso_core.warehouse.reader import duckdb_connection, sql_name, sql_string
 from oso_core.warehouse.storage import is_object_store
 
 SOURCE_CATALOG = "bigquery"  # the catalog of OSO's @oso_source('bigquery.<ns>.<table>') names
@@ -70,14 +70,6 @@ def pin_tables(catalog: Catalog, tables: list[str]) -> dict[str, Pin]:
     return pins
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_views(database: Path, pins: dict[str, Pin], rule: str) -> dict[str, str]:
     """(Re)write the pinned views into the DuckDB file ``database``; returns ``{schema.table: lake table}`` for
     every name a model may use.
@@ -95,7 +87,7 @@ def write_views(database: Path, pins: dict[str, Pin], rule: str) -> dict[str, st
     names: dict[str, str] = {}
     con = duckdb_connection()
     try:
-        con.execute(f"ATTACH {_literal(str(database))} AS gateway")
+        con.execute(f"ATTACH {sql_string(str(database))} AS gateway")
         wanted: dict[str, set[str]] = {}
         for pin in pins.values():
             for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
@@ -105,10 +97,10 @@ def write_views(database: Path, pins: dict[str, Pin], rule: str) -> dict[str, st
         for pin in pins.values():
             path = pin.metadata_location.removeprefix("file://")
             for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS gateway.{_quote(schema)}")
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS gateway.{sql_name(schema)}")
                 con.execute(
-                    f"CREATE OR REPLACE VIEW gateway.{_quote(schema)}.{_quote(pin.name)} AS "
-                    f"SELECT * FROM iceberg_scan({_literal(path)})"
+                    f"CREATE OR REPLACE VIEW gateway.{sql_name(schema)}.{sql_name(pin.name)} AS "
+                    f"SELECT * FROM iceberg_scan({sql_string(path)})"
                 )
         con.execute("DETACH gateway")
     finally:
@@ -124,4 +116,4 @@ def _drop_stale(con, wanted: dict[str, set[str]]) -> None:
     ).fetchall()
     for schema, view in rows:
         if view not in wanted.get(schema, set()):
-            con.execute(f"DROP VIEW gateway.{_quote(schema)}.{_quote(view)}")
+            con.execute(f"DROP VIEW gateway.{sql_name(schema)}.{sql_name(view)}")

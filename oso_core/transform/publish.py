@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oso_core.transform.lake_views import _literal, _quote
 from oso_core.transform.runner import CHECKED_PROPERTY, INPUTS_PROPERTY, ModelOutcome, published_inputs, published_name
+from oso_core.warehouse.reader import sql_name, sql_string
 
 CONTENT_PROPERTY = "oso.transform.content"
 BATCH_ROWS = 100_000
@@ -52,12 +52,12 @@ def _gateway(database: Path) -> Any:
     from oso_core.warehouse.reader import duckdb_connection
 
     con = duckdb_connection()  # the iceberg extension: a VIEW-kind model reads the pinned lake views
-    con.execute(f"ATTACH {_literal(str(database))} AS {_quote(database.stem)} (READ_ONLY)")
+    con.execute(f"ATTACH {sql_string(str(database))} AS {sql_name(database.stem)} (READ_ONLY)")
     return con
 
 
 def _relation(table: str) -> str:
-    return ".".join(_quote(part) for part in table.split("."))
+    return ".".join(sql_name(part) for part in table.split("."))
 
 
 def content_of(con: Any, table: str) -> tuple[int, str]:

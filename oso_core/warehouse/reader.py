@@ -46,6 +46,16 @@ def extension_file(name: str) -> str:
     return matches[0]
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a DuckDB string literal (paths and names built into SQL: the one quoting rule)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_name(identifier: str) -> str:
+    """``identifier`` as a quoted DuckDB identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load an extension from its wheel's file: no copy into an extension folder, no download."""
     con.execute(f"LOAD '{extension_file(name)}'")
