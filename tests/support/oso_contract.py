@@ -26,6 +26,18 @@ _EVENTS = {
     "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
     "chain": "VARCHAR", "token": "VARCHAR", "event_type": "VARCHAR", "amount": "DOUBLE",
 }
+# open_collective deposits and expenses: the same GraphQL Transaction shape
+_TRANSACTIONS = {
+    "id": "VARCHAR", "legacy_id": "BIGINT", "group": "VARCHAR", "type": "VARCHAR", "kind": "VARCHAR",
+    "description": "VARCHAR", "amount": "VARCHAR", "amount_in_host_currency": "VARCHAR",
+    "host_currency_fx_rate": "DOUBLE", "net_amount": "VARCHAR", "net_amount_in_host_currency": "VARCHAR",
+    "tax_amount": "VARCHAR", "tax_info": "VARCHAR", "platform_fee": "VARCHAR", "host_fee": "VARCHAR",
+    "payment_processor_fee": "VARCHAR", "account": "VARCHAR", "from_account": "VARCHAR",
+    "to_account": "VARCHAR", "expense": "VARCHAR", "order": "VARCHAR", "created_at": TS, "updated_at": TS,
+    "is_refunded": "BOOLEAN", "is_refund": "BOOLEAN", "is_disputed": "BOOLEAN", "is_in_review": "BOOLEAN",
+    "payment_method": "VARCHAR", "payout_method": "VARCHAR", "is_order_rejected": "BOOLEAN",
+    "merchant_id": "VARCHAR", "invoice_template": "VARCHAR", "host": "VARCHAR",
+}
 CONTRACT: dict[str, dict[str, str]] = {
     "defillama.tvl_events": {
         "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
@@ -308,28 +320,8 @@ CONTRACT: dict[str, dict[str, str]] = {
         "background_image_url": "VARCHAR", "created_at": TS, "updated_at": TS, "is_archived": "BOOLEAN",
         "is_frozen": "BOOLEAN", "is_host": "BOOLEAN", "is_admin": "BOOLEAN", "location": "VARCHAR",
     },
-    "open_collective.deposits": {
-        "id": "VARCHAR", "legacy_id": "BIGINT", "group": "VARCHAR", "type": "VARCHAR", "kind": "VARCHAR",
-        "description": "VARCHAR", "amount": "VARCHAR", "amount_in_host_currency": "VARCHAR",
-        "host_currency_fx_rate": "DOUBLE", "net_amount": "VARCHAR", "net_amount_in_host_currency": "VARCHAR",
-        "tax_amount": "VARCHAR", "tax_info": "VARCHAR", "platform_fee": "VARCHAR", "host_fee": "VARCHAR",
-        "payment_processor_fee": "VARCHAR", "account": "VARCHAR", "from_account": "VARCHAR",
-        "to_account": "VARCHAR", "expense": "VARCHAR", "order": "VARCHAR", "created_at": TS, "updated_at": TS,
-        "is_refunded": "BOOLEAN", "is_refund": "BOOLEAN", "is_disputed": "BOOLEAN", "is_in_review": "BOOLEAN",
-        "payment_method": "VARCHAR", "payout_method": "VARCHAR", "is_order_rejected": "BOOLEAN",
-        "merchant_id": "VARCHAR", "invoice_template": "VARCHAR", "host": "VARCHAR",
-    },
-    "open_collective.expenses": {
-        "id": "VARCHAR", "legacy_id": "BIGINT", "group": "VARCHAR", "type": "VARCHAR", "kind": "VARCHAR",
-        "description": "VARCHAR", "amount": "VARCHAR", "amount_in_host_currency": "VARCHAR",
-        "host_currency_fx_rate": "DOUBLE", "net_amount": "VARCHAR", "net_amount_in_host_currency": "VARCHAR",
-        "tax_amount": "VARCHAR", "tax_info": "VARCHAR", "platform_fee": "VARCHAR", "host_fee": "VARCHAR",
-        "payment_processor_fee": "VARCHAR", "account": "VARCHAR", "from_account": "VARCHAR",
-        "to_account": "VARCHAR", "expense": "VARCHAR", "order": "VARCHAR", "created_at": TS, "updated_at": TS,
-        "is_refunded": "BOOLEAN", "is_refund": "BOOLEAN", "is_disputed": "BOOLEAN", "is_in_review": "BOOLEAN",
-        "payment_method": "VARCHAR", "payout_method": "VARCHAR", "is_order_rejected": "BOOLEAN",
-        "merchant_id": "VARCHAR", "invoice_template": "VARCHAR", "host": "VARCHAR",
-    },
+    "open_collective.deposits": _TRANSACTIONS,
+    "open_collective.expenses": _TRANSACTIONS,
     "openlabelsinitiative.labels_decoded": {
         "id": "VARCHAR", "chain_id": "VARCHAR", "address": "VARCHAR", "tag_id": "VARCHAR", "tag_value": "VARCHAR",
         "attester": "VARCHAR", "time_created": "BIGINT", "revocation_time": "BIGINT", "revoked": "BOOLEAN",
