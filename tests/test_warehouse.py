@@ -183,3 +183,19 @@ def test_overwrite_partitions_rewrites_files_that_straddle_a_window(warehouse: W
 def test_partition_by_must_be_understood(warehouse: Warehouse):
     with pytest.raises(WarehouseError, match="hour"):
         warehouse.write("s.t", events(range(2)), mode="overwrite_partitions", partition_by="hour(created_at)")
+
+
+def test_one_duckdb_connection_per_lake_sees_each_new_snapshot_and_forgets_dropped_tables(warehouse: Warehouse):
+    """The lake's SQL reuses one DuckDB connection, yet every query reads the snapshot current when it runs."""
+    import duckdb
+
+    warehouse.write("s.t", events(range(3)), mode="replace")
+    assert rows(warehouse, "s.t")["id"].to_list() == [0, 1, 2]
+    connection = warehouse._duckdb
+    warehouse.write("s.t", events(range(5, 7)), mode="replace")
+    assert rows(warehouse, "s.t")["id"].to_list() == [5, 6]  # not the first snapshot's view
+    assert warehouse._duckdb is connection
+
+    warehouse.catalog.drop_table("s.t")
+    with pytest.raises(duckdb.CatalogException, match="t"):  # as on a fresh connection: no stale view answers
+        rows(warehouse, "s.t")

@@ -18,6 +18,7 @@ a failure raises ``QualityGateError`` and commits nothing.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
 
 if TYPE_CHECKING:
+    import duckdb
     import polars as pl
     from pyiceberg.catalog import Catalog
 
@@ -74,6 +76,8 @@ class Warehouse:
         self.catalog = catalog or open_catalog(config)
         self._retry = retry
         self._writer: IcebergWriter | None = None
+        self._duckdb: duckdb.DuckDBPyConnection | None = None
+        self._duckdb_lock = threading.Lock()
 
     @property
     def writer(self) -> IcebergWriter:
@@ -145,9 +149,19 @@ class Warehouse:
         return read_table(self.catalog, table)
 
     def sql(self, query: str) -> pl.DataFrame:
-        from oso_core.warehouse.reader import sql
+        """The query's result over the tables' current snapshots (``reader.sql``).
 
-        return sql(self.catalog, query)
+        One DuckDB connection per lake, opened on the first query: opening one and loading its extensions costs
+        ~0.3 s, more than most queries. Each query maps the tables it names afresh (and forgets those the lake no
+        longer has), so a reused connection never answers from an older snapshot. Queries take turns on it: a
+        DuckDB connection runs one statement at a time.
+        """
+        from oso_core.warehouse.reader import duckdb_connection, sql
+
+        with self._duckdb_lock:
+            if self._duckdb is None:
+                self._duckdb = duckdb_connection()
+            return sql(self.catalog, query, self._duckdb)
 
     def exists(self, table: str) -> bool:
         return self.catalog.table_exists(table)

@@ -98,7 +98,8 @@ def sql(catalog: Catalog, query: str, con: duckdb.DuckDBPyConnection | None = No
     remote: bool | None = None  # whether DuckDB reads the object store itself, decided on its first table
     for schema, table in {(m.group(1), m.group(2)) for m in _TABLE_REF.finditer(query)}:
         ident = f"{schema}.{table}"
-        if ident not in known:
+        if ident not in known:  # a connection reused across queries may still hold the view of a dropped table
+            con.execute(f"DROP VIEW IF EXISTS {sql_name(schema)}.{sql_name(table)}")
             continue
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         loaded = load_table(catalog, ident)  # a corrupt metadata file: BrokenTableError naming table and file

@@ -38,8 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
     Prefect reads its settings once, when it is first imported (test collection imports the flows), so the
     API URL must be in the environment before that: the port is chosen here and the server started on it.
+
+    Under ``pytest -n N`` (pytest-xdist) the controller only hands out tests: each worker is a session of its
+    own, with its own Prefect server, PostgreSQL and emulators, so no test sees another worker's runs, deployments
+    or automations. The controller therefore sets nothing here, or its workers would inherit one server's port.
     """
-    if "OSO_TEST_PREFECT_PORT" in os.environ:
+    if _is_xdist_controller(config) or "OSO_TEST_PREFECT_PORT" in os.environ:
         return
     home = Path(tempfile.mkdtemp(prefix="oso-test-prefect-"))
     port = free_port()
@@ -55,6 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # The weekly run's transform reads the whole starter project, which a test's few sources do not load: weekly
     # tests run without it unless they ask (tests/test_transform.py does).
     os.environ.setdefault("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands tests to xdist workers (and runs none itself)."""
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and not hasattr(config, "workerinput")
 
 
 @pytest.fixture(scope="session")
