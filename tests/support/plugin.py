@@ -27,7 +27,7 @@ from tests.support.discord_proxy import DiscordProxy, start_discord_proxy
 from tests.support.object_stores import ObjectLake, StoreServer, start_gcs, start_s3
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, postgres_available, start_postgres
-from tests.support.prefect_server import PrefectServer, start_prefect_server
+from tests.support.prefect_server import PrefectServer, launch_prefect_server, start_prefect_server, wait_healthy
 from tests.support.small_disk import mounted_tmpfs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -59,6 +59,26 @@ def pytest_configure(config: pytest.Config) -> None:
     # The weekly run's transform reads the whole starter project, which a test's few sources do not load: weekly
     # tests run without it unless they ask (tests/test_transform.py does).
     os.environ.setdefault("DAGSTER__TRANSFORM__IN_WEEKLY", "false")
+    # launched now, answering by the time collection (which imports Prefect and every flow) is done
+    proxy = start_discord_proxy(home / "discord")
+    server = launch_prefect_server(home / "server", extra_env=proxy.env, port=port)
+    config.stash[_SESSION_SERVICES] = (proxy, server)
+
+
+_SESSION_SERVICES = pytest.StashKey[tuple[DiscordProxy, PrefectServer]]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop what ``pytest_configure`` launched when no test used it (``--collect-only``, a collection error)."""
+    launched = _launched(config)
+    if launched:
+        launched[1].stop()
+        launched[0].stop()
+
+
+def _launched(config: pytest.Config) -> tuple[DiscordProxy, PrefectServer] | None:
+    """The proxy and server ``pytest_configure`` launched (none in a pytest run inside a test session)."""
+    return config.stash.get(_SESSION_SERVICES, None)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -68,9 +88,10 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 
 
 @pytest.fixture(scope="session")
-def discord_proxy() -> Iterator[DiscordProxy]:
+def discord_proxy(pytestconfig: pytest.Config) -> Iterator[DiscordProxy]:
     """The local stand-in for discord.com; the session server sends its notifications through it."""
-    proxy = start_discord_proxy(Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "discord")
+    launched = _launched(pytestconfig)
+    proxy = launched[0] if launched else start_discord_proxy(Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "discord")
     try:
         yield proxy
     finally:
@@ -78,10 +99,15 @@ def discord_proxy() -> Iterator[DiscordProxy]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server(discord_proxy: DiscordProxy) -> Iterator[PrefectServer]:
+def prefect_server(pytestconfig: pytest.Config, discord_proxy: DiscordProxy) -> Iterator[PrefectServer]:
     """The session's server; it runs automation actions, so it gets the proxy and its CA (tests only)."""
-    home = Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "server"
-    server = start_prefect_server(home, port=int(os.environ["OSO_TEST_PREFECT_PORT"]), extra_env=discord_proxy.env)
+    launched = _launched(pytestconfig)
+    if launched:
+        server = wait_healthy(launched[1])
+    else:
+        home = Path(os.environ["OSO_TEST_PREFECT_HOME"]) / "server"
+        port = int(os.environ["OSO_TEST_PREFECT_PORT"])
+        server = start_prefect_server(home, port=port, extra_env=discord_proxy.env)
     try:
         yield server
     finally:

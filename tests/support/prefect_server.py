@@ -38,9 +38,14 @@ class PrefectServer:
             self.process.kill()
 
 
-def start_prefect_server(
-    home: Path, extra_env: dict[str, str] | None = None, timeout: float = 90, port: int | None = None
+def launch_prefect_server(
+    home: Path, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> PrefectServer:
+    """Start the server process and return at once; ``wait_healthy`` waits for its API.
+
+    The test session launches its server before collecting the tests, so the server's ~10 s start-up overlaps the
+    collection's imports instead of following them.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -62,15 +67,28 @@ def start_prefect_server(
     process = subprocess.Popen(
         [str(prefect_cli), "server", "start", "--no-ui"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
+    return PrefectServer(api_url=api_url, home=home, process=process, log_path=log_path)
+
+
+def wait_healthy(server: PrefectServer, timeout: float = 90) -> PrefectServer:
+    """``server`` once its API answers ``/health``; it is killed, and the error shows its log, if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prefect server exited early; see {log_path}:\n{log_path.read_text()[-3000:]}")
+        if server.process.poll() is not None:
+            log = server.log_path.read_text()[-3000:]
+            raise RuntimeError(f"prefect server exited early; see {server.log_path}:\n{log}")
         try:
-            if httpx.get(f"{api_url}/health", timeout=1).status_code == 200:
-                return PrefectServer(api_url=api_url, home=home, process=process, log_path=log_path)
+            if httpx.get(f"{server.api_url}/health", timeout=1).status_code == 200:
+                return server
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    process.kill()
-    raise RuntimeError(f"prefect server did not become healthy in {timeout}s; see {log_path}")
+    server.process.kill()
+    raise RuntimeError(f"prefect server did not become healthy in {timeout}s; see {server.log_path}")
+
+
+def start_prefect_server(
+    home: Path, extra_env: dict[str, str] | None = None, timeout: float = 90, port: int | None = None
+) -> PrefectServer:
+    """A server whose API answers (``launch_prefect_server`` then ``wait_healthy``)."""
+    return wait_healthy(launch_prefect_server(home, extra_env, port), timeout)
