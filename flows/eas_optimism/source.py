@@ -44,7 +44,7 @@ SOURCE = Source(
     flow="eas_optimism_flow",
     windows=WindowGrid(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
     tags=("graphql", "windowed"),
-    migrations=(lambda catalog: rename_table(catalog, LEGACY_TABLE, f"{NAMESPACE}.attestations"),),
+    migrations=(lambda catalog: rename_table(catalog, LEGACY_TABLE, SOURCE.qualified("attestations")),),
 )
 
 
