@@ -26,19 +26,18 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from oso_core.api_limits import api_slot
 from oso_core.sources import Source
 from oso_core.summary import LoadSummary
+from oso_core.toolbox import Toolbox
 
 if TYPE_CHECKING:
     from prefect import Flow
 
-    from oso_core.http import HttpClient
     from oso_core.warehouse import Warehouse
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,12 +51,16 @@ AcceptParameter = Annotated[list[str] | None, ACCEPT_HELP]
 
 
 @dataclass
-class SourceRun:
-    """What a running load gets from the engine: its declaration, summary and (lazily) the lake."""
+class SourceRun(Toolbox):
+    """What a running load gets from the engine: its declaration, summary, (lazily) the lake, and the toolbox
+    (``oso_core.toolbox``: secrets, clients, fan-out, windows)."""
 
     source: Source
     summary: LoadSummary = field(init=False)
+    masks: list[str] = field(default_factory=list, repr=False)
     _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
+    _windowed: Any = field(default=None, init=False, repr=False)
+    _deferred: BaseException | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.summary = LoadSummary(self.source.name)
@@ -74,14 +77,6 @@ class SourceRun:
         """The API base URL: an explicit parameter, else the setting ``<source>.base_url``, else the default."""
         return self.source.resolve_base_url(override)
 
-    @contextmanager
-    def http(self, base_url: str | None = None, **options: Any) -> Iterator[HttpClient]:
-        """An ``HttpClient`` named after the source, on its base URL (``options`` as ``HttpClient`` takes them)."""
-        from oso_core.http import HttpClient
-
-        with HttpClient(self.source.name, self.base_url(base_url), **options) as client:
-            yield client
-
     def write(self, tables: Mapping[str, Any]) -> None:
         """Commit each table of ``tables`` (name → frame or batches) as declared, one commit per table.
 
@@ -89,12 +84,33 @@ class SourceRun:
         commit is then a Prefect task ``write <ns>.<table>`` whose result is its row count, so the run graph shows
         which table took the time or failed (``Warehouse.write_table`` per table, as ``write_tables`` does)."""
         for table, data in dict(tables).items():
+            self._note_duplicates(table, data)
             if not in_flow_run():  # a bare call (tests, scripts): no task runs without a flow run to hold them
                 self.summary.results.append(_write_table(self.warehouse, self.source, table, data))
                 continue
             write = _write_task(self.source.qualified(table))
             state = write(self.warehouse, self.source, table, data, return_state=True)
             self.summary.results.append(task_value(state))  # raises the commit's error, as before
+
+    def _note_duplicates(self, table: str, data: Any) -> None:
+        """A table declared ``dedupe="last"`` keeps the last row of a repeated key; the summary says how many."""
+        spec = self.source.table(table)
+        if spec.dedupe != "last" or not spec.key or not hasattr(data, "unique"):
+            return
+        if duplicates := data.height - data.unique(subset=list(spec.key)).height:
+            self.summary.notes.append(f"{table}: {duplicates} row(s) repeat a key {spec.key}; the last is kept")
+
+    def migrate(self) -> None:
+        """Run the source's declared one-off migrations (``Source.migrations``), noting what each changed."""
+        for migration in self.source.migrations:
+            self.summary.notes.extend(migration(self.warehouse.catalog))
+
+    def finish(self) -> None:
+        """After the load function: finish the windows (tallies; raises for faulty ones), then a deferred error."""
+        if self.source.windows is not None:
+            self.windows.finish()
+        if self._deferred is not None:
+            raise self._deferred
 
 
 def in_flow_run() -> bool:
@@ -179,9 +195,11 @@ def source_flow(source: Source, **flow_options: Any) -> Callable[[F], Flow[..., 
             run = SourceRun(source)
             try:
                 with accepting(accept) as acceptance, api_slot(source):  # the shared upstream API's slot
+                    run.migrate()
                     tables = fn(run, *args, **kwargs)
                     if isinstance(tables, Mapping):
                         run.write(tables)
+                    run.finish()
                 if acceptance.unused:
                     run.summary.notes.append(f"accepted but no write needed it: {', '.join(acceptance.unused)}")
             except BaseException as error:

@@ -22,7 +22,11 @@ from oso_core.secrets import SecretReference
 from oso_core.settings import SourceSettings
 
 if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
     from oso_core.warehouse.quality import Check
+
+Migration = Callable[["Catalog"], list[str]]
 
 WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
 WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
@@ -43,6 +47,8 @@ class TableSpec:
     ``checks`` are its data-quality gate (``oso_core.warehouse.quality``: ``Unique("id")``, ``NotNull("name")``,
     ``AcceptedValues``, ``Expression``, ``RowCountChange``), run on the staged data of every write before the
     commit; a replace also gets the defaults ``zero_rows`` and ``row_drop`` (a declared check of that name wins).
+    ``dedupe``: what a write does with rows repeating a key: ``"error"`` (the default) fails it, ``"last"`` keeps
+    the last row of each key (the run's summary notes how many rows were dropped).
     """
 
     name: str
@@ -53,8 +59,11 @@ class TableSpec:
     max_age: timedelta | None = None
     key_determines_partition: bool = False
     checks: tuple[Check, ...] = ()
+    dedupe: Literal["error", "last"] = "error"
 
     def __post_init__(self) -> None:
+        if self.dedupe not in ("error", "last"):
+            raise ValueError(f"table {self.name}: dedupe must be 'error' or 'last', got {self.dedupe!r}")
         if self.max_age is not None and self.max_age <= timedelta(0):
             raise ValueError(f"table {self.name}: max_age must be positive, got {self.max_age}")
         if self.mode not in WRITE_MODES:
@@ -97,6 +106,9 @@ class Source:
     it holds a slot of the Prefect global concurrency limit ``api:<name>`` (``oso_core.api_limits``), so loads
     sharing an API stay within its limit on any worker, and the weekly run does not start two sources of one
     ``api`` at the same time.
+    ``migrations`` are one-off changes of a lake written by an older version (a table or column renamed, a column
+    dropped), each ``catalog → notes``: the engine runs them before every load, and each finds nothing to do once
+    done (so whichever source sharing one runs first migrates the lake).
     """
 
     name: str
@@ -113,6 +125,7 @@ class Source:
     module: str = ""
     settings_model: type[SourceSettings] = SourceSettings
     cadence: str = cadences.WEEKLY
+    migrations: tuple[Migration, ...] = ()
 
     def __post_init__(self) -> None:
         try:

@@ -16,7 +16,6 @@ from pathlib import Path
 import polars as pl
 
 from oso_core.archive_staging import stage_archive_csvs
-from oso_core.download import downloaded
 from oso_core.engine import SourceRun, source_flow
 from oso_core.sources import Source, TableSpec
 
@@ -56,7 +55,7 @@ def crates_flow(run: SourceRun, base_url: str | None = None) -> None:
     """Load every CSV of the crates.io database dump, each into its own table (replaced)."""
     summary, warehouse = run.summary, run.warehouse
     url = run.base_url(base_url) + ARCHIVE_PATH
-    with downloaded(SOURCE.name, url) as archive, tempfile.TemporaryDirectory(prefix="oso-crates-stage-") as stage:
+    with run.download(url) as archive, tempfile.TemporaryDirectory(prefix="oso-crates-stage-") as stage:
         summary.notes.extend(archive.notes)
         staged = stage_archive_csvs(
             SOURCE.name, archive.path, Path(stage), column_types=COLUMN_TYPES, notes=summary.notes
@@ -64,16 +63,17 @@ def crates_flow(run: SourceRun, base_url: str | None = None) -> None:
         declared = {spec.name for spec in SOURCE.tables}
         for table in staged:
             if table.name in declared:
-                result = warehouse.write_table(SOURCE, table.name, table.batches(SOURCE.name))
-            else:
-                summary.notes.append(f"{table.member}: not in the known dump tables; loaded as crates.{table.name}")
-                result = warehouse.write(
+                run.write({table.name: table.batches(SOURCE.name)})
+                continue
+            summary.notes.append(f"{table.member}: not in the known dump tables; loaded as crates.{table.name}")
+            summary.add(
+                warehouse.write(
                     f"{SOURCE.lake_namespace}.{table.name}",
                     table.batches(SOURCE.name),
                     mode="replace",
                     source=SOURCE.name,
                 )
-            summary.add(result)
+            )
         missing = sorted(declared - {table.name for table in staged})
         if missing:
             summary.notes.append(f"dump has no CSV for: {', '.join(missing)} (tables left as they were)")

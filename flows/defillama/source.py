@@ -28,7 +28,6 @@ from flows.defillama.payload import (
     slug_tables,
 )
 from oso_core.engine import SourceRun, source_flow
-from oso_core.http import min_interval_setting
 from oso_core.lake_migration import drop_columns_unless
 from oso_core.sources import Source, TableSpec
 
@@ -47,6 +46,7 @@ SOURCE = Source(
             key=EVENT_KEY,
             partition_by="year(time)",
             description="TVL per protocol, chain and day",
+            dedupe="last",
         ),
         TableSpec(
             "trading_volume_events",
@@ -54,6 +54,7 @@ SOURCE = Source(
             key=EVENT_KEY,
             partition_by="year(time)",
             description="DEX volume per day",
+            dedupe="last",
         ),
         TableSpec(
             "lp_fee_events",
@@ -61,36 +62,41 @@ SOURCE = Source(
             key=EVENT_KEY,
             partition_by="year(time)",
             description="daily fees per protocol and chain",
+            dedupe="last",
         ),
-        TableSpec("protocol_metadata", mode="replace", key=("slug",), description="every listed protocol"),
+        TableSpec(
+            "protocol_metadata", mode="replace", key=("slug",), description="every listed protocol", dedupe="last"
+        ),
         TableSpec(
             "historical_chain_tvl",
             mode="replace",
             key=("chain", "time"),
             partition_by="year(time)",
             description="TVL per chain and day",
+            dedupe="last",
         ),
-        TableSpec("chains", mode="replace", key=("name",), description="every chain DefiLlama tracks"),
-        TableSpec("raises", mode="replace", key=("name", "date"), description="fundraising rounds"),
+        TableSpec("chains", mode="replace", key=("name",), description="every chain DefiLlama tracks", dedupe="last"),
+        TableSpec("raises", mode="replace", key=("name", "date"), description="fundraising rounds", dedupe="last"),
     ),
     flow="defillama_flow",
     depends_on=("ossd", "op_atlas"),  # reads their tables for its list of slugs
+    # a lake written when raises' list columns were lists: dropped, so the next replace writes them as JSON text
+    migrations=(
+        lambda catalog: drop_columns_unless(
+            catalog, SOURCE.qualified("raises"), RAISES_JSON_COLUMNS, type_name="string"
+        ),
+    ),
 )
 
 
 @source_flow(SOURCE)
-def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int = 4) -> None:
+def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int = 4) -> dict[str, pl.DataFrame]:
     """Load DefiLlama's seven tables (each replaced) for the protocols the lake knows about."""
     summary, warehouse = run.summary, run.warehouse
-    # a lake written when raises' list columns were lists: dropped, so this run's replace writes them as JSON text
-    summary.notes.extend(
-        drop_columns_unless(warehouse.catalog, SOURCE.qualified("raises"), RAISES_JSON_COLUMNS, type_name="string")
-    )
     wanted = lake_slugs(warehouse, summary)
     chains = lake_chains(warehouse, summary)
     frames: dict[str, pl.DataFrame] = {}
-    min_interval = min_interval_setting(SOURCE.name)
-    with run.http(base_url, timeout=300, min_interval=min_interval) as http:
+    with run.http(base_url, timeout=300) as http:
         frames["protocol_metadata"] = protocol_metadata_frame(SOURCE.name, http.get_json("/protocols"))
         if wanted is None:
             summary.notes.append(f"{', '.join(SLUG_TABLES)} not loaded: no slug list in the lake (run ossd first)")
@@ -103,9 +109,4 @@ def defillama_flow(run: SourceRun, base_url: str | None = None, max_workers: int
         frames["chains"] = chains_frame(SOURCE.name, http.get_json("/v2/chains"))
         frames["raises"] = raises_frame(SOURCE.name, http.get_json("/raises"))
     summary.notes.append(f"{http.stats.requests} requests, {http.stats.retries} retries")
-    for spec in SOURCE.tables:
-        if spec.name in frames:
-            frame = frames[spec.name]
-            if duplicates := frame.height - frame.unique(subset=list(spec.key)).height:
-                summary.notes.append(f"{spec.name}: {duplicates} row(s) repeat a key {spec.key}; the last is kept")
-            summary.add(warehouse.write_table(SOURCE, spec.name, frame, dedupe="last"))
+    return {spec.name: frames[spec.name] for spec in SOURCE.tables if spec.name in frames}  # in declared order

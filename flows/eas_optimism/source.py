@@ -15,10 +15,9 @@ from datetime import date
 
 from flows.eas_optimism.payload import PAGE_SIZE, RETRY, attestations_in_window
 from oso_core.engine import SourceRun, source_flow
-from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.lake_migration import rename_table
 from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
+from oso_core.windows import DEFAULT_MAX_WINDOWS
 
 NAMESPACE = "ethereum_attestation_service_optimism"
 LEGACY_TABLE = "eas_optimism.attestations"  # the name before OSO's
@@ -45,6 +44,7 @@ SOURCE = Source(
     flow="eas_optimism_flow",
     windows=WindowGrid(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
     tags=("graphql", "windowed"),
+    migrations=(lambda catalog: rename_table(catalog, LEGACY_TABLE, SOURCE.qualified("attestations")),),
 )
 
 
@@ -63,10 +63,11 @@ def eas_optimism_flow(
     ``max_windows``; with them, every window overlapping ``[start, end)`` is reloaded. A faulty window is
     recorded, retried next run, and fails this run after the other windows load.
     """
-    run.summary.notes.extend(rename_table(run.warehouse.catalog, LEGACY_TABLE, SOURCE.qualified("attestations")))
-    retry, interval = configured_retry(SOURCE.name, RETRY)
-    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
-    with GraphQLClient(SOURCE.name, run.base_url(base_url), retry=retry, min_interval=interval) as gql:
-        plan = load.plan("attestations", start=start, end=end, max_windows=max_windows)
-        load.load(plan, lambda window: attestations_in_window(gql, window, page_size))
-    load.finish()
+    with run.graphql(base_url, retry=RETRY) as gql:
+        run.load_windows(
+            "attestations",
+            lambda window: attestations_in_window(gql, window, page_size),
+            start=start,
+            end=end,
+            max_windows=max_windows,
+        )

@@ -17,9 +17,8 @@ from typing import Any
 
 from flows.ens.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
 from oso_core.engine import SourceRun, source_flow
-from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.lake_migration import rename_columns
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 
 API_KEY = SecretReference("ens", "api_key", "The Graph gateway API key, placed into the subgraph URL path")
@@ -39,15 +38,15 @@ SOURCE = Source(
     secrets=(API_KEY,),
     tags=("graphql", "the-graph"),
     api="thegraph",
+    migrations=(lambda catalog: rename_columns(catalog, SOURCE.qualified("domains"), LEGACY_DOMAIN_COLUMNS),),
 )
 
 
-def endpoint_with_key(base_url: str) -> tuple[str, tuple[str, ...]]:
-    """The URL to call and the strings to mask: the key goes where the template says ``{api_key}``."""
+def endpoint_with_key(run: SourceRun, base_url: str) -> str:
+    """The URL to call: the key (masked by every client of the run) goes where the template says ``{api_key}``."""
     if "{api_key}" not in base_url:
-        return base_url, ()  # a self-hosted graph-node needs no key
-    key = default_resolver().resolve_as_str(API_KEY)
-    return base_url.replace("{api_key}", key), (key,)
+        return base_url  # a self-hosted graph-node needs no key
+    return base_url.replace("{api_key}", run.secret(API_KEY))
 
 
 @source_flow(SOURCE)
@@ -63,10 +62,9 @@ def ens_flow(
     Both tables are extracted and validated before the first commit, so a failed page leaves both tables
     at their previous snapshot.
     """
-    run.summary.notes.extend(rename_columns(run.warehouse.catalog, SOURCE.qualified("domains"), LEGACY_DOMAIN_COLUMNS))
-    endpoint, mask = endpoint_with_key(run.base_url(base_url))
-    retry, interval = configured_retry(SOURCE.name, RETRY, PAGE_INTERVAL)
-    interval = interval if page_interval is None else page_interval
+    endpoint = endpoint_with_key(run, run.base_url(base_url))
     chosen = tables or [t.name for t in SOURCE.tables]
-    with GraphQLClient(SOURCE.name, endpoint, mask=mask, retry=retry, min_interval=interval) as gql:
+    with run.graphql(
+        endpoint=endpoint, retry=RETRY, default_interval=PAGE_INTERVAL, page_interval=page_interval
+    ) as gql:
         return {table: extract(gql, table, page_size) for table in chosen}

@@ -24,11 +24,9 @@ from urllib.parse import urlsplit
 
 from flows.ethereum.extract import TABLES, extract_day, head
 from oso_core.engine import SourceRun, source_flow
-from oso_core.http import HttpClient, min_interval_setting
-from oso_core.jsonrpc import JsonRpcClient
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad, WindowPlan
+from oso_core.windows import DEFAULT_MAX_WINDOWS, Window
 
 RPC_URL = SecretReference("ethereum", "rpc_url")
 DAY = "day(block_timestamp)"
@@ -73,32 +71,25 @@ def ethereum_flow(
     ``max_windows``; with them, every day overlapping ``[start, end)`` is reloaded. ``batch_size`` calls go in
     one JSON-RPC request; ``eth_getLogs`` asks for ``logs_span`` blocks at a time.
     """
-    url = default_resolver().resolve_as_str(RPC_URL)
-    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
-    plans = [load.plan(table, start=start, end=end, max_windows=max_windows) for table in TABLES]
-    days = sorted({w for plan in plans for w in plan.windows})
-    interval = min_interval_setting(SOURCE.name)
-    with HttpClient(SOURCE.name, url, mask=url_masks(url), min_interval=interval) as http:
-        rpc = JsonRpcClient(http, url, batch_size=batch_size)
+    url = run.secret(RPC_URL)
+    run.mask(*url_masks(url))
+    with run.jsonrpc(url, batch_size=batch_size) as rpc:
         head_number, head_time = head(rpc)
         chain_id = int(rpc.call("eth_chainId"), 16)
-        if waiting := [w for w in days if w.unix()[1] > head_time]:
-            days = [w for w in days if w not in waiting]
-            run.summary.notes.append(
-                f"day(s) {', '.join(w.key for w in waiting)} not finished at the node (head block {head_number})"
-            )
-        for day in days:
-            try:
-                frames, error = extract_day(rpc, day, head_number, chain_id, logs_span), None
-            except Exception as exc:  # noqa: BLE001 - the day is faulty in every table, recorded below
-                frames, error = {}, exc
-            for table in TABLES:
-                load.load(WindowPlan(table, [day]), lambda _w, t=table, f=frames, e=error: _day_table(f, e, t))
-        run.summary.notes.append(f"{http.stats.requests} JSON-RPC request(s), {rpc.batches} batch(es)")
-    load.finish()
 
+        def finished(days: list[Window]) -> list[Window]:
+            if waiting := [w for w in days if w.unix()[1] > head_time]:
+                run.summary.notes.append(
+                    f"day(s) {', '.join(w.key for w in waiting)} not finished at the node (head block {head_number})"
+                )
+            return [w for w in days if w.unix()[1] <= head_time]
 
-def _day_table(frames: dict, error: Exception | None, table: str):  # type: ignore[no-untyped-def]
-    if error is not None:
-        raise error
-    return frames[table]
+        run.load_windows(
+            TABLES,
+            lambda day: extract_day(rpc, day, head_number, chain_id, logs_span),
+            start=start,
+            end=end,
+            max_windows=max_windows,
+            ready=finished,
+        )
+        run.summary.notes.append(f"{rpc.http.stats.requests} JSON-RPC request(s), {rpc.batches} batch(es)")

@@ -11,7 +11,6 @@ from typing import Any
 
 from flows.giveth.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, projects_of_rounds, qf_rounds
 from oso_core.engine import SourceRun, source_flow
-from oso_core.graphql import GraphQLClient, configured_retry
 from oso_core.sources import Source, TableSpec
 
 SOURCE = Source(
@@ -36,9 +35,7 @@ def giveth_flow(
     run: SourceRun, base_url: str | None = None, page_size: int = PAGE_SIZE, page_interval: float | None = None
 ) -> dict[str, Any]:
     """Replace giveth.qf_rounds with the projects of every QF round (all rounds read before the commit)."""
-    retry, interval = configured_retry(SOURCE.name, RETRY, PAGE_INTERVAL)
-    interval = interval if page_interval is None else page_interval
-    with GraphQLClient(SOURCE.name, run.base_url(base_url), retry=retry, min_interval=interval) as gql:
+    with run.graphql(base_url, retry=RETRY, default_interval=PAGE_INTERVAL, page_interval=page_interval) as gql:
         rounds = qf_rounds(gql)
         projects = projects_of_rounds(gql, rounds, page_size)
     named = ", ".join(f"{r['id']} {r.get('slug') or ''}" for r in rounds)

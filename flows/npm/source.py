@@ -25,11 +25,10 @@ from pydantic import Field
 
 from flows.npm.payload import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
 from oso_core.engine import SourceRun, source_flow
-from oso_core.http import HttpClient, min_interval_setting
 from oso_core.settings import SourceSettings
 from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.warehouse.quality import NotNull, Unique
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
+from oso_core.windows import DEFAULT_MAX_WINDOWS, Window
 
 
 class NpmSettings(SourceSettings):
@@ -88,20 +87,26 @@ def npm_flow(
     ``max_windows``; with them, every window overlapping ``[start, end)`` is reloaded.
     """
     chosen = tables or [t.name for t in SOURCE.tables]
-    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
-    packages = lake_packages(load.summary, load.warehouse)
-    interval = min_interval_setting(SOURCE.name)
+    packages = lake_packages(run.summary, run.warehouse)
     registry = registry_url or cast(NpmSettings, SOURCE.settings).registry_url or REGISTRY_URL
     if packages is not None and "manifests" in chosen:
-        with HttpClient(SOURCE.name, registry, headers=HEADERS, min_interval=interval) as http:
-            frame = manifests(http, packages, max_workers, load.summary)
-        load.summary.add(load.warehouse.write_table(SOURCE, "manifests", frame))
+        with run.http(url=registry, headers=HEADERS) as http:
+            frame = manifests(http, packages, max_workers, run.summary)
+        run.write({"manifests": frame})
     if packages is not None and "downloads" in chosen:
-        plan = load.plan("downloads", start=start, end=end, max_windows=max_windows)
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        if still_open := [w for w in plan.windows if w.end > today]:
-            plan.windows = [w for w in plan.windows if w.end <= today]
-            load.summary.notes.append(f"downloads: window(s) {', '.join(map(str, still_open))} not over yet")
-        with HttpClient(SOURCE.name, run.base_url(base_url), headers=HEADERS, min_interval=interval) as api:
-            load.load(plan, lambda window: downloads_in_window(api, packages, window, max_workers, load.summary))
-    load.finish()
+
+        def ended(windows: list[Window]) -> list[Window]:
+            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            if still_open := [w for w in windows if w.end > today]:
+                run.summary.notes.append(f"downloads: window(s) {', '.join(map(str, still_open))} not over yet")
+            return [w for w in windows if w.end <= today]
+
+        with run.http(base_url, headers=HEADERS) as api:
+            run.load_windows(
+                "downloads",
+                lambda window: downloads_in_window(api, packages, window, max_workers, run.summary),
+                start=start,
+                end=end,
+                max_windows=max_windows,
+                ready=ended,
+            )

@@ -7,6 +7,7 @@ Nested objects (amounts, accounts, expense, order…) are kept as JSON text as O
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from flows.open_collective.payload import (
@@ -18,10 +19,9 @@ from flows.open_collective.payload import (
     transactions_in_window,
 )
 from oso_core.engine import SourceRun, source_flow
-from oso_core.graphql import GraphQLClient, configured_retry
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS, WindowedLoad
+from oso_core.windows import DEFAULT_MAX_WINDOWS
 
 PERSONAL_TOKEN = SecretReference("open_collective", "personal_token", "Open Collective personal API token")
 
@@ -77,29 +77,15 @@ def open_collective_flow(
     A faulty window is recorded, retried next run, and fails this run after the other windows load.
     """
     chosen = tables or [t.name for t in SOURCE.tables]
-    token = default_resolver().resolve_as_str(PERSONAL_TOKEN)
-    retry, interval = configured_retry(SOURCE.name, RETRY)
-    load = WindowedLoad(SOURCE, run.warehouse, run.summary)
-    accounts_error: Exception | None = None
-    with GraphQLClient(
-        SOURCE.name,
-        run.base_url(base_url),
-        headers={"Personal-Token": token},
-        mask=(token,),
-        retry=retry,
-        min_interval=interval,
-    ) as gql:
+    token = run.secret(PERSONAL_TOKEN)
+    with run.graphql(base_url, headers={"Personal-Token": token}, retry=RETRY) as gql:
         for table, kind in TRANSACTION_KINDS.items():
             if table in chosen:
-                plan = load.plan(table, start=start, end=end, max_windows=max_windows)
-                load.load(plan, lambda window, kind=kind: transactions_in_window(gql, kind, window, page_size))
+                extract = functools.partial(transactions_in_window, gql, kind, page_size=page_size)
+                run.load_windows(table, extract, start=start, end=end, max_windows=max_windows)
         if "accounts" in chosen:
             try:
-                accounts = all_accounts(gql, accounts_page_size)
-                load.summary.add(load.warehouse.write_table(SOURCE, "accounts", accounts))
+                run.write({"accounts": all_accounts(gql, accounts_page_size)})
             except Exception as exc:  # noqa: BLE001 - windows already loaded stay loaded; the run still fails
-                accounts_error = exc
-                load.summary.notes.append(f"accounts failed: {exc}")
-    load.finish()
-    if accounts_error is not None:
-        raise accounts_error
+                run.summary.notes.append(f"accounts failed: {exc}")
+                run.fail_after_load(exc)

@@ -43,6 +43,7 @@ SOURCE = Source(
     flow="ossd_flow",
     tags=("stable",),
     cadence="daily",  # OSO ran it in its daily stable/unstable jobs
+    migrations=(migrate_table_names,),
 )
 
 
@@ -58,7 +59,6 @@ def ossd_flow(
     ] = False,
 ) -> dict[str, object]:
     """Load oss-directory's projects, collections and repository list, each table replaced in one commit."""
-    run.summary.notes.extend(migrate_table_names(run.warehouse.catalog))
     if Path(repo_url).exists():
         repo_url = str(Path(repo_url).resolve())
     with checkout(repo_url, ref) as (root, revision):

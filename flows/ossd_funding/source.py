@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import polars as pl
+
 from flows.ossd_funding.payload import FundingCsvError, funding_frame
 from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 
 GITHUB_TOKEN = SecretReference("ossd", "github_token")
@@ -41,9 +43,9 @@ def ossd_funding_flow(
     run: SourceRun,
     base_url: str | None = None,
     ref: Annotated[str | None, "branch, tag or commit of oss-funding (default: its default branch)"] = None,
-) -> None:
+) -> dict[str, pl.DataFrame]:
     """Download the funding CSV and replace ``ossd.funding`` with it in one commit."""
-    token = default_resolver().resolve_as_str(GITHUB_TOKEN)
+    token = run.secret(GITHUB_TOKEN)
     path = f"/repos/{REPOSITORY}/contents/{CSV_PATH}"
     with GitHubClient(SOURCE.name, run.base_url(base_url), token) as client:
         response = client.request("GET", path, headers={"Accept": RAW}, params={"ref": ref} if ref else None)
@@ -52,4 +54,4 @@ def ossd_funding_flow(
     except FundingCsvError as exc:
         raise FundingCsvError(f"{SOURCE.name}: {exc}; {SOURCE.qualified('funding')} left unchanged") from None
     run.summary.notes.append(f"{REPOSITORY}/{CSV_PATH}{f'@{ref}' if ref else ''}: {frame.height} rows")
-    run.summary.add(run.warehouse.write_table(SOURCE, "funding", frame))
+    return {"funding": frame}

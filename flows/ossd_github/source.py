@@ -8,10 +8,12 @@ skipped and listed in the run summary; every other failure fails the run before 
 
 from __future__ import annotations
 
+import polars as pl
+
 from flows.ossd.migration import PROJECT_REPOSITORIES, migrate_table_names
 from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient, resolve_repositories
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 from oso_core.warehouse import Warehouse
 
@@ -31,6 +33,7 @@ SOURCE = Source(
     secrets=(GITHUB_TOKEN,),
     depends_on=("ossd",),
     api="github",
+    migrations=(migrate_table_names,),
 )
 
 
@@ -43,15 +46,16 @@ def github_urls(warehouse: Warehouse) -> list[str] | None:
 
 
 @source_flow(SOURCE)
-def ossd_github_flow(run: SourceRun, base_url: str | None = None, per_page: int = 100, max_workers: int = 4) -> None:
+def ossd_github_flow(
+    run: SourceRun, base_url: str | None = None, per_page: int = 100, max_workers: int = 4
+) -> dict[str, pl.DataFrame] | None:
     """Resolve oss-directory's GitHub URLs to repositories and merge them into ``ossd.repositories``."""
     summary, warehouse = run.summary, run.warehouse
-    summary.notes.extend(migrate_table_names(warehouse.catalog))
     urls = github_urls(warehouse)
     if not urls:
         summary.notes.append(f"{PROJECT_REPOSITORIES} is {'missing' if urls is None else 'empty'}: run ossd first")
-        return
-    token = default_resolver().resolve_as_str(GITHUB_TOKEN)
+        return None
+    token = run.secret(GITHUB_TOKEN)
     with GitHubClient(SOURCE.name, run.base_url(base_url), token) as client:
         resolved = resolve_repositories(client, urls, per_page=per_page, max_workers=max_workers)
     summary.skipped.extend(resolved.skipped)
@@ -59,4 +63,4 @@ def ossd_github_flow(run: SourceRun, base_url: str | None = None, per_page: int 
         f"{len(urls)} URL(s) → {resolved.frame.height} repositories ({resolved.fetched - resolved.frame.height} "
         "listed twice)"
     )
-    summary.add(warehouse.write_table(SOURCE, "repositories", resolved.frame))
+    return {"repositories": resolved.frame}

@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
+import polars as pl
+
 from flows.ossd.migration import REPOSITORIES, migrate_table_names
 from flows.ossd_sbom.payload import KEY, RepositorySbom, repositories_due, sbom_frame, sbom_rows
 from oso_core.engine import SourceRun, source_flow
-from oso_core.fanout import fan_out
 from oso_core.github import GitHubClient
-from oso_core.secrets import SecretReference, default_resolver
+from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 
 GITHUB_TOKEN = SecretReference("ossd", "github_token")
@@ -37,6 +38,7 @@ SOURCE = Source(
     tags=("sbom",),
     cadence="0 0 * * 2,5",
     api="github",
+    migrations=(migrate_table_names,),
 )
 
 
@@ -50,29 +52,28 @@ def ossd_sbom_flow(
     base_url: str | None = None,
     max_age_days: Annotated[int, "fetch only repositories whose SBOM is older than this (0: every one)"] = 7,
     max_workers: Annotated[int, "SBOM requests in flight at once"] = 4,
-) -> None:
+) -> dict[str, pl.DataFrame] | None:
     """Fetch the SBOMs that are due and merge them into ``ossd.sbom`` in one commit."""
     summary, warehouse = run.summary, run.warehouse
-    summary.notes.extend(migrate_table_names(warehouse.catalog))
     if not warehouse.exists(REPOSITORIES):
         summary.notes.append(f"{REPOSITORIES} is missing: run ossd_github first")
-        return
+        return None
     table = SOURCE.qualified("sbom")
     existing = warehouse.read(table) if warehouse.exists(table) else None
     due = repositories_due(warehouse.read(REPOSITORIES), existing, max_age_days, datetime.now(UTC))
     if not due:
         summary.notes.append(f"no repository's SBOM is older than {max_age_days} day(s): nothing to fetch")
-        return
-    token = default_resolver().resolve_as_str(GITHUB_TOKEN)
+        return None
+    token = run.secret(GITHUB_TOKEN)
     with GitHubClient(SOURCE.name, run.base_url(base_url), token) as client:
 
         def fetch(repo: tuple[str, str]) -> RepositorySbom:
             path = sbom_path(*repo)
             return sbom_rows(SOURCE.name, path, *repo, client.get_json(path, on_status=SKIP_STATUSES))
 
-        found = fan_out(due, fetch, max_workers=max_workers)
-    found.raise_for_errors(SOURCE.name, sbom_path("{owner}", "{repo}"), label="/".join)
-    summary.skipped.extend(found.skipped_labels("/".join))
+        found = run.fan_out(
+            due, fetch, endpoint=sbom_path("{owner}", "{repo}"), label="/".join, max_workers=max_workers
+        )
     sboms = found.values()
     rows = [row for sbom in sboms for row in sbom.rows]
     repeated = sum(sbom.repeated for sbom in sboms)
@@ -80,4 +81,4 @@ def ossd_sbom_flow(
         f"{len(due)} repositories due, {len(sboms)} SBOM(s) fetched, {len(found.skipped)} skipped; {len(rows)} "
         f"packages" + (f" ({repeated} further versions of a listed package not kept)" if repeated else "")
     )
-    summary.add(warehouse.write_table(SOURCE, "sbom", sbom_frame(rows)))
+    return {"sbom": sbom_frame(rows)}

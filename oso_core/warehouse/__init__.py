@@ -135,7 +135,7 @@ class Warehouse:
             source=source.name,
             key_determines_partition=spec.key_determines_partition,
             checks=spec.checks,
-            **kwargs,
+            **{"dedupe": spec.dedupe, **kwargs},
         )
 
     def write_tables(self, source: Source, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
