@@ -44,6 +44,7 @@ LIGHT_MODULES = frozenset(
         "oso_core.sources",
         "oso_core.secrets",
         "oso_core.secrets.base",
+        "oso_core.migrations",
         "oso_core.warehouse.quality",
     }
 )

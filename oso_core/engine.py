@@ -102,8 +102,11 @@ class SourceRun(Toolbox):
 
     def migrate(self) -> None:
         """Run the source's declared one-off migrations (``Source.migrations``), noting what each changed."""
+        catalog = self.warehouse.catalog
         for migration in self.source.migrations:
-            self.summary.notes.extend(migration(self.warehouse.catalog))
+            apply = getattr(migration, "apply", None)
+            notes = apply(catalog, self.source) if apply is not None else migration(catalog)
+            self.summary.notes.extend(notes)
 
     def finish(self) -> None:
         """After the load function: finish the windows (tallies; raises for faulty ones), then a deferred error."""

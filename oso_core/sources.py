@@ -14,7 +14,7 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from oso_core import cadence as cadences
 from oso_core import settings
@@ -24,9 +24,12 @@ from oso_core.settings import SourceSettings
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
+    from oso_core.migrations import Migration as DeclaredMigration
     from oso_core.warehouse.quality import Check
 
-Migration = Callable[["Catalog"], list[str]]
+# a declared migration (``oso_core.migrations``: data, readable from the source's text) or a plain
+# ``catalog -> notes`` function (a source built in code, never read from text)
+Migration = Union["DeclaredMigration", Callable[["Catalog"], list[str]]]
 
 WriteMode = Literal["append", "replace", "merge", "overwrite_partitions"]
 WRITE_MODES: tuple[str, ...] = ("append", "replace", "merge", "overwrite_partitions")
@@ -107,8 +110,9 @@ class Source:
     sharing an API stay within its limit on any worker, and the weekly run does not start two sources of one
     ``api`` at the same time.
     ``migrations`` are one-off changes of a lake written by an older version (a table or column renamed, a column
-    dropped), each ``catalog → notes``: the engine runs them before every load, and each finds nothing to do once
-    done (so whichever source sharing one runs first migrates the lake).
+    dropped), declared as data (``oso_core.migrations``: ``RenameTable``, ``RenameColumns``, ``DropColumnsUnless``,
+    ``CallFunction``) so the declaration still reads from the source's text: the engine applies them before every
+    load, and each finds nothing to do once done (so whichever source sharing one runs first migrates the lake).
     """
 
     name: str

@@ -158,3 +158,20 @@ def test_a_deferred_error_fails_the_run_after_the_writes(oso_home, warehouse) ->
 def test_dedupe_must_be_known() -> None:
     with pytest.raises(ValueError, match="dedupe must be"):
         TableSpec("t", dedupe="first")  # type: ignore[arg-type]
+
+
+def test_declared_migrations_are_values_read_alike_from_text_and_import() -> None:
+    """``Source.migrations`` are data, so a declaration read from its text equals the imported one."""
+    from oso_core.migrations import CallFunction, DropColumnsUnless, RenameColumns
+
+    assert RenameColumns("t", {"b": "B", "a": "A"}) == RenameColumns("t", [("a", "A"), ("b", "B")])
+    assert DropColumnsUnless("t", ["y", "x"], type_name="string").columns == ("x", "y")
+    with pytest.raises(ValueError, match="expected 'package.module:function'"):
+        CallFunction("flows.ossd.migration.migrate_table_names")
+
+
+def test_a_declared_function_migration_is_imported_only_when_applied(oso_home, warehouse) -> None:
+    from oso_core.migrations import CallFunction
+
+    migration = CallFunction("flows.ossd.migration:migrate_table_names")
+    assert migration.apply(warehouse.catalog, None) == []  # an empty lake: nothing to rename

@@ -28,7 +28,7 @@ from flows.defillama.payload import (
     slug_tables,
 )
 from oso_core.engine import SourceRun, source_flow
-from oso_core.lake_migration import drop_columns_unless
+from oso_core.migrations import DropColumnsUnless
 from oso_core.sources import Source, TableSpec
 
 EVENT_KEY = ("slug", "chain", "time")
@@ -81,11 +81,7 @@ SOURCE = Source(
     flow="defillama_flow",
     depends_on=("ossd", "op_atlas"),  # reads their tables for its list of slugs
     # a lake written when raises' list columns were lists: dropped, so the next replace writes them as JSON text
-    migrations=(
-        lambda catalog: drop_columns_unless(
-            catalog, SOURCE.qualified("raises"), RAISES_JSON_COLUMNS, type_name="string"
-        ),
-    ),
+    migrations=(DropColumnsUnless("raises", RAISES_JSON_COLUMNS, type_name="string"),),
 )
 
 

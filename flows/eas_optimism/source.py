@@ -15,7 +15,7 @@ from datetime import date
 
 from flows.eas_optimism.payload import PAGE_SIZE, RETRY, attestations_in_window
 from oso_core.engine import SourceRun, source_flow
-from oso_core.lake_migration import rename_table
+from oso_core.migrations import RenameTable
 from oso_core.sources import Source, TableSpec, WindowGrid
 from oso_core.windows import DEFAULT_MAX_WINDOWS
 
@@ -44,7 +44,7 @@ SOURCE = Source(
     flow="eas_optimism_flow",
     windows=WindowGrid(start=date(2023, 7, 28)),  # first attestation: 2023-07-28 15:22:35 UTC
     tags=("graphql", "windowed"),
-    migrations=(lambda catalog: rename_table(catalog, LEGACY_TABLE, SOURCE.qualified("attestations")),),
+    migrations=(RenameTable(LEGACY_TABLE, "attestations"),),
 )
 
 

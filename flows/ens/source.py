@@ -17,7 +17,7 @@ from typing import Any
 
 from flows.ens.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
 from oso_core.engine import SourceRun, source_flow
-from oso_core.lake_migration import rename_columns
+from oso_core.migrations import RenameColumns
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 
@@ -38,7 +38,7 @@ SOURCE = Source(
     secrets=(API_KEY,),
     tags=("graphql", "the-graph"),
     api="thegraph",
-    migrations=(lambda catalog: rename_columns(catalog, SOURCE.qualified("domains"), LEGACY_DOMAIN_COLUMNS),),
+    migrations=(RenameColumns("domains", LEGACY_DOMAIN_COLUMNS),),
 )
 
 

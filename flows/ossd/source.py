@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 from flows.ossd import payload as ossd
-from flows.ossd.migration import migrate_table_names
 from oso_core.engine import SourceRun, source_flow
 from oso_core.git_checkout import checkout
+from oso_core.migrations import CallFunction
 from oso_core.sources import Source, TableSpec
 from oso_core.warehouse.quality import NotNull, Unique
 
@@ -43,7 +43,7 @@ SOURCE = Source(
     flow="ossd_flow",
     tags=("stable",),
     cadence="daily",  # OSO ran it in its daily stable/unstable jobs
-    migrations=(migrate_table_names,),
+    migrations=(CallFunction("flows.ossd.migration:migrate_table_names"),),
 )
 
 

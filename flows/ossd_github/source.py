@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.ossd.migration import PROJECT_REPOSITORIES, migrate_table_names
+from flows.ossd.migration import PROJECT_REPOSITORIES
 from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient, resolve_repositories
+from oso_core.migrations import CallFunction
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 from oso_core.warehouse import Warehouse
@@ -33,7 +34,7 @@ SOURCE = Source(
     secrets=(GITHUB_TOKEN,),
     depends_on=("ossd",),
     api="github",
-    migrations=(migrate_table_names,),
+    migrations=(CallFunction("flows.ossd.migration:migrate_table_names"),),
 )
 
 

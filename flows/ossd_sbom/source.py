@@ -16,10 +16,11 @@ from typing import Annotated
 
 import polars as pl
 
-from flows.ossd.migration import REPOSITORIES, migrate_table_names
+from flows.ossd.migration import REPOSITORIES
 from flows.ossd_sbom.payload import KEY, RepositorySbom, repositories_due, sbom_frame, sbom_rows
 from oso_core.engine import SourceRun, source_flow
 from oso_core.github import GitHubClient
+from oso_core.migrations import CallFunction
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
 
@@ -38,7 +39,7 @@ SOURCE = Source(
     tags=("sbom",),
     cadence="0 0 * * 2,5",
     api="github",
-    migrations=(migrate_table_names,),
+    migrations=(CallFunction("flows.ossd.migration:migrate_table_names"),),
 )
 
 
