@@ -201,6 +201,21 @@ def test_a_bad_project_path_is_named_with_its_setting(lake: Warehouse, tmp_path:
     assert snapshots(lake) == before
 
 
+@pytest.mark.parametrize("own", [None, True])
+def test_python_requirements_are_not_inferred_unless_the_project_asks(tmp_path: Path, own: bool | None) -> None:
+    """sqlmesh's inference scans every installed distribution on each plan (~1.5 s) for a lock file no run here
+    uses; a project that sets ``infer_python_dependencies`` keeps its choice."""
+    from oso_core.transform.project import project_config
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    lines = ["model_defaults:", "  dialect: duckdb"] + ([] if own is None else [f"infer_python_dependencies: {own}"])
+    (project / "config.yaml").write_text("\n".join(lines) + "\n")
+    config = project_config(project, {"connection": {"type": "duckdb"}}, {}, tmp_path / "cache")
+    assert config.infer_python_dependencies is (own if own is not None else False)
+    assert config.model_defaults.dialect == "duckdb" and config.disable_anonymized_analytics
+
+
 def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
     before = snapshots(lake)
     state = transform_flow(dry_run=True, return_state=True)

@@ -59,6 +59,7 @@ def cluster(postgres, s3_server: StoreServer, tmp_path_factory: pytest.TempPathF
         **lake_env,
         "OSO_SOURCE_PACKAGES": PKG,
         "WORKER_TEST_SLEEP": str(SLOW_SECONDS),
+        "WORKER_TEST_SLEEP_ONCE": str(tmp / "slow-slept"),  # the run resubmitted after the crash need not wait
         "WORKER_TEST_LIMITED_SLEEP": "12",  # long enough that both workers hold a run at once, even under load
     }
     extra.pop("DAGSTER__DISCORD__WEBHOOK_URL", None)

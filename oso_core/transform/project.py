@@ -3,8 +3,9 @@
 The project's ``config.yaml`` / ``config.py`` says how its models are written; where they run is ours: its
 gateways are replaced by the one of ``oso_core.transform.gateway`` (OSO's own ``config.py`` points at env-named
 DuckDB files and Trino hosts), its cache goes to the lake home (never into the repository), sqlmesh's anonymous
-usage analytics are off, and the variable ``oso_source_schema`` tells a macro the rule ``@oso_source`` names follow
-on this gateway (OSO's own macros read ``oso_source_rewrite`` and their engine's dialect instead).
+usage analytics are off, Python requirements are not inferred (unless the project says so), and the variable
+``oso_source_schema`` tells a macro the rule ``@oso_source`` names follow on this gateway (OSO's own macros read
+``oso_source_rewrite`` and their engine's dialect instead).
 """
 
 from __future__ import annotations
@@ -48,15 +49,19 @@ def project_config(path: Path, gateway: Any, variables: dict[str, Any], cache_di
         config = load_configs(None, Config, [path])[path.absolute()]
     except Exception as error:  # noqa: BLE001 - sqlmesh's ConfigError, or a config.py that raised
         raise TransformError(f"the sqlmesh project {path}: its config cannot be read: {error}") from None
-    return config.model_copy(
-        update={
-            "gateways": {GATEWAY_NAME: gateway},
-            "default_gateway": GATEWAY_NAME,
-            "variables": {**config.variables, **variables},
-            "cache_dir": str(cache_dir),
-            "disable_anonymized_analytics": True,
-        }
-    )
+    update = {
+        "gateways": {GATEWAY_NAME: gateway},
+        "default_gateway": GATEWAY_NAME,
+        "variables": {**config.variables, **variables},
+        "cache_dir": str(cache_dir),
+        "disable_anonymized_analytics": True,
+    }
+    if "infer_python_dependencies" not in config.model_fields_set:
+        # sqlmesh would scan every installed distribution (importlib's packages_distributions, ~1.5 s) on each plan
+        # to list the Python packages macros import, for a requirements lock we never use: the run stays in this
+        # process. A project that sets the option keeps its own choice.
+        update["infer_python_dependencies"] = False
+    return config.model_copy(update=update)
 
 
 def open_context(path: Path, config: Any) -> Any:

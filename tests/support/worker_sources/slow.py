@@ -32,5 +32,18 @@ def slow_flow(run: SourceRun) -> dict[str, pl.DataFrame]:
 
     marker = Path.cwd() / f".running-slow-{flow_run.id}"
     marker.write_text(str(os.getpid()))  # the worker copy this run landed in (cwd = that copy, by the pull step)
-    time.sleep(float(os.environ.get("WORKER_TEST_SLEEP", "0")))
+    if _first_run(os.environ.get("WORKER_TEST_SLEEP_ONCE")):
+        time.sleep(float(os.environ.get("WORKER_TEST_SLEEP", "0")))
     return {"events": events()}
+
+
+def _first_run(claim: str | None) -> bool:
+    """Whether this run sleeps: every run, unless ``WORKER_TEST_SLEEP_ONCE`` names a file, which the first run to
+    create it claims (the run resubmitted after its worker died then loads at once, on any worker of the machine)."""
+    if not claim:
+        return True
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
