@@ -20,12 +20,15 @@ on ``id``):
   ``bench/.runs/venv-dlt`` (made on first use: ``pip install "dlt[filesystem,pyiceberg]"``; dlt never enters the
   project's venv). Its re-load uses ``write_disposition="merge"`` (dlt 1.31 merges into Iceberg with pyiceberg's
   ``upsert`` in batches of 1,000 rows).
-* ours: a source declared and run with the engine (``SOURCE`` + ``@source_flow``, called through ``flow.fn`` so no
-  Prefect server is involved, as dlt runs without one): ``run.http`` → ``paginate_offset_frames`` (4 pages in
-  flight; each page's bytes decoded by Arrow into the declared schema, checked on the columns, a page that does not
-  fit going through ``records_to_frame``'s value-by-value checks and errors) → frames grouped into 100k-record
-  chunks → flattened to the same column names dlt gives → ``Warehouse.write`` (streamed, one commit;
-  ``mode="merge"`` on ``id`` for the re-load).
+* ours: ``bench/vs_dlt_source.yaml`` built by ``oso_core.rest_source.build`` as any ``flows/*/source.yaml`` (its
+  flow called through ``flow.fn`` so no Prefect server is involved, as dlt runs without one): offset pages a few in
+  flight, each page's bytes decoded natively (``FrameDecoder``) into the declared fields, a page it cannot vouch
+  for going through ``records_to_frame``'s value-by-value checks and errors → the declared ``columns`` (dlt's
+  names) → ``Warehouse.write`` streamed in 100k-record chunks, one commit (merge on ``id`` for the re-load).
+
+Both sides load the same description: dlt's ``rest_api`` config is made from its client, paginator, path,
+``data_selector``, ``primary_key`` and ``write_disposition`` (``dlt_config``); the re-load is its ``variant`` for
+``/updates`` (``write_disposition: merge``).
 
 Time is the wall time of the load call inside each subprocess (after imports; ``process_*`` lines give the whole
 subprocess, start-up included). Peak RSS is the larger of the subprocess's own ``VmHWM`` and the RSS of its process
@@ -158,19 +161,61 @@ def serve(folder: Path, records: int) -> ThreadingHTTPServer:
     return server
 
 
+# -- the source, described once for both sides (bench/vs_dlt_source.yaml) --------------------------------------------
+
+DESCRIPTION = ROOT / "bench" / "vs_dlt_source.yaml"
+
+
+def variant(path: str) -> dict[str, Any]:
+    """The description as loaded for ``path``: ``/transactions`` appends (as written), ``/updates`` merges on id."""
+    import yaml
+
+    raw = yaml.safe_load(DESCRIPTION.read_text())
+    resource = raw["resources"][0]
+    resource["endpoint"]["path"] = path
+    if path != "/transactions":
+        resource["write_disposition"] = "merge"
+    return raw
+
+
+def dlt_config(raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """dlt's ``rest_api`` config from the same description: client, paginator, path, selector, key, disposition."""
+    resource = raw["resources"][0]
+    endpoint = resource["endpoint"]
+    paginator = dict(endpoint["paginator"])
+    return {
+        "client": {"base_url": base_url, "paginator": paginator},
+        "resources": [
+            {
+                "name": resource["name"],
+                "primary_key": resource["primary_key"],
+                "write_disposition": resource["write_disposition"],
+                "table_format": "iceberg",
+                "endpoint": {"path": endpoint["path"].lstrip("/"), "data_selector": endpoint["data_selector"]},
+            }
+        ],
+    }
+
+
 # -- our side ---------------------------------------------------------------------------------------------------------
 
 
 def side_ours(base_url: str, path: str, work: Path) -> dict:
     os.environ["OSO_HOME"] = str(work / "ours")
-    from vs_dlt_source import transactions_flow as flow  # bench/vs_dlt_source.py: only in our side's process
+    import yaml
 
+    from oso_core.rest_source import build
+
+    file = work / f"vs_dlt_source{path.replace('/', '_')}.yaml"  # the variant, read by build as any source.yaml
+    file.write_text(yaml.safe_dump(variant(path), sort_keys=False))
+    built = build(file)
     started = time.perf_counter()
-    summary = flow.fn(base_url=base_url, path=path)
+    summary = built.flow.fn(base_url=base_url)
     seconds = time.perf_counter() - started
     from oso_core.warehouse import Warehouse
 
-    location = Warehouse().catalog.load_table("bench_dlt.transactions").metadata_location
+    table = built.source.qualified(built.description.resources[0].name)
+    location = Warehouse().catalog.load_table(table).metadata_location
     return {"seconds": seconds, "rows": summary.results[-1].rows_written, "metadata": location}
 
 
@@ -185,29 +230,7 @@ def side_dlt(base_url: str, path: str, work: Path) -> dict:
     from dlt.sources.rest_api import rest_api_source
 
     started = time.perf_counter()
-    source = rest_api_source(
-        {
-            "client": {
-                "base_url": base_url,
-                "paginator": {
-                    "type": "offset",
-                    "limit": PAGE,
-                    "offset_param": "offset",
-                    "limit_param": "limit",
-                    "total_path": "totalCount",
-                },
-            },
-            "resources": [
-                {
-                    "name": "transactions",
-                    "primary_key": "id",
-                    "write_disposition": "append" if path == "/transactions" else "merge",
-                    "table_format": "iceberg",
-                    "endpoint": {"path": path.lstrip("/"), "data_selector": "nodes"},
-                }
-            ],
-        }
-    )
+    source = rest_api_source(dlt_config(variant(path), base_url))
     # dlt's documented switch for a resource that appends first and merges later: nested tables (``tags``) carry
     # ``_dlt_root_id`` from the first load (without it the merge fails adding that required column to the Iceberg table)
     source.root_key = True

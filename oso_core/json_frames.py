@@ -16,6 +16,12 @@ it decodes to the frame the slow path would build (same columns, types, nulls, n
 Only ``extra="drop"`` (fields outside the schema are ignored) and leaf types Arrow reads as JSON does (strings,
 integers, floats, booleans, UTC-aware datetimes and dates from ISO strings, lists and structs of those) take the
 fast path; any other schema is decoded the slow way, page by page, with the same result.
+
+This is the REST engine's decoding (``oso_core.rest_source``): a paginator reads each response through
+:meth:`FrameDecoder.read`, and the same Arrow pass reads what the paginator needs of the payload (the ``total``
+and the ``text`` paths: a next link, a cursor), handed over as a stand-in payload (:class:`DecodedPage`). A caller
+with its own slow path and error texts (the engine's selectors) asks :meth:`FrameDecoder.native_page` and
+decodes the page itself when it answers ``None``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from oso_core.errors import PayloadError, SourceError
+from oso_core.pagination import Page, page_records, payload_total
 from oso_core.records import Where, iso_datetimes, records_to_frame
 
 _WRAP = "__records"  # a payload that is itself the list of records is read as {"__records": [...]}
@@ -43,13 +50,16 @@ _ISO_ZONED = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2
 
 @dataclass(frozen=True)
 class DecodedPage:
-    """One page: its records as a frame, the payload's total (``None`` without a ``total`` path or if null), and
-    whether the native path decoded it (``False``: the page went through ``json.loads`` and ``records_to_frame``).
-    """
+    """One page: its records as a frame, the payload's total (``None`` without a ``total`` path or if null),
+    whether the native path decoded it (``False``: the page went through ``json.loads`` and ``records_to_frame``),
+    and the payload a paginator reads its total and next link from: the whole payload on the slow path, else a
+    stand-in holding only the ``total`` and ``text`` paths (a null or missing text value reads as ``None``, as a
+    next link or cursor that ends the pages)."""
 
     frame: pl.DataFrame
     total: int | None
     fast: bool
+    payload: Any = None
 
 
 class Unfit(Exception):
@@ -61,7 +71,8 @@ class FrameDecoder:
     """Decodes pages whose records sit at dotted path ``records`` (``"$"``: the payload is the list) into frames
     of ``schema``, as ``records_to_frame(rows, schema, where=..., required=..., record_id=...)`` would.
 
-    ``total`` is a dotted path to the payload's record count (offset pagination's end), read in the same pass.
+    ``total`` is a dotted path to the payload's record count (offset pagination's end) and ``text`` dotted paths
+    to text values (a next link, a cursor), all read in the same pass.
     """
 
     schema: Mapping[str, pl.DataType]
@@ -70,13 +81,14 @@ class FrameDecoder:
     total: str | None = None
     required: tuple[str, ...] = ()
     record_id: str | Callable[[Mapping[str, Any]], object] | None = None
+    text: tuple[str, ...] = ()
     _arrow: pa.Schema | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.required) - set(self.schema)
         if unknown:
             raise ValueError(f"required columns {sorted(unknown)} are not in the schema")
-        object.__setattr__(self, "_arrow", _payload_schema(self.schema, self.records, self.total))
+        object.__setattr__(self, "_arrow", _payload_schema(self.schema, self.records, self.total, self.text))
 
     @property
     def native(self) -> bool:
@@ -86,12 +98,22 @@ class FrameDecoder:
     def decode(self, body: bytes, *, start: int = 0, http: Any = None) -> DecodedPage:
         """The page in ``body``; records are numbered from ``start`` in errors. ``http`` (an ``HttpClient``) names
         payload-level errors (not JSON, records or total missing) as the paginators do."""
-        if self._arrow is not None:
-            try:
-                return self._native(body)
-            except Unfit:
-                pass
-        return self._slow(body, start, http)
+        return self.native_page(body) or self._slow(body, start, http)
+
+    def native_page(self, body: bytes) -> DecodedPage | None:
+        """The page in ``body`` decoded natively, or ``None`` when the native path cannot vouch for it (the
+        caller's slow path then converts the page or names what is wrong)."""
+        if self._arrow is None:
+            return None
+        try:
+            return self._native(body)
+        except Unfit:
+            return None
+
+    def read(self, http: Any, endpoint: str, response: Any, start: int) -> Page:
+        """A paginator's ``read`` (``oso_core.pagination.PageReader``): the response's page as a frame."""
+        page = self.decode(response.content, start=start, http=http)
+        return Page(page.frame, page.frame.height, page.payload)
 
     # -- native ------------------------------------------------------------------------------------------------------
     def _native(self, body: bytes) -> DecodedPage:
@@ -129,12 +151,14 @@ class FrameDecoder:
         for name in self.required:
             if frame[name].null_count():
                 raise Unfit(f"required field {name!r} is null or missing")
-        return DecodedPage(frame, total, True)
+        payload: dict[str, Any] = {}
+        for path, value in ((self.total, total), *((p, _at(row, p).as_py()) for p in self.text)):
+            if path is not None:
+                _place(payload, path, value)
+        return DecodedPage(frame, total, True, payload)
 
     # -- slow --------------------------------------------------------------------------------------------------------
     def _slow(self, body: bytes, start: int, http: Any) -> DecodedPage:
-        from oso_core.pagination import page_records, payload_total
-
         errors = http if http is not None else _Errors(self.where.source)
         endpoint = self.where.endpoint
         try:
@@ -146,7 +170,7 @@ class FrameDecoder:
         frame = records_to_frame(
             rows, self.schema, where=self.where, required=self.required, record_id=self.record_id, start=start
         )
-        return DecodedPage(frame, total, False)
+        return DecodedPage(frame, total, False, payload)
 
 
 @dataclass(frozen=True)
@@ -169,20 +193,33 @@ def _at(row: pa.StructArray, path: str) -> Any:
     return value
 
 
+def _place(payload: dict[str, Any], path: str, value: Any) -> None:
+    """``value`` at dotted ``path`` of the stand-in payload, so ``pagination.select`` finds it there."""
+    *parents, leaf = path.split(".")
+    node = payload
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
 # -- schemas ---------------------------------------------------------------------------------------------------------
 
 
-def _payload_schema(schema: Mapping[str, pl.DataType], records: str, total: str | None) -> pa.Schema | None:
-    """The Arrow schema of a whole payload (records and total at their paths), or ``None`` if not native-able."""
+def _payload_schema(
+    schema: Mapping[str, pl.DataType], records: str, total: str | None, text: tuple[str, ...] = ()
+) -> pa.Schema | None:
+    """The Arrow schema of a whole payload (records, total and text values at their paths), or ``None`` if not
+    native-able."""
     record = _arrow_struct(schema)
     if record is None:
         return None
     tree: dict[str, Any] = {}
     paths = [(_WRAP if records in ("$", "") else records, pa.list_(record))]
     if total is not None:
-        if records in ("$", ""):
-            return None
         paths.append((total, pa.int64()))
+    paths += [(path, pa.string()) for path in text]
+    if len(paths) > 1 and records in ("$", ""):
+        return None  # a payload that is the list of records has no other fields
     for path, arrow_type in paths:
         parts = path.split(".")
         if any(not p or p.isdigit() for p in parts):

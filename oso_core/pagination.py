@@ -5,27 +5,54 @@ stream pages into a frame builder or stop early. Where the records sit in a payl
 (``"data.items"``; ``"$"`` for a payload that is itself the list) or a function. Every paginator ends on an
 empty page, on a page shorter than the page size, on a declared total, or at ``max_pages``; a next-link that
 points back at a page already read is an error rather than an endless loop.
+
+How a response becomes a page is the paginator's ``read`` (a :data:`PageReader`): by default ``json.loads`` and
+the records at ``records``; ``oso_core.json_frames.FrameDecoder.read`` decodes the bytes natively into a typed
+frame instead (the REST engine's path), handing the paginator only the parts of the payload it reads (the total,
+the next link) in a :class:`Page`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 
 from oso_core.errors import PayloadError
 from oso_core.http import HttpClient, StatusAction
 
-if TYPE_CHECKING:
-    import polars as pl
-
-    from oso_core.records import Where
-
 T = TypeVar("T")
 
 RecordsSelector = str | Callable[[Any], Any]
 NextLink = Callable[[httpx.Response, Any], str | None]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as a paginator reads it: its ``records`` (a list, or a frame), their ``count``, and the ``payload``
+    the total and the next link are read from (the whole payload, or a stand-in holding just those paths)."""
+
+    records: Any
+    count: int
+    payload: Any
+
+
+PageReader = Callable[[HttpClient, str, httpx.Response, int], Page]
+"""``read(http, endpoint, response, start)``: one response as a :class:`Page`; ``start`` is the number of records
+of the pages before it (errors number records from it), ``endpoint`` what errors name."""
+
+
+def records_reader(records: RecordsSelector) -> PageReader:
+    """The default reader: the JSON payload (``http.decode_json``) and its records at ``records``."""
+
+    def read(http: HttpClient, endpoint: str, response: httpx.Response, start: int) -> Page:
+        payload = http.decode_json(endpoint, response)
+        page = page_records(http, endpoint, payload, records)
+        return Page(page, len(page), payload)
+
+    return read
 
 
 def select(payload: Any, path: str) -> Any:
@@ -77,76 +104,27 @@ def paginate_offset(
     max_pages: int | None = None,
     on_status: Mapping[int, StatusAction] | None = None,
     parallel: int = 1,
-) -> Iterator[list[Any]]:
+    read: PageReader | None = None,
+) -> Iterator[Any]:
     """Pages of ``GET path?offset=N&limit=L`` until a short or empty page, the ``total`` count, or ``max_pages``.
 
-    With a ``total`` and ``parallel`` > 1, up to ``parallel`` pages are fetched at once (see ``offset_pages``)."""
+    With a ``total`` and ``parallel`` > 1, up to ``parallel`` pages are fetched at once (see ``offset_pages``),
+    each read (``read``, default: the records at ``records``) in its fetching thread."""
+    reader = read or records_reader(records)
 
-    def fetch(offset: int) -> tuple[list[Any], int, int | None]:
-        query = {**(params or {}), offset_param: offset, limit_param: limit}
-        payload = http.get_json(path, params=query, on_status=on_status)
-        page = page_records(http, path, payload, records)
-        return page, len(page), payload_total(http, path, payload, total)
-
-    for page, _ in offset_pages(fetch, limit=limit, start=start, max_pages=max_pages, parallel=parallel):
-        if page:
-            yield page
-
-
-def paginate_offset_frames(
-    http: HttpClient,
-    path: str,
-    *,
-    limit: int,
-    schema: Mapping[str, pl.DataType],
-    where: Where | None = None,
-    records: str = "$",
-    total: str | None = None,
-    required: Iterable[str] = (),
-    record_id: str | Callable[[Mapping[str, Any]], object] | None = None,
-    offset_param: str = "offset",
-    limit_param: str = "limit",
-    start: int = 0,
-    params: Mapping[str, Any] | None = None,
-    max_pages: int | None = None,
-    on_status: Mapping[int, StatusAction] | None = None,
-    parallel: int | None = None,
-) -> Iterator[pl.DataFrame]:
-    """``paginate_offset`` whose pages arrive as typed frames of ``schema``, decoded from the raw bytes in native
-    code (``oso_core.json_frames``) in the fetching threads, as ``records_to_frame`` would build them (and with its
-    errors, numbered by record offset, when a page is bad).
-
-    ``parallel`` pages are fetched and decoded at once when ``total`` is known (default: the source's
-    ``parallel_pages`` setting, else ``DEFAULT_PARALLEL``); frames come in page order and at most about twice
-    ``parallel`` pages are held, so memory is bounded by the page size whatever the endpoint holds.
-    """
-    from oso_core.json_frames import FrameDecoder
-    from oso_core.records import Where
-
-    decoder = FrameDecoder(
-        schema,
-        where or Where(http.source, path),
-        records=records,
-        total=total,
-        required=tuple(required),
-        record_id=record_id,
-    )
-    if parallel is None:
-        parallel = parallel_pages_setting(http.source)
-
-    def fetch(offset: int) -> tuple[pl.DataFrame, int, int | None]:
+    def fetch(offset: int) -> tuple[Page, int, int | None]:
         query = {**(params or {}), offset_param: offset, limit_param: limit}
         response = http.request("GET", path, params=query, on_status=on_status)
-        page = decoder.decode(response.content, start=offset, http=http)
-        return page.frame, page.frame.height, page.total
+        page = reader(http, path, response, offset - start)
+        return page, page.count, payload_total(http, path, page.payload, total)
 
-    for frame, _ in offset_pages(fetch, limit=limit, start=start, max_pages=max_pages, parallel=parallel):
-        if frame.height:
-            yield frame
+    for page, _ in offset_pages(fetch, limit=limit, start=start, max_pages=max_pages, parallel=parallel):
+        if page.count:
+            yield page.records
 
 
 DEFAULT_PARALLEL = 4
-"""Offset pages fetched at once by ``paginate_offset_frames`` unless the call or the source's setting says."""
+"""Offset pages fetched at once by the REST engine unless the source's ``parallel_pages`` setting says."""
 
 
 def parallel_pages_setting(source: str, default: int = DEFAULT_PARALLEL) -> int:
@@ -244,21 +222,24 @@ def paginate_pages(
     params: Mapping[str, Any] | None = None,
     max_pages: int | None = None,
     on_status: Mapping[int, StatusAction] | None = None,
-) -> Iterator[list[Any]]:
+    read: PageReader | None = None,
+) -> Iterator[Any]:
     """Pages of ``GET path?page=N`` until an empty page, a page shorter than ``size``, or ``total_pages``."""
-    number, pages = first_page, 0
+    reader = read or records_reader(records)
+    number, pages, seen = first_page, 0, 0
     while max_pages is None or pages < max_pages:
         query = {**(params or {}), page_param: number}
         if size is not None and size_param:
             query[size_param] = size
-        payload = http.get_json(path, params=query, on_status=on_status)
-        page = page_records(http, path, payload, records)
+        response = http.request("GET", path, params=query, on_status=on_status)
+        page = reader(http, path, response, seen)
         pages += 1
-        if not page:
+        if not page.count:
             return
-        yield page
-        known_pages = payload_total(http, path, payload, total_pages)
-        if (size is not None and len(page) < size) or (known_pages is not None and pages >= known_pages):
+        seen += page.count
+        yield page.records
+        known_pages = payload_total(http, path, page.payload, total_pages)
+        if (size is not None and page.count < size) or (known_pages is not None and pages >= known_pages):
             return
         number += 1
 
@@ -291,21 +272,23 @@ def paginate_next_link(
     params: Mapping[str, Any] | None = None,
     max_pages: int | None = None,
     on_status: Mapping[int, StatusAction] | None = None,
-) -> Iterator[list[Any]]:
+    read: PageReader | None = None,
+) -> Iterator[Any]:
     """Pages following each response's next link (absolute or relative to the base URL) until there is none."""
+    reader = read or records_reader(records)
     url: str | None = path
     query: Mapping[str, Any] | None = params
     seen: set[str] = set()
-    pages = 0
+    pages = records_seen = 0
     while url and (max_pages is None or pages < max_pages):
         response = http.request("GET", url, params=query, on_status=on_status)
-        payload = http.decode_json(url, response)
-        page = page_records(http, url, payload, records)
+        page = reader(http, url, response, records_seen)
         pages += 1
+        records_seen += page.count
         seen.add(str(response.request.url))
-        if page:
-            yield page
-        url, query = next_link(response, payload), None  # a next link carries its own query
+        if page.count:
+            yield page.records
+        url, query = next_link(response, page.payload), None  # a next link carries its own query
         if url and str(response.request.url.join(url)) in seen:
             raise http.error(path, f"next link {url} points back at a page already read", PayloadError)
 

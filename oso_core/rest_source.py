@@ -9,9 +9,26 @@ Dynamic sources are the same descriptions read from the directory named by ``OSO
 source per YAML file, served by the module ``flows/dynamic.py`` (``flows/dynamic.py:<name>_flow``).
 
 The flow is built from parts that already exist: ``HttpClient`` (retries, rate limit, masking), the paginators of
-``oso_core.pagination``, ``fan_out`` for child requests, and ``records_to_frame`` for typed, validated records
-whose errors name source, endpoint, record and field. Every table is fetched and validated before the engine
-writes any (one commit per table), so a bad payload commits nothing.
+``oso_core.pagination``, ``fan_out`` for child requests, and typed, validated records whose errors name source,
+endpoint, record and field.
+
+Pages are decoded natively (``oso_core.json_frames.FrameDecoder``: Arrow reads each page's bytes straight into the
+declared ``fields``), so a large endpoint costs no Python object per value. A page the native path cannot vouch
+for (a bad or convertible value, a null where a list is expected, a payload of another shape) is decoded again
+with ``json.loads`` + ``records_to_frame``, record numbers counted from the page's first record, so it converts
+what the Python path converts and fails with the Python path's message, e.g.
+``chainlist: /rpcs.json: record Bad #0: field 'chainId': expected an integer, got str 'ten'``; when several pages
+are bad, the first bad page's first misfit is named. A resource needing what only Python does (a ``transform``,
+a map selector ``path.*``, ``naming: snake_case``, ``extra: keep`` or ``error``, a resolved parameter declared as
+anything but text) goes the Python way for all its pages, its records validated together as before. Offset pages
+decoded natively are fetched ``parallel_pages`` at a time once the total is known (setting
+``<source>.parallel_pages``, default 4), each request still retried and rate-limited by the shared client.
+
+Every table is fetched and validated before the engine writes any (one commit per table), so a bad payload
+commits nothing. One table may be streamed instead (see ``streamed_resource``): the last natively decoded resource
+with no resolved parameter, no skipped statuses and no children is fetched while it is written, in chunks of
+``STREAM_ROWS`` rows, and written first; a bad page fails its write before the commit, and the other tables,
+fetched and validated already, are written after it. A million-record endpoint is so held a chunk at a time.
 """
 
 from __future__ import annotations
@@ -32,9 +49,19 @@ from oso_core.engine import SourceRun, source_flow
 from oso_core.errors import Skipped, SourceError
 from oso_core.fanout import fan_out
 from oso_core.http import HttpClient, RetryPolicy, StatusAction, min_interval_setting
+from oso_core.json_frames import FrameDecoder
 from oso_core.naming import snake_case
-from oso_core.pagination import json_next, link_header_next, paginate_next_link, paginate_offset, paginate_pages
-from oso_core.records import Where, records_to_frame
+from oso_core.pagination import (
+    Page,
+    PageReader,
+    json_next,
+    link_header_next,
+    paginate_next_link,
+    paginate_offset,
+    paginate_pages,
+    parallel_pages_setting,
+)
+from oso_core.records import Where, group_frames, records_to_frame
 from oso_core.rest_model import Description, DescriptionError, Endpoint, Resource, validate_description
 from oso_core.secrets import SecretReference
 from oso_core.sources import Source, TableSpec
@@ -43,6 +70,8 @@ if TYPE_CHECKING:
     from prefect import Flow
 
 Transform = Callable[[Any, "Call"], Any]
+STREAM_ROWS = 100_000
+"""Rows per frame handed to the writer by a streamed table (pages of a few hundred make data files that small)."""
 
 
 @dataclass(frozen=True)
@@ -247,12 +276,14 @@ def _cursor_next(path: str, params: Mapping[str, Any], cursor_path: str, cursor_
     return next_page
 
 
-def _pages(http: HttpClient, path: str, endpoint: Endpoint, records: Callable[[Any], list[Any]]) -> Iterator[list]:
-    """Pages of records of one request through the paginator the endpoint names (oso_core.pagination)."""
+def _pages(http: HttpClient, path: str, endpoint: Endpoint, read: PageReader, parallel: int = 1) -> Iterator[Any]:
+    """Pages of records of one request through the paginator the endpoint names (oso_core.pagination), each
+    response read by ``read`` (rows, or a frame)."""
     p, params, on_status = endpoint.paginator, endpoint.query, endpoint.response_actions
-    common: dict[str, Any] = {"records": records, "params": params, "max_pages": p.max_pages, "on_status": on_status}
+    common: dict[str, Any] = {"read": read, "params": params, "max_pages": p.max_pages, "on_status": on_status}
     if p.type == "single_page":
-        yield records(http.get_json(path, params=params or None, on_status=on_status))
+        response = http.request("GET", path, params=params or None, on_status=on_status)
+        yield read(http, path, response, 0).records
     elif p.type == "page_number":
         yield from paginate_pages(
             http, path, page_param=p.page_param, first_page=p.base_page, size=p.page_size,
@@ -262,7 +293,7 @@ def _pages(http: HttpClient, path: str, endpoint: Endpoint, records: Callable[[A
         assert p.limit is not None
         yield from paginate_offset(
             http, path, limit=p.limit, offset_param=p.offset_param, limit_param=p.limit_param, start=p.offset,
-            total=p.total_path, **common,
+            total=p.total_path, parallel=parallel, **common,
         )  # fmt: skip
     else:
         if p.type == "json_link":
@@ -272,6 +303,50 @@ def _pages(http: HttpClient, path: str, endpoint: Endpoint, records: Callable[[A
         else:
             follow = _cursor_next(path, params, p.cursor_path or "", p.cursor_param or "")
         yield from paginate_next_link(http, path, next_link=follow, **common)
+
+
+def native_decoder(resource: Resource, where: Where, transform: bool = False) -> FrameDecoder | None:
+    """The native decoder of the resource's pages (records at its selector → frames of its ``fields``, with what
+    its paginator reads: the total, the next link or cursor), or ``None`` when the resource needs the Python path:
+    a ``transform``, a map selector ``path.*``, snake_case naming, ``extra`` other than ``drop``, a resolved
+    parameter declared as other than text, or a type or selector Arrow cannot read."""
+    endpoint, p = resource.endpoint, resource.endpoint.paginator
+    selector = endpoint.data_selector.removeprefix("$").lstrip(".")
+    if transform or resource.naming != "as_is" or resource.extra != "drop" or selector.endswith("*"):
+        return None
+    schema = dict(resource.record_schema)
+    resolve = endpoint.resolve
+    if resolve is not None:  # the value is the request's own, added after decoding (as the Python path adds it)
+        if schema[resolve[0]] != pl.String:
+            return None
+        del schema[resolve[0]]
+    text = {"json_link": p.next_url_path, "cursor": p.cursor_path}.get(p.type)
+    decoder = FrameDecoder(
+        schema,
+        where,
+        records=selector or "$",
+        total=p.total_path if p.type in ("offset", "page_number") else None,
+        required=tuple(name for name in resource.required if name in schema),
+        record_id=resource.record_id,
+        text=(text,) if text else (),
+    )
+    return decoder if decoder.native else None
+
+
+def _record_frame(
+    resource: Resource, rows: list[Any], where: Where, value: str | None = None, start: int = 0
+) -> pl.DataFrame:
+    """Records → a frame of the record's fields, named, typed and checked value by value (``records_to_frame``,
+    records numbered from ``start``): the Python path, and every page the native path cannot vouch for."""
+    if resource.naming == "snake_case":
+        rows = [{snake_case(k): v for k, v in row.items()} if isinstance(row, Mapping) else row for row in rows]
+    resolve = resource.endpoint.resolve
+    if resolve is not None and value is not None:
+        rows = [{**row, resolve[0]: value} if isinstance(row, Mapping) else row for row in rows]
+    return records_to_frame(
+        rows, resource.record_schema, where=where, required=resource.required, record_id=resource.record_id,
+        extra=resource.extra, start=start,
+    )  # fmt: skip
 
 
 def _path_expr(frame: pl.DataFrame, path: str) -> pl.Expr:
@@ -284,17 +359,8 @@ def _path_expr(frame: pl.DataFrame, path: str) -> pl.Expr:
     return expr
 
 
-def _table_frame(resource: Resource, rows: list[Any], where: Where, value: str | None = None) -> pl.DataFrame:
-    """Records → the table's frame: named, typed and checked (``records_to_frame``), then its ``columns``."""
-    if resource.naming == "snake_case":
-        rows = [{snake_case(k): v for k, v in row.items()} if isinstance(row, Mapping) else row for row in rows]
-    resolve = resource.endpoint.resolve
-    if resolve is not None and value is not None:
-        rows = [{**row, resolve[0]: value} if isinstance(row, Mapping) else row for row in rows]
-    frame = records_to_frame(
-        rows, resource.record_schema, where=where, required=resource.required, record_id=resource.record_id,
-        extra=resource.extra,
-    )  # fmt: skip
+def _columns(resource: Resource, frame: pl.DataFrame) -> pl.DataFrame:
+    """The table's ``columns`` of a record frame (each from a field path; a list takes the first non-null)."""
     if not resource.columns:
         return frame
     exprs = []
@@ -307,6 +373,64 @@ def _table_frame(resource: Resource, rows: list[Any], where: Where, value: str |
     return frame.select(exprs)
 
 
+def _table_frame(resource: Resource, rows: list[Any], where: Where, value: str | None = None) -> pl.DataFrame:
+    """Records → the table's frame: named, typed and checked (``records_to_frame``), then its ``columns``."""
+    return _columns(resource, _record_frame(resource, rows, where, value))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request of a resource (one resolved ``value``): reads its responses as rows or as frames."""
+
+    resource: Resource
+    where: Where
+    value: str | None
+    transform: Transform | None
+    call: Call
+    decoder: FrameDecoder | None
+
+    def rows(self, http: HttpClient, endpoint: str, response: httpx.Response, start: int) -> Page:
+        """The Python path: the payload, the resource's ``transform``, the records at its selector."""
+        payload = http.decode_json(endpoint, response)
+        selected = payload if self.transform is None else self.transform(payload, self.call)
+        rows = select_records(selected, self.resource.endpoint.data_selector, self.where)
+        return Page(rows, len(rows), payload)
+
+    def frame(self, http: HttpClient, endpoint: str, response: httpx.Response, start: int) -> Page:
+        """The native path: the page's bytes as a frame of the record's fields, or (a page it cannot vouch for)
+        the Python path's frame of the same page, or its error."""
+        assert self.decoder is not None
+        page = self.decoder.native_page(response.content)
+        if page is None:
+            slow = self.rows(http, endpoint, response, start)
+            frame = _record_frame(self.resource, slow.records, self.where, self.value, start)
+            return Page(_columns(self.resource, frame), slow.count, slow.payload)
+        frame = page.frame
+        resolve = self.resource.endpoint.resolve
+        if resolve is not None:
+            frame = frame.with_columns(pl.lit(self.value, pl.String).alias(resolve[0]))
+            frame = frame.select(list(self.resource.record_schema))
+        return Page(_columns(self.resource, frame), frame.height, page.payload)
+
+
+def streamed_resource(description: Description, transforms: Mapping[str, Transform]) -> str | None:
+    """The resource whose table is fetched while it is written (see the module docstring), if any: the last one
+    decoded natively with no resolved parameter, no ``skip``/``ignore`` status (a skipped request drops the
+    records read before it) and no resource resolving from it."""
+    parents = {r.endpoint.resolve[1].resource for r in description.resources if r.endpoint.resolve is not None}
+    streamed = None
+    for resource in description.resources:
+        endpoint = resource.endpoint
+        if (
+            endpoint.resolve is None
+            and resource.name not in parents
+            and not {"skip", "ignore"} & set(endpoint.response_actions.values())
+            and native_decoder(resource, Where(description.name, endpoint.path), resource.name in transforms)
+        ):
+            streamed = resource.name
+    return streamed
+
+
 @dataclass
 class _Load:
     """One run of a described source: its client, summary and the tables loaded so far."""
@@ -316,23 +440,26 @@ class _Load:
     transforms: dict[str, Transform]
     http: HttpClient
     max_workers: int
+    parallel: int = 1
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
 
-    def request(self, resource: Resource, value: str | None) -> pl.DataFrame:
+    def request(self, resource: Resource, value: str | None, http: HttpClient | None = None) -> Iterator[pl.DataFrame]:
+        """Frames of the table's columns for one request: one per page on the native path, else one of all the
+        request's records (validated together, as the Python path always has)."""
+        http = http or self.http
         path = resource.endpoint.path if value is None else resource.endpoint.path.format_map({
             resource.endpoint.resolve[0]: value  # type: ignore[index]
         })  # fmt: skip
         where = Where(self.run.source.name, path)
         transform = self.transforms.get(resource.name)
+        decoder = native_decoder(resource, where, transform is not None)
         call = Call(where, resource.name, value, self.run.summary.notes)
-
-        def records(payload: Any) -> list[Any]:
-            if transform is not None:
-                payload = transform(payload, call)
-            return select_records(payload, resource.endpoint.data_selector, where)
-
-        rows = [row for page in _pages(self.http, path, resource.endpoint, records) for row in page]
-        return _table_frame(resource, rows, where, value)
+        request = _Request(resource, where, value, transform, call, decoder)
+        if decoder is not None:
+            yield from _pages(http, path, resource.endpoint, request.frame, self.parallel)
+            return
+        rows = [row for page in _pages(http, path, resource.endpoint, request.rows) for row in page]
+        yield _table_frame(resource, rows, where, value)
 
     def values(self, resource: Resource) -> list[str]:
         """The resolved parameter's values: the fixed list, or the parent table's column (non-null, distinct)."""
@@ -346,47 +473,83 @@ class _Load:
         column = parent[resolve.field].drop_nulls().unique(maintain_order=True)  # type: ignore[index]
         return [str(v) for v in column.to_list()]
 
-    def table(self, resource: Resource) -> pl.DataFrame:
+    def empty(self, resource: Resource) -> pl.DataFrame:
+        return _table_frame(resource, [], Where(self.run.source.name, resource.endpoint.path))
+
+    def refuse_empty(self, resource: Resource) -> None:
         source = self.run.source
-        empty = _table_frame(resource, [], Where(source.name, resource.endpoint.path))
-        if resource.endpoint.resolve is None:
-            try:
-                frames = [self.request(resource, None)]
-            except Skipped as skipped:
-                self.run.summary.skipped.append(f"{resource.name} (HTTP {skipped.status})")
-                frames = []
-        else:
-            fetched = fan_out(self.values(resource), lambda v: self.request(resource, v), max_workers=self.max_workers)
-            fetched.raise_for_errors(source.name, resource.endpoint.path)
-            self.run.summary.skipped.extend(f"{resource.name}: {label}" for label in fetched.skipped_labels())
-            frames = fetched.values()
-        frame = pl.concat([empty, *frames], how="diagonal_relaxed")
-        if frame.is_empty() and not resource.allow_empty:
+        if not resource.allow_empty:
             noun = resource.name.removesuffix("s")
             raise Where(source.name, resource.endpoint.path).error(
                 None, f"the {noun} list is empty; refusing to {resource.write_disposition} "
                 f"{source.qualified(resource.name)} with nothing",
             )  # fmt: skip
+
+    def table(self, resource: Resource) -> pl.DataFrame:
+        source = self.run.source
+        if resource.endpoint.resolve is None:
+            try:
+                frames = list(self.request(resource, None))
+            except Skipped as skipped:
+                self.run.summary.skipped.append(f"{resource.name} (HTTP {skipped.status})")
+                frames = []
+        else:
+            fetched = fan_out(
+                self.values(resource), lambda v: list(self.request(resource, v)), max_workers=self.max_workers
+            )
+            fetched.raise_for_errors(source.name, resource.endpoint.path)
+            self.run.summary.skipped.extend(f"{resource.name}: {label}" for label in fetched.skipped_labels())
+            frames = [frame for request in fetched.values() for frame in request]
+        frame = pl.concat([self.empty(resource), *frames], how="diagonal_relaxed")
+        if frame.is_empty():
+            self.refuse_empty(resource)
         return frame
+
+    def stream(self, resource: Resource, client: Callable[[], Any], stats: list[Any]) -> Iterator[pl.DataFrame]:
+        """The table as frames of about ``STREAM_ROWS`` rows, fetched as the writer takes them through a client
+        of its own (``client()``); an empty table still gives one empty frame of its columns. ``stats`` (the other
+        resources' client's) is summed with this client's into the run's request note at the end."""
+        rows = 0
+        with client() as http:
+            for frame in group_frames(self.request(resource, None, http), STREAM_ROWS):
+                rows += frame.height
+                yield frame
+            if not rows:
+                self.refuse_empty(resource)
+                yield self.empty(resource)
+        self.run.summary.notes.append(_requests_note([*stats, http.stats], http.min_interval))
+
+
+def _requests_note(stats: list[Any], interval: float) -> str:
+    requests, retries = sum(s.requests for s in stats), sum(s.retries for s in stats)
+    return f"{requests} requests, {retries} retries, {interval:g}s between requests"
 
 
 def _flow(description: Description, source: Source, transforms: dict[str, Transform]) -> Flow[..., Any]:
     client = description.client
+    streamed = streamed_resource(description, transforms)
 
     def load(
         run: SourceRun,
         base_url: str | None = None,
         max_workers: int = client.max_workers,
         min_interval: float | None = None,
-    ) -> dict[str, pl.DataFrame]:
+    ) -> dict[str, Any]:
         interval = min_interval_setting(source.name, client.min_interval) if min_interval is None else min_interval
+        parallel = parallel_pages_setting(source.name)
         with _http(run, description, base_url, interval) as http:
-            loading = _Load(run, description, transforms, http, max_workers)
+            loading = _Load(run, description, transforms, http, max_workers, parallel)
             for resource in description.resources:
-                loading.frames[resource.name] = loading.table(resource)
-        stats = http.stats
-        run.summary.notes.append(f"{stats.requests} requests, {stats.retries} retries, {interval:g}s between requests")
-        return loading.frames
+                if resource.name != streamed:
+                    loading.frames[resource.name] = loading.table(resource)
+        if streamed is None:
+            run.summary.notes.append(_requests_note([http.stats], interval))
+            return loading.frames
+        # fetched while written, and written first: a bad page fails its write before any table is committed
+        stream = loading.stream(
+            description.resource(streamed), lambda: _http(run, description, base_url, interval), [http.stats]
+        )
+        return {streamed: stream, **loading.frames}
 
     load.__name__ = load.__qualname__ = source.flow
     load.__doc__ = f"Load {source.name} ({description.description or 'a described REST source'}): " + ", ".join(

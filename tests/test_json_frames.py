@@ -2,7 +2,8 @@
 
 ``FrameDecoder`` reads a page's bytes with Arrow into the declared schema; every page it cannot vouch for goes
 through ``json.loads`` + ``records_to_frame``. These tests hold the two paths to each other (identical frames for
-good pages, identical error text for bad records) and drive ``paginate_offset_frames`` against local servers:
+good pages, identical error text for bad records) and drive ``paginate_offset`` reading pages through
+``FrameDecoder.read`` (the REST engine's path) against local servers:
 page order under concurrency, 429 + ``Retry-After``, the bounded look-ahead, and a malformed record mid-stream
 leaving the table at its previous snapshot.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -23,7 +25,7 @@ from werkzeug import Request, Response
 from oso_core.errors import PayloadError, RateLimited, RecordError
 from oso_core.http import HttpClient, RetryPolicy
 from oso_core.json_frames import FrameDecoder
-from oso_core.pagination import offset_pages, paginate_offset, paginate_offset_frames, parallel_pages_setting
+from oso_core.pagination import json_next, offset_pages, paginate_offset, parallel_pages_setting
 from oso_core.records import Where, group_frames, records_to_frame
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, jitter=0)
@@ -234,18 +236,14 @@ def http(httpserver: HTTPServer):
         yield client
 
 
+def frame_pages(http: HttpClient, parallel: int = 4, **kw: Any) -> Iterator[pl.DataFrame]:
+    """Offset pages of ``/items`` decoded natively, ``parallel`` at a time, as the REST engine reads them."""
+    read = FrameDecoder(SCHEMA, WHERE, records="data.items", total="data.total", required=REQUIRED, record_id="id")
+    return paginate_offset(http, "/items", limit=10, total="data.total", read=read.read, parallel=parallel, **kw)
+
+
 def frames(http: HttpClient, **kw: Any) -> list[pl.DataFrame]:
-    options: dict[str, Any] = {
-        "limit": 10,
-        "schema": SCHEMA,
-        "where": WHERE,
-        "records": "data.items",
-        "total": "data.total",
-        "required": REQUIRED,
-        "record_id": "id",
-    }
-    options.update(kw)
-    return list(paginate_offset_frames(http, "/items", **options))
+    return list(frame_pages(http, **kw))
 
 
 def test_pages_fetched_in_parallel_arrive_in_order(httpserver: HTTPServer, http: HttpClient) -> None:
@@ -296,9 +294,7 @@ def test_429_with_retry_after_is_waited_out_per_page(httpserver: HTTPServer, htt
     api.hooks[30] = lambda r: Response("no", status=429, headers={"Retry-After": "0"})
     seen: list[int] = []
     with pytest.raises(RateLimited, match="demo: /items: HTTP 429 after 4 attempt"):
-        for frame in paginate_offset_frames(
-            http, "/items", limit=10, schema=SCHEMA, records="data.items", total="data.total", parallel=3
-        ):
+        for frame in frame_pages(http, parallel=3):
             seen.append(frame.height)
     assert seen == [10, 10, 10]
 
@@ -307,9 +303,7 @@ def test_look_ahead_is_bounded_and_stopping_early_cancels_it(httpserver: HTTPSer
     many = [item(i) for i in range(1, 501)]
     api = ItemsApi(many)
     httpserver.expect_request("/items").respond_with_handler(api)
-    pages = paginate_offset_frames(
-        http, "/items", limit=10, schema=SCHEMA, records="data.items", total="data.total", parallel=2
-    )
+    pages = frame_pages(http, parallel=2)
     first = next(pages)
     assert first.height == 10 and api.offsets == [0]  # the first page, which states the total, alone
     next(pages)
@@ -360,3 +354,17 @@ def test_malformed_record_mid_stream_leaves_the_table_at_its_snapshot(
     reloaded = warehouse.catalog.load_table(table)
     assert reloaded.current_snapshot().snapshot_id == snapshot
     assert_frame_equal(pl.from_arrow(reloaded.scan().to_arrow()), before)
+
+
+def test_the_paths_a_paginator_reads_come_in_the_same_pass() -> None:
+    """A next link and a cursor are read with the records into a stand-in payload; a cursor that is a number is
+    no text, so that page goes the slow way with its whole payload, to the same frame."""
+    text = FrameDecoder(SCHEMA, WHERE, records="data.items", total="data.total", text=("links.next", "cursor"))
+    body = {"data": {"items": ITEMS[:3], "total": 9}, "links": {"next": "/items?after=3"}}
+    page = text.decode(json.dumps(body).encode())
+    assert page.fast and page.payload == {"data": {"total": 9}, "links": {"next": "/items?after=3"}, "cursor": None}
+    assert json_next("links.next")(None, page.payload) == "/items?after=3"  # type: ignore[arg-type]
+    slow = text.decode(json.dumps({**body, "cursor": 7}).encode())
+    assert not slow.fast and slow.payload["cursor"] == 7
+    assert_frame_equal(slow.frame, page.frame)
+    assert not FrameDecoder(SCHEMA, WHERE, records="$", text=("next",)).native  # a bare list has no other fields

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 
 from oso_core.errors import SourceError
+from oso_core.records import Where
 from oso_core.rest_model import DescriptionError
 from oso_core.rest_source import build
 from oso_core.secret_params import SecretParameterError
@@ -178,3 +180,97 @@ def test_bad_descriptions_fail_before_anything_runs(tmp_path: Path, change: dict
     with pytest.raises(DescriptionError) as caught:
         build(file)
     assert str(caught.value) == f"{file}: {message}"
+
+
+# -- native page decoding ------------------------------------------------------------------------------------------
+
+LEDGER = {
+    "name": "ledger",
+    "client": {"base_url": "https://ledger.example"},
+    "resources": [{
+        "name": "entries", "primary_key": "id", "required": ["id"], "record_id": "id",
+        "endpoint": {"path": "/entries", "data_selector": "data.items",
+                     "paginator": {"type": "offset", "limit": 10, "total_path": "data.total"}},
+        "fields": {"id": "text", "amount": {"value": "double", "cents": "bigint"}, "at": "timestamp",
+                   "tags": ["text"]},
+        "columns": {"id": "id", "amount_cents": "amount.cents", "amount": "amount.value", "booked_at": "at",
+                    "tags": "tags"},
+    }],
+}  # fmt: skip
+
+
+def entry(i: int) -> dict[str, Any]:
+    amount = {"value": i / 4, "cents": i * 25} if i % 3 else None
+    at, tags = f"2024-05-{1 + i % 28:02d}T12:00:00Z", [["a"], [], None][i % 3]
+    return {"id": f"e{i}", "amount": amount, "at": at, "tags": tags, "other": {"x": i}}
+
+
+def ledger_routes(entries: list[dict[str, Any]]) -> list[Route]:
+    return [
+        Route("/entries", query={"offset": str(o), "limit": "10"},
+              json={"data": {"items": entries[o : o + 10], "total": len(entries)}})
+        for o in range(0, len(entries), 10)
+    ]  # fmt: skip
+
+
+def python_path(description: dict[str, Any]) -> dict[str, Any]:
+    """The same description decoded the Python way (``extra: error`` is not native; the records carry none)."""
+    resource = {**description["resources"][0], "extra": "error"}
+    resource["fields"] = {**resource["fields"], "other": {"x": "bigint"}}
+    return {**description, "name": f"{description['name']}_py", "resources": [resource]}
+
+
+def test_native_pages_give_the_python_paths_table_streamed_in_chunks(tmp_path: Path, warehouse) -> None:
+    from oso_core.rest_source import native_decoder, streamed_resource
+
+    fast, slow = build(describe(tmp_path, LEDGER)), build(describe(tmp_path, python_path(LEDGER), "py.yaml"))
+    resource = fast.description.resources[0]
+    assert native_decoder(resource, Where("ledger", "/entries")) is not None
+    assert native_decoder(slow.description.resources[0], Where("ledger_py", "/entries")) is None
+    assert streamed_resource(fast.description, {}) == "entries"
+    entries = [entry(i) for i in range(45)]
+    with ReplayServer(ledger_routes(entries)) as server:
+        assert fast.flow(base_url=server.url).rows == {"ledger.entries": 45}
+        assert slow.flow(base_url=server.url).rows == {"ledger_py.entries": 45}
+    assert len(server.requests) == 10  # 5 pages each: the total ends both
+    ours = warehouse.sql("SELECT * FROM ledger.entries ORDER BY id")
+    assert ours.equals(warehouse.sql("SELECT * FROM ledger_py.entries ORDER BY id"))
+    assert ours.columns == ["id", "amount_cents", "amount", "booked_at", "tags"]
+    assert ours.filter(pl.col("id") == "e4").row(0)[:3] == ("e4", 100, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"amount": {"value": 1, "cents": "12"}},
+         "record e23 #23: field 'amount': cents: expected an integer, got str '12'"),
+        ({"id": None}, "record #23: field 'id': is null"),
+        ({"at": "soon"}, "record e23 #23: field 'at': expected an ISO timestamp, got str 'soon'"),
+    ],
+)  # fmt: skip
+def test_a_bad_record_on_a_later_page_is_named_as_the_python_path_names_it_and_commits_nothing(
+    tmp_path: Path, warehouse, change: dict, message: str
+) -> None:
+    fast, slow = build(describe(tmp_path, LEDGER)), build(describe(tmp_path, python_path(LEDGER), "py.yaml"))
+    entries = [entry(i) for i in range(45)]
+    with ReplayServer(ledger_routes(entries)) as server:
+        fast.flow(base_url=server.url)
+    before = warehouse.snapshot_id("ledger.entries")
+    entries[23] = {**entries[23], **change}
+    errors = []
+    for built in (fast, slow):
+        with ReplayServer(ledger_routes(entries)) as server, pytest.raises(SourceError) as caught:
+            built.flow(base_url=server.url)
+        errors.append(str(caught.value).replace("ledger_py:", "ledger:"))
+    assert errors[0] == errors[1] == f"ledger: /entries: {message}"
+    assert warehouse.snapshot_id("ledger.entries") == before and warehouse.read("ledger.entries").height == 45
+
+
+def test_a_value_only_the_python_path_converts_loads_the_same(tmp_path: Path, warehouse) -> None:
+    built = build(describe(tmp_path, LEDGER))
+    entries = [entry(i) for i in range(25)]
+    entries[12] = {**entries[12], "amount": {"value": 3, "cents": 300.0}, "at": "2024-05-02"}  # whole float, a date
+    with ReplayServer(ledger_routes(entries)) as server:
+        built.flow(base_url=server.url)
+    row = warehouse.sql("SELECT amount_cents, amount, booked_at FROM ledger.entries WHERE id = 'e12'").row(0)
+    assert row[:2] == (300, 3.0) and row[2].isoformat() == "2024-05-02T00:00:00+00:00"
