@@ -12,8 +12,7 @@ keeps the wider one OSO's BigQuery had: BigQuery's INTEGER is INT64 (``BIGINT`` 
 ``JSON`` in a seed is JSON text here (``VARCHAR``). A column OSO did not have is marked in ``EXTRA``; a table OSO's
 downstream does not read is in ``NOT_OSO`` with why (its columns are pinned all the same); dlt's ``_dlt_load_id``/
 ``_dlt_id`` are never written (README). Every declared table is here (``tests/test_oso_contract.py`` checks),
-except opendevdata's one ``datasets`` table (``FILE_COLUMNS``: each dataset file's own columns; OSO's per-file
-tables are not split out yet).
+except opendevdata's tables whose file the fixtures do not carry (``FILE_COLUMNS``: each is its file's columns).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 # fmt: off
 TS = "TIMESTAMP WITH TIME ZONE"  # BigQuery's TIMESTAMP (UTC)
 _EVENTS = {
-    "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+    "time": TS, "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
     "chain": "VARCHAR", "token": "VARCHAR", "event_type": "VARCHAR", "amount": "DOUBLE",
 }
 # open_collective deposits and expenses: the same GraphQL Transaction shape
@@ -40,7 +39,7 @@ _TRANSACTIONS = {
 }
 CONTRACT: dict[str, dict[str, str]] = {
     "defillama.tvl_events": {
-        "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+        "time": TS, "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
         "category": "VARCHAR", "chain": "VARCHAR", "token": "VARCHAR", "tvl": "DOUBLE", "event_type": "VARCHAR",
     },
     "defillama.trading_volume_events": _EVENTS,
@@ -50,14 +49,14 @@ CONTRACT: dict[str, dict[str, str]] = {
         "url": "VARCHAR", "description": "VARCHAR", "logo": "VARCHAR", "chain": "VARCHAR", "category": "VARCHAR",
         "twitter": "VARCHAR", "parent_protocol": "VARCHAR",
     },
-    "defillama.historical_chain_tvl": {"time": "TIMESTAMP WITH TIME ZONE", "chain": "VARCHAR", "tvl": "DOUBLE"},
+    "defillama.historical_chain_tvl": {"time": TS, "chain": "VARCHAR", "tvl": "DOUBLE"},
     "defillama.chains": {
         "gecko_id": "VARCHAR", "tvl": "DOUBLE", "token_symbol": "VARCHAR", "cmc_id": "VARCHAR", "name": "VARCHAR",
         "chain_id": "BIGINT",
     },
     # chains, lead_investors, other_investors: JSON text of lists, as the seed's JSON columns
     "defillama.raises": {
-        "date": "TIMESTAMP WITH TIME ZONE", "name": "VARCHAR", "round": "VARCHAR", "amount": "DOUBLE",
+        "date": TS, "name": "VARCHAR", "round": "VARCHAR", "amount": "DOUBLE",
         "chains": "VARCHAR", "sector": "VARCHAR", "category": "VARCHAR", "category_group": "VARCHAR",
         "source": "VARCHAR", "lead_investors": "VARCHAR", "other_investors": "VARCHAR", "valuation": "DOUBLE",
         "defillama_id": "VARCHAR",
@@ -67,6 +66,22 @@ CONTRACT: dict[str, dict[str, str]] = {
         "attester": "VARCHAR", "time": "BIGINT", "time_created": "BIGINT", "expiration_time": "BIGINT",
         "revocation_time": "BIGINT", "ref_uid": "VARCHAR", "revocable": "BOOLEAN", "revoked": "BOOLEAN",
         "txid": "VARCHAR", "schema_id": "VARCHAR", "ipfs_hash": "VARCHAR", "is_offchain": "BOOLEAN",
+    },
+    # opendevdata: each file's own columns and types (fixtures shaped as OSO's seeds); naive timestamps land as UTC
+    "opendevdata.ecosystems": {
+        "id": "BIGINT", "launch_date": "DATE", "earliest_first_party_commit_date": "DATE",
+        "earliest_first_party_repo_id": "BIGINT", "earliest_repo_commit_date": "DATE", "earliest_repo_id": "BIGINT",
+        "derived_launch_date": "DATE", "name": "VARCHAR", "is_crypto": "BIGINT", "is_category": "BIGINT",
+        "is_virtual": "BIGINT", "is_chain": "BIGINT", "is_multichain": "BIGINT",
+    },
+    "opendevdata.ecosystems_repos": {
+        "id": "BIGINT", "created_at": TS, "ecosystem_id": "BIGINT", "repo_id": "BIGINT",
+        "connected_at": TS,
+    },
+    "opendevdata.repos": {
+        "id": "BIGINT", "created_at": TS, "repo_created_at": TS, "name": "VARCHAR",
+        "github_graphql_id": "VARCHAR", "link": "VARCHAR", "organization_id": "BIGINT", "num_stars": "BIGINT",
+        "num_forks": "BIGINT", "num_issues": "BIGINT", "is_blacklist": "BIGINT",
     },
     # GraphQL's field names, as OSO's stg_ens__domains selects them ("expiryDate", "subdomainCount")
     "ens.domains": {
