@@ -419,6 +419,11 @@ class Description(_Model):
         return next(r for r in self.resources if r.name == name)
 
 
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """pydantic's errors as ``(field path, problem)`` lines for a ``DescriptionError`` (REST and SQL sources)."""
+    return [(_location(e["loc"]), _problem(e)) for e in exc.errors()]
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
@@ -444,4 +449,4 @@ def validate_description(raw: Any, file: str | Path) -> Description:
     try:
         return Description.model_validate(raw)
     except ValidationError as exc:
-        raise DescriptionError(file, [(_location(e["loc"]), _problem(e)) for e in exc.errors()]) from None
+        raise DescriptionError(file, validation_problems(exc)) from None

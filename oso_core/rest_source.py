@@ -89,7 +89,7 @@ def read_description(file: Path) -> tuple[Description, dict[str, Transform]]:
     return description, transforms
 
 
-def _package_of(folder: Path) -> str | None:
+def package_of(folder: Path) -> str | None:
     """The dotted package a folder is (``flows/l2beat`` → ``flows.l2beat``), or None outside packages."""
     parts: list[str] = []
     while (folder / "__init__.py").is_file():
@@ -105,7 +105,7 @@ def load_transform(spec: str, folder: Path) -> Transform:
     """``module:function`` from the description's folder: imported as ``<package>.<module>`` inside a package
     (``flows.l2beat.payload``), else loaded from ``<folder>/<module>.py`` (a dynamic sources directory)."""
     module_name, function = spec.split(":")
-    package = _package_of(folder)
+    package = package_of(folder)
     if package is not None:
         module = importlib.import_module(f"{package}.{module_name}")
     else:
@@ -161,7 +161,7 @@ def build(file: Path, module: str = "") -> Described:
 def described(file: str | Path) -> tuple[Description, Source, Flow[..., Any]]:
     """For ``flows/<source>/source.py``: ``SPEC, SOURCE, <source>_flow = described(__file__)``."""
     folder = Path(file).resolve().parent
-    package = _package_of(folder)
+    package = package_of(folder)
     built = build(folder / "source.yaml", f"{package}.source" if package else "")
     return built.description, built.source, built.flow
 

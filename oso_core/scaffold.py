@@ -5,8 +5,8 @@ The folder ``flows/<name>/`` gets everything a source has (see the README's "Add
 kind's replay is not the default one, ``fixtures/`` with a small recorded-shaped answer (``seed.sql`` for SQL) and
 ``test_<name>.py``, whose tests pass at once: they replay the fixture and read the table back with DuckDB. Each
 kind is modelled on a source already in ``flows/``: rest on chainlist, graphql on giveth, sql on gitcoin
-(``oso_core.sql_replication``), archive on crates and openlabelsinitiative. The templates are the files of
-``oso_core/templates/<kind>/`` (``{{name}}``, ``{{NAME}}`` and ``{{package}}`` are filled in).
+(``oso_core.sql_source``: a ``source.yaml``, no code), archive on crates and openlabelsinitiative. The templates
+are the files of ``oso_core/templates/<kind>/`` (``{{name}}``, ``{{NAME}}`` and ``{{package}}`` are filled in).
 
 Then the generated files that list sources are refreshed here, so adding a source touches its folder and nothing
 else by hand: the README's source table and ``prefect.yaml`` (by the development extension
@@ -183,7 +183,7 @@ def next_steps(result: Scaffolded) -> list[str]:
     edit = {
         "rest": "source.py and payload.py: the API's URL, path, fields and tables",
         "graphql": "source.py and payload.py: the endpoint, query, node fields and tables",
-        "sql": "source.py: the database's tables (cursor columns for incremental copies)",
+        "sql": "source.yaml: the database secret and its tables (cursor columns for incremental copies)",
         "archive": "source.py: the archive's URL, the file(s) inside it and column types",
     }[result.kind]
     steps = [f"edit {rel}/{edit} (search for TODO)"]

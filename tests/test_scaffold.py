@@ -59,7 +59,7 @@ def test_each_kind_creates_its_folder_and_says_what_next(scaffolded: dict[str, s
     expected = {
         "rest": {"source.py", "payload.py", "fixtures/routes.json", "fixtures/items.json"},
         "graphql": {"source.py", "payload.py", "replay.py", "fixtures/routes.json", "fixtures/items.json"},
-        "sql": {"source.py", "replay.py", "fixtures/seed.sql"},
+        "sql": {"source.py", "source.yaml", "replay.py", "fixtures/seed.sql"},
         "archive": {"source.py", "fixtures/routes.json", "fixtures/export.tar.gz"},
     }
     for kind, name in NAMES.items():

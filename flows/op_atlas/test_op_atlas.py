@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.op_atlas.source import SOURCE, TABLES, op_atlas_flow
+from flows.op_atlas.source import SOURCE, SPEC, op_atlas_flow
 from oso_core.cli import run_source_cli
 from oso_core.secrets import SecretInaccessibleError
 from tests.support.oso_contract import assert_matches_contract
@@ -57,7 +57,7 @@ def count(warehouse, table: str) -> int:
 
 
 def test_declares_every_oso_table():
-    assert len(TABLES) == 21
+    assert len(SPEC.tables) == 21
     assert {t.name for t in SOURCE.tables} == set(SEED_ROWS)
     assert SOURCE.table("project").mode == "merge"
     assert SOURCE.table("reward_claim").key == ("reward_id",)
