@@ -18,8 +18,9 @@ Decisions:
 * The tables are the ones OSO's models read (``TABLES``), declared so freshness checks and docs know them. A
   file of the download that names none of them is not loaded and is listed in the run's summary (``skipped``,
   with the table to declare); a declared table with no file in the download keeps its previous snapshot (noted).
-* A lake written when everything went to ``opendevdata.datasets``: that table is dropped once this run has
-  written the separate tables (its rows are theirs now; noted in the summary).
+* A lake written when everything went to ``opendevdata.datasets``: that table is dropped once every declared
+  table is in the lake (its rows are theirs now; noted in the summary). A run whose download lacks some of them
+  keeps it (noted with the tables still missing), so no file's rows are ever only in a dropped table.
 * Files are streamed in bounded batches (``oso_core.archive.parquet_batches``), not read whole like OSO's pandas.
   A file that is not readable parquet (its footer, or a row group of its first batch: all of a file smaller than
   a batch) is skipped and listed in the run's summary, as OSO logged and skipped it; a file whose data turns out
@@ -35,6 +36,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -42,6 +44,9 @@ from oso_core.archive import WRITE_BATCH_BYTES, BadFileError, parquet_batches
 from oso_core.engine import SourceRun, source_flow
 from oso_core.lake_migration import drop_table
 from oso_core.sources import Source, TableSpec
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 MANIFEST_PATH = "/manifest.json"
 # the package's CLI with its manifest URL replaced (and one dependency bug worked around): see that file
@@ -169,4 +174,14 @@ def opendevdata_flow(run: SourceRun, base_url: str | None = None, retries: int =
             run.summary.notes.append(f"not in this download, previous snapshot kept: {', '.join(missing)}")
         if skipped:
             run.summary.notes.append(f"{len(skipped)} parquet file(s) not loaded (listed under skipped)")
-    run.summary.notes.extend(drop_table(run.warehouse.catalog, LEGACY_TABLE, why="its rows are in OSO's tables now"))
+    run.summary.notes.extend(retire_legacy_table(run.warehouse.catalog))
+
+
+def retire_legacy_table(catalog: Catalog) -> list[str]:
+    """Drop the old one-table ``opendevdata.datasets`` once every declared table is in the lake (this run's or an
+    earlier one's), so no file's rows live only in the old table; until then it is kept, and noted."""
+    if not catalog.table_exists(LEGACY_TABLE):
+        return []
+    if unwritten := [name for name in TABLES if not catalog.table_exists(SOURCE.qualified(name))]:
+        return [f"kept {LEGACY_TABLE} until every declared table is written; not yet: {', '.join(unwritten)}"]
+    return drop_table(catalog, LEGACY_TABLE, why="its rows are in OSO's tables now")

@@ -38,7 +38,7 @@ def parquet_bytes(frame: pl.DataFrame, tmp_path: Path, **options) -> bytes:
     return path.read_bytes()
 
 
-def test_each_file_the_package_downloads_replaces_its_own_table_and_a_corrupt_one_is_skipped(
+def test_each_file_the_package_downloads_replaces_its_own_table_with_oso_s_columns(
     oso_home, warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with ReplayServer.for_source("opendevdata") as server:
@@ -46,15 +46,26 @@ def test_each_file_the_package_downloads_replaces_its_own_table_and_a_corrupt_on
         summary = opendevdata_flow(retries=1)
     asked = [r.path for r in server.requests]
     assert asked[0] == "/manifest.json" and f"/{VERSION}/ecosystems.parquet" in asked  # the package's requests
-    assert summary.rows == {"opendevdata.ecosystems": 3, "opendevdata.ecosystems_repos": 4, "opendevdata.repos": 2}
+    tables = [f"opendevdata.{name}" for name in source.TABLES]
+    assert sorted(summary.rows) == sorted(tables)  # the fixtures carry a file per declared table
+    assert summary.rows["opendevdata.ecosystems"] == 3 and summary.rows["opendevdata.repos"] == 2
+    assert summary.rows["opendevdata.ecosystems_repos"] == 4 and summary.rows["opendevdata.commits"] == 3
     assert warehouse.sql("select num_stars from opendevdata.repos where name = 'ethereum/go-ethereum'").item() == 48000
     names = warehouse.sql("select name from opendevdata.ecosystems order by id")["name"]
     assert names.to_list() == ["Ethereum", "Optimism", "Solana"]
-    assert_matches_contract(warehouse, "opendevdata.ecosystems", "opendevdata.ecosystems_repos", "opendevdata.repos")
-    assert len(summary.skipped) == 1 and summary.skipped[0].startswith(f"{VERSION}/commits.parquet")
-    assert not warehouse.exists("opendevdata.commits")
-    assert any(note.startswith("not in this download, previous snapshot kept: canonical_developer_locations")
-               for note in summary.notes)  # fmt: skip
+    assert_matches_contract(warehouse, *tables)
+    assert summary.skipped == [] and not any(note.startswith("not in this download") for note in summary.notes)
+    # one small world: the tables join as OSO's models join them
+    joined = warehouse.sql(
+        "select e.name, r.name as repo, count(*) as commits from opendevdata.eco_developer_activities a"
+        " join opendevdata.ecosystems e on e.id = a.ecosystem_id"
+        " join opendevdata.ecosystems_repos er on er.ecosystem_id = e.id"
+        " join opendevdata.repos r on r.id = er.repo_id and list_contains(a.repo_ids, r.id)"
+        " group by all order by all"
+    ).rows()
+    assert joined == [("Ethereum", "ethereum/go-ethereum", 2), ("Optimism", "ethereum-optimism/optimism", 1)]
+    recursive = warehouse.sql("select path from opendevdata.ecosystems_repos_recursive where distance = 2").item()
+    assert list(recursive) == [1, 2, 20]
 
 
 def test_a_file_of_no_declared_table_is_listed_not_loaded(oso_home, warehouse, tmp_path: Path) -> None:
@@ -78,12 +89,27 @@ def test_a_lake_with_the_one_datasets_table_gets_the_separate_tables_then_drops_
     files = {"repos.parquet": data, "ecosystems.parquet": data}
     with site(tmp_path / "a", files, (failing,)) as server, pytest.raises(RuntimeError, match="exited with 1"):
         opendevdata_flow(base_url=server.url, retries=1)
-    assert warehouse.exists("opendevdata.datasets")  # kept until the separate tables are written
+    assert warehouse.exists("opendevdata.datasets")  # kept: nothing written
     with site(tmp_path / "b", files) as server:
+        summary = opendevdata_flow(base_url=server.url, retries=1)
+    assert summary.rows == {"opendevdata.repos": 2, "opendevdata.ecosystems": 2}
+    assert warehouse.exists("opendevdata.datasets")  # kept: 17 declared tables are still only in it
+    assert summary.notes[-1].startswith(
+        "kept opendevdata.datasets until every declared table is written; not yet: canonical_developer_locations, "
+    )
+    with ReplayServer.for_source("opendevdata") as server:  # a download with every declared table's file
         summary = opendevdata_flow(base_url=server.url, retries=1)
     assert not warehouse.exists("opendevdata.datasets")
     assert summary.notes[-1] == "dropped opendevdata.datasets: its rows are in OSO's tables now"
-    assert summary.rows == {"opendevdata.repos": 2, "opendevdata.ecosystems": 2}
+    assert len(summary.rows) == len(source.TABLES)
+
+
+def test_on_a_fresh_lake_every_table_is_written_and_nothing_is_dropped(oso_home, warehouse) -> None:
+    with ReplayServer.for_source("opendevdata") as server:
+        summary = opendevdata_flow(base_url=server.url, retries=1)
+    assert all(warehouse.exists(f"opendevdata.{name}") for name in source.TABLES)
+    assert not warehouse.exists("opendevdata.datasets")
+    assert not any("opendevdata.datasets" in note for note in summary.notes)
 
 
 def test_a_rerun_replaces_the_table(oso_home, warehouse, tmp_path: Path) -> None:
