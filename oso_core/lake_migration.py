@@ -96,3 +96,12 @@ def drop_columns_unless(catalog: Catalog, table: str, columns: Collection[str], 
     except CommitFailedException:
         return []
     return [f"{table}: dropped column(s) {', '.join(due)} to write them as {type_name} (OSO's type)"]
+
+
+def drop_table(catalog: Catalog, table: str, *, why: str) -> list[str]:
+    """Drop ``table`` if it exists: for a table whose data a source now writes elsewhere (say ``why``)."""
+    try:
+        catalog.drop_table(table)
+    except NoSuchTableError:
+        return []
+    return [f"dropped {table}: {why}"]

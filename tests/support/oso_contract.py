@@ -11,9 +11,7 @@ keeps the wider one OSO's BigQuery had: BigQuery's INTEGER is INT64 (``BIGINT`` 
 (``DOUBLE``), its TIMESTAMP is UTC (``TIMESTAMP WITH TIME ZONE``); OSO's models cast them (``::INTEGER``) anyway.
 ``JSON`` in a seed is JSON text here (``VARCHAR``). A column OSO did not have is marked in ``EXTRA``; a table OSO's
 downstream does not read is in ``NOT_OSO`` with why (its columns are pinned all the same); dlt's ``_dlt_load_id``/
-``_dlt_id`` are never written (README). Every declared table is here (``tests/test_oso_contract.py`` checks),
-except opendevdata's one ``datasets`` table (``FILE_COLUMNS``: each dataset file's own columns; OSO's per-file
-tables are not split out yet).
+``_dlt_id`` are never written (README). Every declared table is here (``tests/test_oso_contract.py`` checks).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from typing import Any
 # fmt: off
 TS = "TIMESTAMP WITH TIME ZONE"  # BigQuery's TIMESTAMP (UTC)
 _EVENTS = {
-    "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+    "time": TS, "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
     "chain": "VARCHAR", "token": "VARCHAR", "event_type": "VARCHAR", "amount": "DOUBLE",
 }
 # open_collective deposits and expenses: the same GraphQL Transaction shape
@@ -40,7 +38,7 @@ _TRANSACTIONS = {
 }
 CONTRACT: dict[str, dict[str, str]] = {
     "defillama.tvl_events": {
-        "time": "TIMESTAMP WITH TIME ZONE", "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
+        "time": TS, "slug": "VARCHAR", "protocol": "VARCHAR", "parent_protocol": "VARCHAR",
         "category": "VARCHAR", "chain": "VARCHAR", "token": "VARCHAR", "tvl": "DOUBLE", "event_type": "VARCHAR",
     },
     "defillama.trading_volume_events": _EVENTS,
@@ -50,14 +48,14 @@ CONTRACT: dict[str, dict[str, str]] = {
         "url": "VARCHAR", "description": "VARCHAR", "logo": "VARCHAR", "chain": "VARCHAR", "category": "VARCHAR",
         "twitter": "VARCHAR", "parent_protocol": "VARCHAR",
     },
-    "defillama.historical_chain_tvl": {"time": "TIMESTAMP WITH TIME ZONE", "chain": "VARCHAR", "tvl": "DOUBLE"},
+    "defillama.historical_chain_tvl": {"time": TS, "chain": "VARCHAR", "tvl": "DOUBLE"},
     "defillama.chains": {
         "gecko_id": "VARCHAR", "tvl": "DOUBLE", "token_symbol": "VARCHAR", "cmc_id": "VARCHAR", "name": "VARCHAR",
         "chain_id": "BIGINT",
     },
     # chains, lead_investors, other_investors: JSON text of lists, as the seed's JSON columns
     "defillama.raises": {
-        "date": "TIMESTAMP WITH TIME ZONE", "name": "VARCHAR", "round": "VARCHAR", "amount": "DOUBLE",
+        "date": TS, "name": "VARCHAR", "round": "VARCHAR", "amount": "DOUBLE",
         "chains": "VARCHAR", "sector": "VARCHAR", "category": "VARCHAR", "category_group": "VARCHAR",
         "source": "VARCHAR", "lead_investors": "VARCHAR", "other_investors": "VARCHAR", "valuation": "DOUBLE",
         "defillama_id": "VARCHAR",
@@ -67,6 +65,88 @@ CONTRACT: dict[str, dict[str, str]] = {
         "attester": "VARCHAR", "time": "BIGINT", "time_created": "BIGINT", "expiration_time": "BIGINT",
         "revocation_time": "BIGINT", "ref_uid": "VARCHAR", "revocable": "BOOLEAN", "revoked": "BOOLEAN",
         "txid": "VARCHAR", "schema_id": "VARCHAR", "ipfs_hash": "VARCHAR", "is_offchain": "BOOLEAN",
+    },
+    # opendevdata: OSO's staging models' columns and the seeds' types (BigQuery's ROW(list ARRAY(ROW(element)))
+    # is the parquet list itself); the files' naive timestamps land as UTC
+    "opendevdata.canonical_developer_locations": {
+        "canonical_developer_id": "BIGINT", "created_at": TS, "input": "VARCHAR", "country": "VARCHAR",
+        "admin_level_1": "VARCHAR", "admin_level_2": "VARCHAR", "locality": "VARCHAR", "sublocality": "VARCHAR",
+        "formatted_address": "VARCHAR", "lat": "DOUBLE", "lng": "DOUBLE", "raw": "VARCHAR",
+    },
+    "opendevdata.canonical_developers": {
+        "id": "BIGINT", "primary_developer_email_identity_id": "BIGINT", "primary_github_user_id": "VARCHAR",
+    },
+    "opendevdata.commits": {
+        "id": "BIGINT", "repo_id": "BIGINT", "sha1": "VARCHAR", "created_at": TS, "additions": "BIGINT",
+        "deletions": "BIGINT", "authored_at": TS, "authored_at_offset": "BIGINT", "committed_at": TS,
+        "committed_at_offset": "BIGINT", "commit_author_name": "VARCHAR", "commit_author_email": "VARCHAR",
+        "canonical_developer_id": "BIGINT", "is_bot": "BIGINT",
+    },
+    "opendevdata.developer_activities": {
+        "repo_id": "BIGINT", "day": "DATE", "canonical_developer_id": "BIGINT", "num_commits": "BIGINT",
+    },
+    "opendevdata.eco_developer_28d_activities": {
+        "ecosystem_id": "BIGINT", "canonical_developer_id": "BIGINT", "day": "DATE", "repo_ids": "BIGINT[]",
+        "num_commits": "BIGINT", "original_day": "DATE", "is_exclusive_28d": "BOOLEAN", "l28_days": "BIGINT",
+    },
+    "opendevdata.eco_developer_activities": {
+        "ecosystem_id": "BIGINT", "day": "DATE", "canonical_developer_id": "BIGINT", "repo_ids": "BIGINT[]",
+        "num_commits": "BIGINT", "is_exclusive": "BOOLEAN",
+    },
+    "opendevdata.eco_developer_contribution_ranks": {
+        "ecosystem_id": "BIGINT", "canonical_developer_id": "BIGINT", "day": "DATE", "points": "BIGINT",
+        "points_28d": "BIGINT", "points_56d": "BIGINT", "contribution_rank": "VARCHAR",
+    },
+    "opendevdata.eco_developer_tenures": {
+        "ecosystem_id": "BIGINT", "canonical_developer_id": "BIGINT", "day": "DATE", "tenure_days": "BIGINT",
+        "category": "BIGINT",
+    },
+    "opendevdata.eco_mads": {
+        "ecosystem_id": "BIGINT", "day": "DATE", "all_devs": "BIGINT", "exclusive_devs": "BIGINT",
+        "multichain_devs": "BIGINT", "num_commits": "BIGINT", "devs_0_1y": "BIGINT", "devs_1_2y": "BIGINT",
+        "devs_2y_plus": "BIGINT", "one_time_devs": "BIGINT", "part_time_devs": "BIGINT", "full_time_devs": "BIGINT",
+    },
+    "opendevdata.ecosystems": {
+        "id": "BIGINT", "launch_date": "DATE", "earliest_first_party_commit_date": "DATE",
+        "earliest_first_party_repo_id": "BIGINT", "earliest_repo_commit_date": "DATE", "earliest_repo_id": "BIGINT",
+        "derived_launch_date": "DATE", "name": "VARCHAR", "is_crypto": "BIGINT", "is_category": "BIGINT",
+        "is_virtual": "BIGINT", "is_chain": "BIGINT", "is_multichain": "BIGINT",
+    },
+    "opendevdata.ecosystems_child_ecosystems": {
+        "id": "BIGINT", "created_at": TS, "parent_id": "BIGINT", "child_id": "BIGINT", "connected_at": TS,
+    },
+    "opendevdata.ecosystems_child_ecosystems_recursive": {
+        "parent_id": "BIGINT", "child_id": "BIGINT", "created_at": TS, "ecosystem_ecosystem_paths": "BIGINT[]",
+        "ecosystem_chain_ecosystem_paths": "BIGINT[]", "connection_dates": "DATE[]", "connected_at": "DATE",
+    },
+    "opendevdata.ecosystems_organizations": {
+        "id": "BIGINT", "created_at": TS, "ecosystem_id": "BIGINT", "organization_id": "BIGINT",
+        "is_first_party": "BIGINT",
+    },
+    "opendevdata.ecosystems_repos": {
+        "id": "BIGINT", "created_at": TS, "ecosystem_id": "BIGINT", "repo_id": "BIGINT", "connected_at": TS,
+    },
+    "opendevdata.ecosystems_repos_recursive": {
+        "ecosystem_id": "BIGINT", "repo_id": "BIGINT", "created_at": TS, "connected_at": "DATE", "path": "BIGINT[]",
+        "distance": "BIGINT", "is_explicit": "BOOLEAN", "is_direct_exclusive": "BOOLEAN",
+        "is_indirect_exclusive": "BOOLEAN", "exclusive_at_connection": "BOOLEAN", "exclusive_till": "DATE",
+    },
+    "opendevdata.organizations": {
+        "id": "BIGINT", "created_at": TS, "name": "VARCHAR", "link": "VARCHAR", "github_created_at": TS,
+    },
+    "opendevdata.repo_developer_28d_activities": {
+        "repo_id": "BIGINT", "canonical_developer_id": "BIGINT", "day": "DATE", "num_commits": "BIGINT",
+        "original_day": "DATE", "l28_days": "BIGINT",
+    },
+    "opendevdata.repo_developer_activities": {
+        "ecosystem_id": "BIGINT", "repo_id": "BIGINT", "day": "DATE", "canonical_developer_id": "BIGINT",
+        "num_commits": "BIGINT", "is_explicit": "BOOLEAN", "is_chain": "BIGINT", "is_direct_exclusive": "BOOLEAN",
+        "is_indirect_exclusive": "BOOLEAN", "exclusive_at_connection": "BOOLEAN", "exclusive_till": "DATE",
+    },
+    "opendevdata.repos": {
+        "id": "BIGINT", "created_at": TS, "repo_created_at": TS, "name": "VARCHAR", "github_graphql_id": "VARCHAR",
+        "link": "VARCHAR", "organization_id": "BIGINT", "num_stars": "BIGINT", "num_forks": "BIGINT",
+        "num_issues": "BIGINT", "is_blacklist": "BIGINT",
     },
     # GraphQL's field names, as OSO's stg_ens__domains selects them ("expiryDate", "subdomainCount")
     "ens.domains": {
@@ -375,9 +455,6 @@ EXTRA: dict[str, set[str]] = {
     "defillama.tvl_events": {"category"},
     "ethereum_attestation_service_optimism.attestations": {"revocable", "revoked", "txid"},  # selected, not in seed
 }
-
-# sources whose tables take each downloaded file's own columns: only the tables the fixtures carry are pinned
-FILE_COLUMNS = ("opendevdata",)
 
 NOT_OSO: dict[str, str] = {
     "ossd.project_repositories": "the project × GitHub URL list ossd_github reads (OSO kept it in memory)",
