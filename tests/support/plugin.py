@@ -55,6 +55,12 @@ def pytest_configure(config: pytest.Config) -> None:
         PREFECT_HOME=str(home / "client"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
+        # Several workers' servers share two cores, and a weekly replay writes task runs from many threads: on a
+        # loaded machine SQLite's writer lock can outlast its 10 s busy timeout, which the server answers with a
+        # retryable 503, and the client gives up after 5 tries. A longer busy timeout and more client retries make
+        # a busy machine slow the suite down instead of failing a run.
+        PREFECT_SERVER_DATABASE_TIMEOUT="30",
+        PREFECT_CLIENT_MAX_RETRIES="10",
     )
     # The weekly run's transform reads the whole starter project, which a test's few sources do not load: weekly
     # tests run without it unless they ask (tests/test_transform.py does).
