@@ -56,7 +56,6 @@ OVERDUE_AUTOMATION_PREFIX = "oso-overdue-"
 WEEKLY_PART_PREFIX = "weekly-part-"
 ALERTED_TAG = "oso-alert-sent"
 ALERTS_TAG = "alerts"
-ALERT_SCOPES = ("all", "tagged")
 FAILURE_STATES = ("Failed", "Crashed", "TimedOut")
 
 _MARKER = " failed task runs; "
@@ -302,18 +301,6 @@ def send_alert(payload: dict[str, Any], resolver: SecretResolver | None = None) 
         logger.error("Discord alert %r failed: %s", summary, type(exc).__name__)
         return False
     return True
-
-
-def send_quality_gate_alert(table: str, check: str, detail: str, resolver: SecretResolver | None = None) -> bool:
-    """For the warehouse's data-quality gate: alert that ``table`` was not committed (with the current run)."""
-    flow, flow_run, url = "", "", None
-    with contextlib.suppress(Exception):
-        from prefect.runtime import flow_run as current
-        from prefect.utilities.urls import url_for
-
-        flow, flow_run = current.flow_name or "", current.name or ""
-        url = url_for("flow-run", obj_id=current.id) if current.id else None
-    return send_alert(quality_gate_message(table, check, detail, flow=flow, flow_run=flow_run, url=url), resolver)
 
 
 # --- in-process hook -------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from oso_core.errors import OsoError
 from oso_core.sources import Source
 
 # modules cheap to import whose names a declaration or a flow signature may use
@@ -56,7 +57,7 @@ SAFE_BUILTINS = {
 _CONSTANT_DEPTH = 1  # how far ``from X import NAME`` is followed into other modules' text
 
 
-class StaticReadError(Exception):
+class StaticReadError(OsoError):
     """The module's declaration or flow cannot be read without running it; import the module instead."""
 
 

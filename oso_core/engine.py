@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from oso_core.api_limits import api_slot
+from oso_core.run_context import in_flow_run, task_value
 from oso_core.sources import Source
 from oso_core.summary import LoadSummary
 from oso_core.toolbox import Toolbox
@@ -114,27 +115,6 @@ class SourceRun(Toolbox):
             self.windows.finish()
         if self._deferred is not None:
             raise self._deferred
-
-
-def in_flow_run() -> bool:
-    """Whether this code runs inside a Prefect flow run (only then are steps recorded as task runs)."""
-    import sys
-
-    if "prefect" not in sys.modules:
-        return False
-    from prefect.context import FlowRunContext
-
-    return FlowRunContext.get() is not None
-
-
-def task_value(state: Any) -> Any:
-    """The value of a task run that returned ``Completed(message=..., data=value)``: ``value`` (raises if failed)."""
-    from prefect.states import State
-
-    if not isinstance(state, State):
-        return state
-    value = state.result()
-    return value.result() if isinstance(value, State) else value
 
 
 def _write_table(warehouse: Warehouse, source: Source, table: str, data: Any) -> Any:

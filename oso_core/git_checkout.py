@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from oso_core.errors import OsoError
+
 
 @dataclass(frozen=True)
 class Revision:
@@ -19,7 +21,7 @@ class Revision:
     committed_time: datetime | None
 
 
-class CheckoutError(Exception):
+class CheckoutError(OsoError):
     """git could not provide the files; the message says which repository and ref."""
 
 

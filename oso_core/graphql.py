@@ -22,7 +22,6 @@ Pagination styles (all yield pages, i.e. lists of node dicts, as dlt resources d
 
 * :func:`paginate_graphql_offset`: ``limit``/``offset`` (Open Collective) or ``take``/``skip`` (EAS, Giveth), stopping
   at ``totalCount`` when the API gives it, else at an empty or short page;
-* :func:`paginate_graphql_relay`: ``first``/``after`` with ``pageInfo { endCursor hasNextPage }``;
 * :func:`paginate_graphql_keyset`: ``first`` + ``where: {id_gt: <last id>}`` with ``orderBy: id`` (The Graph), which
   does not shift when rows are added during the load.
 """
@@ -366,55 +365,6 @@ def paginate_graphql_offset(
             return
         if total is None and len(nodes) < (size or 0):
             return
-
-
-def paginate_graphql_relay(
-    client: GraphQLClient,
-    query: str,
-    variables: Mapping[str, Any],
-    *,
-    connection_path: str,
-    page_size: int,
-    first_variable: str = "first",
-    after_variable: str = "after",
-    operation: str = "query",
-) -> Iterator[Page]:
-    """Relay connection pages (``edges { node }`` or ``nodes``) following ``pageInfo.endCursor``."""
-    after: str | None = None
-    size = page_size
-    while True:
-        data, size = client.query(
-            query,
-            {**variables, after_variable: after},
-            operation=f"{operation} {after_variable}={after}",
-            page_size=size,
-            size_variable=first_variable,
-        )
-        try:
-            connection = dig(data, connection_path)
-            info = dig(connection, "pageInfo")
-            has_next = info["hasNextPage"]
-            end_cursor = info.get("endCursor")
-        except (KeyError, TypeError) as exc:
-            raise client.malformed(
-                f"{operation}: response has no field data.{connection_path}.pageInfo ({exc})"
-            ) from None
-        if isinstance(connection, Mapping) and "edges" in connection:
-            edges = _nodes(client, data, f"{connection_path}.edges", operation)
-            nodes = [edge.get("node") for edge in edges]
-            if not all(isinstance(n, dict) for n in nodes):
-                raise client.malformed(f"{operation}: an edge of {connection_path} has no node")
-        else:
-            nodes = _nodes(client, data, f"{connection_path}.nodes", operation)
-        if nodes:
-            yield nodes
-        if not has_next or not nodes:
-            return
-        if not end_cursor or end_cursor == after:
-            raise client.malformed(
-                f"{operation}: pageInfo.hasNextPage is true but endCursor did not advance ({end_cursor!r})"
-            )
-        after = end_cursor
 
 
 def paginate_graphql_keyset(

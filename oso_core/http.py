@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from oso_core.errors import PayloadError, RateLimited, RequestError, Skipped, SourceError
+from oso_core.errors import OsoError, PayloadError, RateLimited, RequestError, Skipped, SourceError
 from oso_core.masking import DEFAULT_EXCERPT, mask_secrets, masked_excerpt
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 KEEPALIVE_EXPIRY_S = 60.0
 
 
-class Retryable(Exception):
+class Retryable(OsoError):
     """An attempt that may succeed when repeated (a retryable status, a body cut short); ``response`` carries the
     server's wait hint when there is one."""
 

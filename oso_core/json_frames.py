@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from oso_core.errors import PayloadError, SourceError
+from oso_core.errors import OsoError, PayloadError, SourceError
 from oso_core.pagination import Page, page_records, payload_total
 from oso_core.records import Where, iso_datetimes, records_to_frame
 
@@ -62,7 +62,7 @@ class DecodedPage:
     payload: Any = None
 
 
-class Unfit(Exception):
+class Unfit(OsoError):
     """The native path cannot vouch for this page; the slow path decides (and names what is wrong)."""
 
 

@@ -38,11 +38,12 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from oso_core import settings
 from oso_core.alerts import WEEKLY_PART_PREFIX, first_error_line
+from oso_core.errors import OsoError
+from oso_core.run_context import flow_run_id
 from oso_core.secret_params import check_parameters
 from oso_core.sources import Source, discover_sources
 
 TASK_RUNNERS = ("threads", "dask", "ray")
-DEFAULT_CONCURRENCY = settings.WeeklySettings.model_fields["concurrency"].default
 
 
 @dataclass
@@ -73,7 +74,7 @@ class SourceOutcome:
         }
 
 
-class SourceFailed(Exception):
+class SourceFailed(OsoError):
     """Raised by a source's task so the task run shows Failed; carries the outcome for the summary."""
 
     def __init__(self, outcome: SourceOutcome):
@@ -397,7 +398,7 @@ def run_sources(sources: list[Source], concurrency: int) -> list[SourceOutcome]:
     selected = {s.name for s in sources}
     pending = list(sources)
     deployed = running_as_deployment()
-    parent_run_id = _current_flow_run_id() if deployed else None
+    parent_run_id = flow_run_id() if deployed else None
     running: dict[PrefectFuture, Source] = {}
     started: dict[PrefectFuture, float] = {}  # when each running source's task was submitted
     lost: dict[str, list[str]] = {}  # task runs of each source that the runner lost (their worker died)
@@ -464,12 +465,6 @@ def _submit_ready(
         )
         running[future] = source
         started[future] = time.monotonic()
-
-
-def _current_flow_run_id() -> str | None:
-    from prefect.runtime import flow_run
-
-    return flow_run.id
 
 
 def render_summary(outcomes: list[SourceOutcome]) -> str:

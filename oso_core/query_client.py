@@ -40,6 +40,7 @@ from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, ValidationError
 from sqlalchemy.engine import make_url
 
+from oso_core.errors import OsoError  # pyoso's error type: a refused query, or no lake to read
 from oso_core.warehouse.catalog import CatalogConfig
 from oso_core.warehouse.errors import BrokenTableError
 from oso_core.warehouse.reader import duckdb_connection, sql_name, sql_string
@@ -48,10 +49,6 @@ from oso_core.warehouse.tables import load_table
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class OsoError(Exception):
-    """pyoso's error type: an empty, multi-statement or writing query, or no lake to read."""
 
 
 def _explained(statement: str) -> str | None:

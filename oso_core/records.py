@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from oso_core.errors import RecordError
+from oso_core.errors import OsoError, RecordError
 
 _MISSING = object()
 
@@ -273,7 +273,7 @@ def from_unix(seconds: Any) -> datetime:
     return datetime.fromtimestamp(float(seconds), tz=UTC)
 
 
-class _Mismatch(Exception):
+class _Mismatch(OsoError):
     pass
 
 

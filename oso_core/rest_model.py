@@ -37,6 +37,8 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from oso_core.errors import OsoError
+
 NAME = r"^[a-z][a-z0-9_]*$"
 SECRET_NAME = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 TRANSFORM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -49,10 +51,9 @@ DATA_TYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "timestamp": pl.Datetime("us", "UTC"),
 }
-PAGINATORS = ("single_page", "page_number", "offset", "json_link", "header_link", "cursor")
 
 
-class DescriptionError(ValueError):
+class DescriptionError(OsoError, ValueError):
     """A source description is invalid: one line per problem, each naming the file and the field."""
 
     def __init__(self, file: str | Path, problems: list[tuple[str, str]]):

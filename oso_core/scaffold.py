@@ -28,6 +28,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oso_core.errors import OsoError
 from oso_core.extensions import extension_modules
 from oso_core.settings import PROJECT_ROOT
 
@@ -44,7 +45,7 @@ ARCHIVE_CSV = b"""id,name,homepage
 """
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(OsoError, ValueError):
     """A source cannot be created (bad name, existing source, unknown kind); the message says why and what to do."""
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from oso_core.errors import OsoError
+
 if TYPE_CHECKING:
     from oso_core.secrets import SecretResolver
     from oso_core.sources import Source
@@ -58,7 +60,7 @@ _KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-class SecretParameterError(ValueError):
+class SecretParameterError(OsoError, ValueError):
     """A flow parameter carries a secret value; raised before Prefect could store it. Never holds the value."""
 
     def __init__(self, owner: str, parameter: str, reason: str, hint: str = ""):

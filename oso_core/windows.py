@@ -30,8 +30,9 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.errors import restore_exception
+from oso_core.errors import OsoError, restore_exception
 from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
+from oso_core.run_context import flow_run_id, in_flow_run, task_value
 from oso_core.sources import Source, WindowGrid
 from oso_core.summary import LoadSummary
 from oso_core.warehouse import Warehouse
@@ -141,7 +142,7 @@ class WindowOutcome:
     error: str | None = None
 
 
-class FaultyWindowsError(Exception):
+class FaultyWindowsError(OsoError):
     """Raised at the end of a run in which some windows stayed faulty; the run's summary is attached."""
 
     def __init__(self, source: str, faulty: list[WindowOutcome], summary: LoadSummary):
@@ -154,15 +155,6 @@ class FaultyWindowsError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Prefect pickles a failed run's exception; the default would call __init__ with the message only
         return (restore_exception, (type(self), self.args, dict(self.__dict__)))
-
-
-def _flow_run_id() -> str | None:
-    try:
-        from prefect.runtime import flow_run
-
-        return str(flow_run.id) if flow_run.id else None
-    except Exception:  # noqa: BLE001 - outside a flow run there is no id
-        return None
 
 
 class WindowedLoad:
@@ -213,7 +205,7 @@ class WindowedLoad:
         now: datetime | None = None,
     ) -> list[WindowOutcome]:
         """Extract, validate and merge each planned window; a failure marks that window faulty and moves on."""
-        run_id = _flow_run_id()
+        run_id = flow_run_id()
         outcomes: list[WindowOutcome] = []
         progress = _Progress(self.source.qualified(plan.table), len(plan.windows))
         for window in plan.windows:
@@ -242,8 +234,6 @@ class WindowedLoad:
     def _run_window(self, *args: Any) -> tuple[WindowOutcome | None, str]:
         """One window as a task ``window <key>`` inside a flow run (directly outside one); the outcome, or the
         error that makes it faulty."""
-        from oso_core.engine import in_flow_run, task_value
-
         window = args[1]
         if not in_flow_run():
             try:

@@ -56,8 +56,9 @@ def imports(module: str, path: Path) -> Iterator[tuple[str, int, bool]]:
     yield from walk(ast.parse(path.read_text(), str(path)), False)
 
 
-def module_graph() -> dict[str, set[str]]:
-    """Module-level imports between ``oso_core`` modules: module → the library modules it imports on import."""
+def module_graph(*, inside_functions: bool = False) -> dict[str, set[str]]:
+    """Imports between ``oso_core`` modules: module → the library modules it imports on import (and, with
+    ``inside_functions``, those its functions import when they run)."""
     modules = library_modules()
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
@@ -65,7 +66,7 @@ def module_graph() -> dict[str, set[str]]:
         for name, _, module_level in imports(module, path):
             while name and name not in modules:  # ``from a.b import Class`` → a.b
                 name = name.rpartition(".")[0]
-            if module_level and name and name != module:
+            if (module_level or inside_functions) and name and name != module:
                 targets.add(name)
         graph[module] = targets
     return graph
@@ -109,6 +110,15 @@ def test_the_library_module_graph_has_no_cycle() -> None:
     assert "oso_core.http" in graph["oso_core.graphql"], "the graph reader is stale: graphql imports http"
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle in oso_core: " + " -> ".join(cycle or [])
+
+
+def test_no_cycle_even_counting_imports_inside_functions() -> None:
+    """An import inside a function only postpones a cycle: the two modules still cannot be understood, or moved,
+    apart."""
+    graph = module_graph(inside_functions=True)
+    assert "oso_core.warehouse.duckdb_extensions" in graph["oso_core.warehouse.storage"], "the graph reader is stale"
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle in oso_core (imports inside functions counted): " + " -> ".join(cycle or [])
 
 
 def test_the_cycle_finder_reports_the_cycle() -> None:

@@ -11,6 +11,8 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from oso_core.errors import OsoError
+
 # snake_case: letters and digits joined by single underscores. That is exactly what survives every backend's
 # naming (env ``PREFIX__GROUP__KEY`` split on ``__``, Prefect block ``prefix--group--key``, GCP secret ids)
 # and can be parsed back, so ``push`` and ``parse_block_name`` are unambiguous.
@@ -47,7 +49,7 @@ class SecretReference:
         return f"{self.group_name}.{self.key}"
 
 
-class SecretInaccessibleError(Exception):
+class SecretInaccessibleError(OsoError):
     """A secret could not be resolved; the message lists where it was looked for, never a value.
 
     Two call shapes, one class, so ``except SecretInaccessibleError`` catches both our resolvers and OSO-style code:
@@ -79,7 +81,7 @@ class SecretInaccessibleError(Exception):
         return (type(self), (self.ref if self.ref is not None else self.args[0], self.tried))
 
 
-class SecretDecodeError(ValueError):
+class SecretDecodeError(OsoError, ValueError):
     """A secret's bytes are not UTF-8. Raised instead of ``UnicodeDecodeError``, whose message quotes bytes."""
 
     def __init__(self, ref: SecretReference, origin: str):

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import ValidationError
 
+from oso_core.errors import OsoError
 from oso_core.settings.models import GroupSettings, ProcessSettings
 
 Model = TypeVar("Model", bound=GroupSettings)
@@ -20,7 +21,7 @@ _lock = threading.RLock()
 _cache: dict[tuple[type, str], Any] = {}
 
 
-class SettingsError(ValueError):
+class SettingsError(OsoError, ValueError):
     """A setting has a value of the wrong type or range. Names the variable and what it expects, never the value
     (a mistyped variable may hold a secret)."""
 

@@ -68,7 +68,7 @@ def install_extensions(directory: Path) -> None:
     loads them by name, as sqlmesh's does, finds them without a download."""
     import duckdb
 
-    from oso_core.warehouse.reader import extension_file
+    from oso_core.warehouse.duckdb_extensions import extension_file
 
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})

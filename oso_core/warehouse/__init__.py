@@ -17,13 +17,13 @@ a failure raises ``QualityGateError`` and commits nothing.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import NoSuchTableError
 
+from oso_core.run_context import flow_run_id
 from oso_core.sources import Source
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
@@ -110,7 +110,7 @@ class Warehouse:
         check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
-        props.setdefault("oso.flow_run_id", _current_flow_run_id())
+        props.setdefault("oso.flow_run_id", flow_run_id() or "")
         return self.writer.write(
             table,
             data,
@@ -172,15 +172,3 @@ class Warehouse:
         except NoSuchTableError:
             return None
         return snap.snapshot_id if snap else None
-
-
-def _current_flow_run_id() -> str:
-    """The Prefect flow run that writes, if any, so a reader can tell which run wrote a snapshot.
-
-    Outside a flow run Prefect may not even be imported; importing it here would cost seconds for nothing.
-    """
-    if "prefect" not in sys.modules:
-        return ""
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or "")

@@ -51,6 +51,7 @@ from pyiceberg.table.snapshots import ancestors_of
 from pyiceberg.utils.concurrent import ExecutorFactory
 
 from oso_core import settings
+from oso_core.run_context import flow_run_id
 from oso_core.warehouse.commit import commit_with_retry, replace_files
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly, read_data_files
@@ -357,7 +358,7 @@ def compact(
         props = {
             "oso.maintenance": "compaction",
             "oso.files_rewritten": str(sum(len(g.tasks) for g in still)),
-            "oso.flow_run_id": _flow_run_id(),
+            "oso.flow_run_id": flow_run_id() or "",
         }
         removed = [t.file for g in still for t in g.tasks]
         added = [f for g in still for f in g.written]
@@ -568,13 +569,3 @@ def all_tables(catalog: Catalog) -> list[str]:
     for namespace in catalog.list_namespaces():
         names.extend(".".join(ident) for ident in catalog.list_tables(namespace))
     return sorted(names)
-
-
-def _flow_run_id() -> str:
-    import sys
-
-    if "prefect" not in sys.modules:
-        return ""
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or "")

@@ -193,6 +193,6 @@ def _literal(value: str) -> str:
 
 
 def _load_httpfs(con: Any) -> None:
-    from oso_core.warehouse.reader import load_extension
+    from oso_core.warehouse.duckdb_extensions import load_extension
 
     load_extension(con, "httpfs")
