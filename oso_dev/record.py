@@ -45,9 +45,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from oso_core.masking import MASK, secret_forms
-from oso_core.secret_params import _KNOWN_FORMATS, _is_sensitive_name
-from oso_core.sources import Source
+from oso_core.base.masking import MASK, secret_forms
+from oso_core.model.secret_params import _KNOWN_FORMATS, _is_sensitive_name
+from oso_core.model.sources import Source
 
 DEFAULT_MAX_ITEMS = 5
 DEFAULT_MAX_PAGES = 3
@@ -513,7 +513,7 @@ def secret_stand_ins(source: Source) -> dict[str, str]:
     if not source.secrets:
         return {}
     try:
-        from oso_core.secrets import default_resolver
+        from oso_core.config.secrets import default_resolver
 
         resolver = default_resolver()
     except Exception:  # noqa: BLE001 - an unusable resolver: the flow reports it in its own run

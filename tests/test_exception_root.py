@@ -33,15 +33,15 @@ def test_every_library_exception_derives_from_the_root() -> None:
 
 
 def test_exceptions_keep_their_builtin_bases() -> None:
-    from oso_core.scaffold import ScaffoldError
-    from oso_core.secrets import SecretDecodeError
-    from oso_core.settings import SettingsError
+    from oso_core.config.secrets import SecretDecodeError
+    from oso_core.config.settings import SettingsError
+    from oso_core.tools.scaffold import ScaffoldError
 
     for cls in (ScaffoldError, SecretDecodeError, SettingsError):
         assert issubclass(cls, ValueError) and issubclass(cls, OsoError)
 
 
 def test_the_query_clients_error_is_the_root() -> None:
-    from oso_core.query import OsoError as client_error
+    from oso_core.warehouse.query import OsoError as client_error
 
     assert client_error is OsoError

@@ -1,4 +1,5 @@
-"""oso_core.graphql against a local server: the three paginations, page retries that shrink, 429, errors, masking."""
+"""oso_core.transport.graphql against a local server: the three paginations, page retries that shrink, 429, errors,
+masking."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 import pytest
 
-from oso_core.graphql import (
+from oso_core.transport.graphql import (
     GraphQLClient,
     GraphQLErrors,
     MalformedResponse,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from oso_core.base.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
 from oso_core.errors import GraphQLRequestError, SourceError
-from oso_core.graphql import GraphQLClient, PageRetry
-from oso_core.http import HttpClient, RetryPolicy
-from oso_core.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
-from oso_core.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
+from oso_core.kinds.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
+from oso_core.transport.graphql import GraphQLClient, PageRetry
+from oso_core.transport.http import HttpClient, RetryPolicy
 from oso_dev.replay import ReplayServer, Route
 
 KEY = "k3yQ7vXr9TmWb2ZpLs8NdYc4HfJg6Ke1"

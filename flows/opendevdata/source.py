@@ -14,7 +14,8 @@ Decisions:
   package's command line (``run_package.py``), so the base URL is this source's ordinary setting
   (``opendevdata.base_url``, default the package's host) and tests and ``--replay`` serve a local manifest;
   everything else is the package's code.
-* Files are streamed in bounded batches (``oso_core.archive.parquet_batches``), not read whole like OSO's pandas.
+* Files are streamed in bounded batches (``oso_core.transport.archive.parquet_batches``), not read whole like OSO's
+pandas.
   A file that is not readable parquet (its footer, or a row group of its first batch: all of a file smaller than
   a batch) is skipped and listed in the run's summary, as OSO logged and skipped it; a file whose data turns out
   corrupt after some of its batches went to the writer fails the run instead, so the replaced table never holds
@@ -31,9 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from oso_core.archive import WRITE_BATCH_BYTES, BadFileError, parquet_batches
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core import WRITE_BATCH_BYTES, BadFileError, Source, SourceRun, TableSpec, parquet_batches, source_flow
 
 MANIFEST_PATH = "/manifest.json"
 # the package's CLI with its manifest URL replaced (and one dependency bug worked around): see that file

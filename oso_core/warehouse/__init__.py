@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyiceberg.exceptions import NoSuchTableError
 
-from oso_core.run_context import flow_run_id
-from oso_core.sources import Source
+from oso_core.base.run_context import flow_run_id
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
 
@@ -43,7 +42,7 @@ __all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "War
 
 def __getattr__(name: str) -> Any:
     """``WriteResult`` on first use: the writer imports pyiceberg's Arrow I/O and Polars, which a reader (or the
-    listing of ``python -m oso_core.query``) does not need; ``CatalogConfig`` too: the catalog module imports
+    listing of ``python -m oso_core.warehouse.query``) does not need; ``CatalogConfig`` too: the catalog module imports
     pyiceberg's catalogs and SQLAlchemy, which a source's ``--help`` (reading ``oso_core.warehouse.quality``) does
     not need."""
     if name == "CatalogConfig":
@@ -63,6 +62,18 @@ def __getattr__(name: str) -> Any:
 
         return RetryPolicy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class DeclaredSource(Protocol):
+    """What ``write_table`` needs of a source's declaration (``oso_core.model.sources.Source``): its name, its
+    tables' specs and their qualified names. Structural, so the lake (a layer below the model) never imports it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def table(self, name: str) -> Any: ...
+
+    def qualified(self, table: str) -> str: ...
 
 
 class Warehouse:
@@ -123,7 +134,7 @@ class Warehouse:
             checks=checks,
         )
 
-    def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
+    def write_table(self, source: DeclaredSource, table: str, data: FrameLike, **kwargs) -> WriteResult:
         """Write ``<namespace>.<table>`` with the mode, key, partitioning and checks the source declares for it."""
         spec = source.table(table)
         return self.write(
@@ -138,7 +149,7 @@ class Warehouse:
             **{"dedupe": spec.dedupe, **kwargs},
         )
 
-    def write_tables(self, source: Source, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
+    def write_tables(self, source: DeclaredSource, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
         """Each of a source's tables in its own commit, in order; extract everything first, then call this,
         so bad input found during extraction commits nothing."""
         return [self.write_table(source, table, data) for table, data in frames.items()]

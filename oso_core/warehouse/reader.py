@@ -1,8 +1,8 @@
 """Reading the lake back: Polars for frames, DuckDB's iceberg extension for SQL.
 
 DuckDB is an independent reader (it shares no code with the writer), which is why the tests and the
-``oso_core.query`` command use it. Its iceberg, avro and httpfs extensions come from PyPI wheels and are loaded
-straight from the installed files (``LOAD '<path>'``): a plain ``LOAD iceberg`` would try to download them, and
+``oso_core.warehouse.query`` command use it. Its iceberg, avro and httpfs extensions come from PyPI wheels and are
+loaded straight from the installed files (``LOAD '<path>'``): a plain ``LOAD iceberg`` would try to download them, and
 ``INSTALL`` copies ~80 MB into an extension folder, so a read-only lake home or a full disk broke every read (and
 left the half-written copy behind). Nothing is installed or downloaded (``autoinstall_known_extensions`` off);
 DuckDB spills to a folder of its own under the system temporary folder, which it creates only when it spills and

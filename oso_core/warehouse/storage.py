@@ -28,8 +28,8 @@ from urllib.parse import urlparse
 
 from pyiceberg.io import GCS_SERVICE_HOST, GCS_TOKEN, GCS_TOKEN_EXPIRES_AT_MS
 
-from oso_core import settings
-from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core.config import settings
+from oso_core.config.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.errors import WarehouseError
 
 S3_SCHEMES = ("s3", "s3a", "s3n")
