@@ -46,7 +46,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from oso_core.base.masking import MASK, secret_forms
-from oso_core.model.secret_params import _KNOWN_FORMATS, _is_sensitive_name
+from oso_core.base.sensitive import is_sensitive_name
+from oso_core.model.secret_params import _KNOWN_FORMATS
 from oso_core.model.sources import Source
 
 DEFAULT_MAX_ITEMS = 5
@@ -96,7 +97,7 @@ class Masker:
         dropped: list[str] = []
         for name, value in pairs:
             masked = self.declared(value)
-            if masked == value and _is_sensitive_name(name) and value:
+            if masked == value and is_sensitive_name(name) and value:
                 dropped.append(name)  # an undeclared key: a replay could not send the same value
                 continue
             kept[name] = self.text(masked)
@@ -118,7 +119,7 @@ def _mask_url_query(url: str, stand_ins: set[str]) -> str:
 
     def replace(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
-        keep = not value or value in stand_ins or not _is_sensitive_name(name)
+        keep = not value or value in stand_ins or not is_sensitive_name(name)
         return match.group(0) if keep else f"{name}={MASK}"
 
     head, sep, rest = url.partition("?")

@@ -40,6 +40,22 @@ def test_mask_secrets_replaces_every_form_and_longest_first() -> None:
     assert mask_secrets("nothing here", ["", None]) == "nothing here"
 
 
+def test_mask_secrets_leaves_secrets_shorter_than_shortest() -> None:
+    """The object store's error text masks only its secrets of 4 characters or more (a region is no secret)."""
+    text = "access key AKIAEXAMPLE refused in eu (AKIAEXAMPLE%2F)"
+    assert mask_secrets(text, ["AKIAEXAMPLE", "eu"], shortest=4) == "access key *** refused in eu (***%2F)"
+    assert mask_secrets("in eu", ["eu"]) == "in ***"
+
+
+def test_the_two_credential_name_rules() -> None:
+    """A key in a text is a credential's when it is one whole (or ends in one); a parameter's name when it holds a
+    credential word anywhere (``oso_core.base.sensitive``)."""
+    from oso_core.base.sensitive import is_sensitive_name, names_a_credential
+
+    assert is_sensitive_name("X-Api-Key") and is_sensitive_name("pass") and not is_sensitive_name("passes")
+    assert names_a_credential("github_token_value") and not names_a_credential("key")
+
+
 def test_excerpt_cuts_after_masking() -> None:
     text = "x" * 190 + KEY
     assert leaked_pieces(text[:200]), "the old order (cut, then mask) leaks the key's first characters"

@@ -25,15 +25,16 @@ def secret_forms(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
-def mask_secrets(text: str, secrets: Iterable[str | None]) -> str:
+def mask_secrets(text: str, secrets: Iterable[str | None], *, shortest: int = 1) -> str:
     """``text`` with every form of every non-empty secret replaced by ``***``.
 
     Longer forms are replaced first, so a secret that contains another one is masked whole rather than leaving
-    the unmatched rest of the longer one behind.
+    the unmatched rest of the longer one behind. A secret shorter than ``shortest`` is left alone: a caller whose
+    secrets may be tiny settings (an object store's region) masks only those long enough not to hit ordinary words.
     """
     forms: set[str] = set()
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= shortest:
             forms |= secret_forms(secret)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, MASK)

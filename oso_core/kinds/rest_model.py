@@ -132,10 +132,11 @@ class Client(_Model):
     @field_validator("headers")
     @classmethod
     def _no_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
-        from oso_core.model.secret_params import _is_sensitive_name, findings
+        from oso_core.base.sensitive import is_sensitive_name
+        from oso_core.model.secret_params import findings
 
         for name, value in headers.items():
-            if _is_sensitive_name(name) or findings(value) or findings(f"{name}: {value}"):
+            if is_sensitive_name(name) or findings(value) or findings(f"{name}: {value}"):
                 raise ValueError(f"header {name!r} looks like a credential; name its secret in `auth` instead")
         return headers
 

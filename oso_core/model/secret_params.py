@@ -25,21 +25,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from oso_core.base.sensitive import is_sensitive_name
 from oso_core.errors import OsoError
 
 if TYPE_CHECKING:
     from oso_core.config.secrets import SecretResolver
     from oso_core.model.sources import Source
-
-# Query/fragment/assignment names that carry credentials (dlt's sensitive keys plus the usual API spellings).
-SENSITIVE_NAMES = frozenset(
-    {
-        "key", "apikey", "api_key", "x_api_key", "token", "access_token", "auth_token", "refresh_token", "id_token",
-        "private_token", "personal_token", "secret", "client_secret", "password", "passwd", "pwd", "pass",
-        "sig", "signature", "auth", "authorization", "credential", "credentials", "session", "sessionid", "jwt",
-    }
-)  # fmt: skip
-SENSITIVE_SUFFIXES = ("_key", "_token", "_secret", "_password")
 
 # A secret shorter than this is compared for equality only (a short value found inside a longer one is noise).
 MIN_CONTAINED_SECRET = 6
@@ -83,11 +74,6 @@ def _restore(args: tuple[Any, ...], state: dict[str, Any]) -> SecretParameterErr
     return error
 
 
-def _is_sensitive_name(name: str) -> bool:
-    lowered = name.strip().lower().replace("-", "_")
-    return lowered in SENSITIVE_NAMES or lowered.endswith(SENSITIVE_SUFFIXES)
-
-
 def _is_filled(value: str) -> bool:
     """A real value rather than nothing, a ``{placeholder}`` or an already masked ``***``."""
     value = unquote(value).strip()
@@ -128,7 +114,7 @@ def _url_findings(url: str, templates: Iterable[re.Pattern[str]]) -> Iterator[st
         yield "credentials in the user part of a URL"
     for where, text in (("query", parts.query), ("fragment", parts.fragment)):
         for name, value in parse_qsl(text, keep_blank_values=True):
-            if _is_sensitive_name(name) and _is_filled(value):
+            if is_sensitive_name(name) and _is_filled(value):
                 yield f"a key or token in the URL {where}"
     for template in templates:
         match = template.search(unquote(parts.path))
@@ -147,7 +133,7 @@ def findings(value: str, templates: Iterable[re.Pattern[str]] = (), secrets: Ite
         reasons.extend(_url_findings(url, templates))
     without_urls = _URL.sub(" ", value)
     for name, assigned in _ASSIGNMENT.findall(without_urls):
-        if _is_sensitive_name(name) and _is_filled(assigned):
+        if is_sensitive_name(name) and _is_filled(assigned):
             reasons.append("a credential assignment such as password=… or token: …")
     reasons.extend(reason for reason, pattern in _KNOWN_FORMATS if pattern.search(value))
     decoded = unquote(value)

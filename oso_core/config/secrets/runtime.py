@@ -20,6 +20,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from oso_core.base.sensitive import names_a_credential
 from oso_core.config.secrets.base import ResolvedSecret, SecretReference, SecretResolver
 
 
@@ -29,10 +30,6 @@ class DeclaresSecrets(Protocol):
 
     @property
     def secrets(self) -> tuple[SecretReference, ...]: ...
-
-
-# Parameter names that say "this is a credential" (dlt's SENSITIVE_KEYS plus OSO's usual keys).
-SENSITIVE_NAMES = ("token", "password", "secret", "api_key", "apikey", "private_key", "credential")
 
 
 class ResolvedSecrets(Mapping[SecretReference, str]):
@@ -94,6 +91,6 @@ def secret_like_parameters(flow_fn: Callable[..., Any], source: DeclaresSecrets)
         if "SecretReference" in annotation or (annotation and "str" not in annotation.lower()):
             continue
         lowered = name.lower()
-        if lowered in declared or any(word in lowered for word in SENSITIVE_NAMES):
+        if lowered in declared or names_a_credential(name):
             suspects.append(name)
     return suspects
