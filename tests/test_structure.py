@@ -4,6 +4,12 @@
 ``bench/`` and ``tests/`` build on it. An import the other way (even inside a function) would ship development
 code to production or tie the library to one checkout; a cycle between two modules makes import order matter and
 each module impossible to understand alone. Read from the source text with ``ast``, not by importing anything.
+
+Inside the library the subpackages are layers (``LAYERS``, lowest first): a module imports only from its own
+subpackage or a lower layer, imports inside functions counted too (such an import only postpones a cycle). The
+public face, ``oso_core/__init__.py``, is above them all: ``flows/`` and the scaffold's templates import from it
+only, and no library module imports through it. To see the graph: ``python -m pytest tests/test_structure.py``
+names every cycle and back arrow it finds.
 """
 
 from __future__ import annotations
