@@ -10,7 +10,7 @@ shape: the catalog in PostgreSQL, the warehouse on an object store (``--store s3
 start them (``tests/support/object_stores.py``), so the workers share nothing on local disk. Each worker runs in its
 own copy of the project (``tests/support/workers.py``), capped at ``--per-worker`` flow runs at once (a node's
 capacity); the weekly run itself runs on a separate orchestrator worker and starts each source as a run of the
-source's deployment (``oso_core.pipeline``).
+source's deployment (``oso_core.ops.pipeline``).
 
 Replay on workers: this process opens every source's replay (servers, stand-in secrets in the environment the
 workers inherit) and writes the replay parameters into the bench's own deployments, the way a staging
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     store = None if args.store == "local" else (start_s3 if args.store == "s3" else start_gcs)(tmp / "store")
     try:
         from blocks.deployments import project_config, pull_steps
-        from oso_core.sources import discover_sources
+        from oso_core.model.sources import discover_sources
         from oso_dev.replay import replay_parameters
         from tests.support.workers import create_pool, deploy, project_copy, worker_env
 

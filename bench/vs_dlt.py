@@ -20,7 +20,7 @@ on ``id``):
   ``bench/.runs/venv-dlt`` (made on first use: ``pip install "dlt[filesystem,pyiceberg]"``; dlt never enters the
   project's venv). Its re-load uses ``write_disposition="merge"`` (dlt 1.31 merges into Iceberg with pyiceberg's
   ``upsert`` in batches of 1,000 rows).
-* ours: ``bench/vs_dlt_source.yaml`` built by ``oso_core.rest_source.build`` as any ``flows/*/source.yaml`` (its
+* ours: ``bench/vs_dlt_source.yaml`` built by ``oso_core.kinds.rest_source.build`` as any ``flows/*/source.yaml`` (its
   flow called through ``flow.fn`` so no Prefect server is involved, as dlt runs without one): offset pages a few in
   flight, each page's bytes decoded natively (``FrameDecoder``) into the declared fields, a page it cannot vouch
   for going through ``records_to_frame``'s value-by-value checks and errors → the declared ``columns`` (dlt's
@@ -204,7 +204,7 @@ def side_ours(base_url: str, path: str, work: Path) -> dict:
     os.environ["OSO_HOME"] = str(work / "ours")
     import yaml
 
-    from oso_core.rest_source import build
+    from oso_core.kinds.rest_source import build
 
     file = work / f"vs_dlt_source{path.replace('/', '_')}.yaml"  # the variant, read by build as any source.yaml
     file.write_text(yaml.safe_dump(variant(path), sort_keys=False))

@@ -24,7 +24,7 @@ What it declares:
   (the weekly run already fills windows); activate it to fill windows on their own schedule.
 
 Every deployment with a schedule is tagged ``alerts``: with setting ``alerts.deployments`` = ``tagged`` only those
-alert (``oso_core.alerts``), as OSO limited its failure sensor to the scheduled core and stable jobs.
+alert (``oso_core.ops.alerts``), as OSO limited its failure sensor to the scheduled core and stable jobs.
 All run on the ``process`` work pool ``oso-process`` (``--work-pool``; the weekly run on ``--weekly-work-pool``)
 with a per-deployment concurrency limit of one run at a time (a source never loads concurrently with itself; extra
 runs queue). No ``pull`` step is written by
@@ -42,12 +42,12 @@ from typing import Any
 import yaml
 
 from blocks.generated_file import add_write_check, write_or_check
-from oso_core import cadence as cadences
-from oso_core import settings
-from oso_core.alerts import ALERTS_TAG
-from oso_core.secret_params import SecretParameterError, check_parameters
-from oso_core.settings import dynamic_sources_dir
-from oso_core.sources import Source, discover_sources
+from oso_core.base import cadence as cadences
+from oso_core.config import settings
+from oso_core.config.settings import dynamic_sources_dir
+from oso_core.model.secret_params import SecretParameterError, check_parameters
+from oso_core.model.sources import Source, discover_sources
+from oso_core.ops.alerts import ALERTS_TAG
 
 WEEKLY_CRON = cadences.WEEKLY_CRON
 FRESHNESS_CRON = "0 6 * * *"

@@ -2,21 +2,21 @@
 
 The Prefect server, not our code, runs an automation's action, so the notification block must be one the server
 can load: Prefect's ``CustomWebhookNotificationBlock``, posting the raw JSON body an action renders (a Discord
-embed, see ``oso_core.discord`` for why not Apprise's ``DiscordWebhook``). Its webhook id and token come from the
+embed, see ``oso_core.ops.discord`` for why not Apprise's ``DiscordWebhook``). Its webhook id and token come from the
 URL resolved as the secret ``(discord, webhook_url)`` (``DAGSTER__DISCORD__WEBHOOK_URL``, a Prefect Secret block or
 GCP, per the resolver chain) and are kept as the block's secrets. The automations:
 
 * ``oso-flow-run-failed``: any flow run entering Failed, Crashed or TimedOut → the failure embed of
-  ``oso_core.alerts`` (flow and deployment, state, failed task runs and sources, first error line, UI link);
+  ``oso_core.ops.alerts`` (flow and deployment, state, failed task runs and sources, first error line, UI link);
 * ``oso-deployment-recovered``: a flow run of a deployment completes after that deployment's last run failed;
 * ``oso-overdue-<flow>/<deployment>``, one per deployment with an active schedule: a *proactive* trigger expecting
   ``prefect.flow-run.Completed`` of that deployment within its cadence plus grace (weekly → 8 days, daily → 36
-  hours, ``oso_core.cadence``), so a schedule that silently stops running is caught even when the freshness flow
+  hours, ``oso_core.base.cadence``), so a schedule that silently stops running is caught even when the freshness flow
   itself is down. Automations of deployments no longer scheduled are removed.
 
 With setting ``alerts.deployments`` = ``tagged``, the failure and recovery automations match only runs tagged
 ``alerts``. Every run prints what it created, updated, removed or found unchanged. With no webhook configured it
-says so, creates nothing and exits 0: flows then log their alerts (``oso_core.alerts.alert_on_failure``).
+says so, creates nothing and exits 0: flows then log their alerts (``oso_core.ops.alerts.alert_on_failure``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
-    from oso_core.prefect_api import use_local_server_as_command
+    from oso_core.engine.prefect_api import use_local_server_as_command
 
     use_local_server_as_command()
 
@@ -37,9 +37,9 @@ from prefect.automations import Automation, EventTrigger, Posture
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.events.actions import SendNotification
 
-from oso_core import alerts, discord
-from oso_core import cadence as cadences
-from oso_core.secrets import SecretResolver, default_resolver
+from oso_core.base import cadence as cadences
+from oso_core.config.secrets import SecretResolver, default_resolver
+from oso_core.ops import alerts, discord
 
 FAILED_EVENTS = {f"prefect.flow-run.{state}" for state in alerts.FAILURE_STATES}
 RECOVERY_WINDOW = timedelta(days=90)
@@ -337,8 +337,8 @@ def weekly_part_crashed_automation(block_document_id: UUID) -> Automation:
 def setup_topology(resolver: SecretResolver | None = None) -> dict[str, str]:
     """The zombie-run detector, one global concurrency limit per declared API and, with a webhook, the crash alert
     of weekly parts; returns ``{name: created|updated|unchanged}``."""
-    from oso_core.api_limits import declared_apis, ensure_api_limits
-    from oso_core.sources import discover_sources
+    from oso_core.engine.api_limits import declared_apis, ensure_api_limits
+    from oso_core.model.sources import discover_sources
 
     results = {f"concurrency limit {name}": status for name, status in
                ensure_api_limits(declared_apis(discover_sources().values())).items()}  # fmt: skip

@@ -6,7 +6,7 @@
 
 Deployed daily (``freshness`` in ``prefect.yaml``), like OSO's freshness sensor and its "Asset Freshness Summary":
 each table's last load is its current Iceberg snapshot's commit time (metadata only, no data scan,
-``oso_core.freshness``); when any table is stale or missing one embed lists them (table, last load, age,
+``oso_core.ops.freshness``); when any table is stale or missing one embed lists them (table, last load, age,
 expected) and the same list is published as the ``freshness`` table artifact. The run completes either way (the
 alert is the report; a failed run would alert a second time), and fails only when the alert could not be sent.
 This module declares no ``SOURCE``: it loads nothing.
@@ -19,16 +19,14 @@ import sys
 from datetime import UTC, datetime
 
 if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
-    from oso_core.prefect_api import use_local_server_as_command
+    from oso_core import use_local_server_as_command
 
     use_local_server_as_command()
 
 from prefect import flow
 from prefect.states import Completed, Failed, State
 
-from oso_core import alerts
-from oso_core.freshness import FRESH, summary_line, table_ages
-from oso_core.sources import discover_sources
+from oso_core import FRESH, alerts, discover_sources, summary_line, table_ages
 
 ARTIFACT_KEY = "freshness"
 
@@ -45,7 +43,7 @@ def freshness_flow(sources: list[str] | None = None, now: datetime | None = None
     """Check every declared table's age (``sources`` narrows it; ``now`` defaults to the current time)."""
     from prefect.artifacts import create_table_artifact
 
-    from oso_core.warehouse import Warehouse
+    from oso_core import Warehouse
 
     declared = discover_sources()
     unknown = sorted(set(sources or []) - set(declared))

@@ -18,7 +18,7 @@ import sys
 from datetime import timedelta
 
 if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
-    from oso_core.prefect_api import use_local_server_as_command
+    from oso_core import use_local_server_as_command
 
     use_local_server_as_command()
 
@@ -26,20 +26,21 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed, State
 
-from oso_core.alerts import alert_on_failure, failure_state_message
-from oso_core.settings import MaintenanceSettings
-from oso_core.warehouse import Warehouse
-from oso_core.warehouse.errors import WarehouseError
-from oso_core.warehouse.maintenance import (
+from oso_core import (
     DEFAULT_KEEP_LAST,
     DEFAULT_ORPHAN_AGE_HOURS,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_TARGET_FILE_MIB,
     MIB,
     MaintenancePolicy,
+    MaintenanceSettings,
     TableReport,
+    Warehouse,
+    WarehouseError,
+    alert_on_failure,
     all_tables,
     check_orphan_age,
+    failure_state_message,
     maintain_table,
 )
 

@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 if __name__ == "__main__" and not {"-h", "--help"} & set(sys.argv[1:]):
-    from oso_core.prefect_api import use_local_server
+    from oso_core import use_local_server
 
     use_local_server()
 
@@ -32,9 +32,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed, State
 
-from oso_core import settings
-from oso_core.alerts import alert_on_failure, failure_state_message
-from oso_core.flow_guard import guarded_flow
+from oso_core import alert_on_failure, failure_state_message, guarded_flow, settings
 
 SUMMARY_KEY = "transform-summary"
 INPUTS_KEY = "transform-inputs"
@@ -47,7 +45,7 @@ class ModelFailed(Exception):
 @task(name="sqlmesh plan and run", cache_policy=NONE)
 def plan_and_run(options: Any) -> Any:
     """Pin the lake, plan the environment with auto-apply, run it (``oso_core.transform.runner``)."""
-    from oso_core.transform.runner import run_transform
+    from oso_core import run_transform
 
     return run_transform(options)
 
@@ -116,10 +114,7 @@ def transform_flow(
     """Plan ``environment`` (setting ``transform.environment``, ``prod``) with auto-apply, run it, publish each
     clean model; ``select`` / ``restate`` are sqlmesh model selections; ``accept`` lets a named lake check pass
     once (``oso.<table>:<check>``, as a source's ``--accept``)."""
-    from oso_core.transform.publish import Publisher
-    from oso_core.transform.runner import TransformOptions
-    from oso_core.warehouse import Warehouse
-    from oso_core.warehouse.quality import accepting
+    from oso_core import Publisher, TransformOptions, Warehouse, accepting
 
     typed = settings.transform()
     options = TransformOptions(
@@ -132,7 +127,7 @@ def transform_flow(
         print(run.plan_text)
         create_markdown_artifact(key="transform-plan", markdown=f"```\n{run.plan_text}\n```")
         return Completed(message="dry run: plan printed, nothing applied")
-    from oso_core.transform.gateway import GatewayFiles
+    from oso_core import GatewayFiles
 
     published: dict[str, Any] = {}
     failures: list[str] = []
@@ -151,7 +146,7 @@ def transform_flow(
                 published[outcome.model] = model_task.with_options(name=f"model {outcome.model}")(publisher, outcome)
             except ModelFailed as error:
                 failures.append(str(error))
-                from oso_core.transform.publish import Published
+                from oso_core import Published
 
                 published[outcome.model] = publisher.last or Published(outcome.model, "", "not published")
     rows = summary_rows(run, published)

@@ -15,25 +15,28 @@ import contextlib
 import sys
 
 if __name__ == "__main__":  # a command line picks its Prefect API (analytics off) before Prefect is imported
-    from oso_core.prefect_api import use_local_server_as_command
+    from oso_core import use_local_server_as_command
 
     use_local_server_as_command()
 
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed, Failed, State
 
-from oso_core import settings
-from oso_core.alerts import WEEKLY_PART_PREFIX, alert_on_failure, failure_state_message, first_error_line
-from oso_core.flow_guard import guarded_flow
-from oso_core.pipeline import (
+from oso_core import (
     TASK_RUNNERS,
+    WEEKLY_PART_PREFIX,
+    alert_on_failure,
     build_task_runner,
     configured_concurrency,
+    failure_state_message,
+    first_error_line,
+    guarded_flow,
+    open_catalog,
     render_summary,
     run_sources,
     select_sources,
+    settings,
 )
-from oso_core.warehouse.catalog import open_catalog
 
 
 @guarded_flow(

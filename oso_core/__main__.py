@@ -1,8 +1,8 @@
 """``python -m oso_core <command>``: the library's development commands.
 
-``new-source NAME --kind rest|graphql|sql|archive`` creates a runnable source folder (``oso_core.scaffold``).
-``secrets check|push`` says which secrets each source needs and where each resolves (``oso_core.secrets_cli``).
-The lake has its own command: ``python -m oso_core.query``.
+``new-source NAME --kind rest|graphql|sql|archive`` creates a runnable source folder (``oso_core.tools.scaffold``).
+``secrets check|push`` says which secrets each source needs and where each resolves (``oso_core.tools.secrets_cli``).
+The lake has its own command: ``python -m oso_core.warehouse.query``.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ commands:
                  which secrets each source needs and where each resolves (never its value); copy .env's
                  PREFIX__ variables into Prefect Secret blocks; python -m oso_core secrets --help
 
-also: python -m flows SOURCE (run a source), python -m oso_core.query (the lake)
+also: python -m flows SOURCE (run a source), python -m oso_core.warehouse.query (the lake)
 """
 
 
 def _new_source(argv: list[str]) -> int:
-    from oso_core.scaffold import main
+    from oso_core.tools.scaffold import main
 
     return main(argv)
 
 
 def _secrets(argv: list[str]) -> int:
-    from oso_core.secrets_cli import main
+    from oso_core.tools.secrets_cli import main
 
     return main(argv)
 

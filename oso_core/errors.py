@@ -12,7 +12,8 @@ build one). The kinds say what a caller may do about it:
 * :class:`PageFailed`: a page kept failing after every retry (a windowed load records it as a faulty window).
 
 :class:`Skipped` is not an error: it is how a request whose status the caller declared ``skip`` gives up, and
-fan-outs record it as a skipped item. Warehouse errors stay in ``oso_core.warehouse.errors``.
+fan-outs record it as a skipped item. Warehouse errors stay in ``oso_core.warehouse.errors``;
+every one of them, here or there, is an :class:`OsoError`.
 
 All of them survive pickling (Prefect pickles a failed run's exception), whatever their ``__init__`` takes.
 """
@@ -23,6 +24,15 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class OsoError(Exception):
+    """The root of every error the library raises: ``except OsoError`` catches any of them and nothing else.
+
+    Each kind keeps its builtin base as well (``SettingsError`` is still a ``ValueError``), so callers that catch
+    the builtin keep working. The query client raises it as is: pyoso's client has one error type of that name,
+    and code written against pyoso catches it.
+    """
+
+
 def restore_exception(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
     """Rebuild an exception whose ``__init__`` takes more than its message (Prefect pickles failed states)."""
     exc = Exception.__new__(cls)
@@ -31,7 +41,7 @@ def restore_exception(cls: type[Exception], args: tuple[Any, ...], state: dict[s
     return exc
 
 
-class SourceError(Exception):
+class SourceError(OsoError):
     """A source could not get or understand its data; names the source, the endpoint and what was wrong."""
 
     def __init__(self, source: str, endpoint: str, problem: str):
@@ -139,7 +149,7 @@ class PageFailed(SourceError):
         super().__init__(source, endpoint, problem)
 
 
-class Skipped(Exception):
+class Skipped(OsoError):
     """Raised for a status the caller declared ``skip``/``ignore`` (e.g. defillama's 404 for a retired slug)."""
 
     def __init__(self, endpoint: str, status: int):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from oso_core.sources import Source
+from oso_core.model.sources import Source
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -45,9 +45,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from oso_core.masking import MASK, secret_forms
-from oso_core.secret_params import _KNOWN_FORMATS, _is_sensitive_name
-from oso_core.sources import Source
+from oso_core.base.masking import MASK, secret_forms
+from oso_core.base.sensitive import is_sensitive_name
+from oso_core.model.secret_params import _KNOWN_FORMATS
+from oso_core.model.sources import Source
 
 DEFAULT_MAX_ITEMS = 5
 DEFAULT_MAX_PAGES = 3
@@ -96,7 +97,7 @@ class Masker:
         dropped: list[str] = []
         for name, value in pairs:
             masked = self.declared(value)
-            if masked == value and _is_sensitive_name(name) and value:
+            if masked == value and is_sensitive_name(name) and value:
                 dropped.append(name)  # an undeclared key: a replay could not send the same value
                 continue
             kept[name] = self.text(masked)
@@ -118,7 +119,7 @@ def _mask_url_query(url: str, stand_ins: set[str]) -> str:
 
     def replace(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
-        keep = not value or value in stand_ins or not _is_sensitive_name(name)
+        keep = not value or value in stand_ins or not is_sensitive_name(name)
         return match.group(0) if keep else f"{name}={MASK}"
 
     head, sep, rest = url.partition("?")
@@ -513,7 +514,7 @@ def secret_stand_ins(source: Source) -> dict[str, str]:
     if not source.secrets:
         return {}
     try:
-        from oso_core.secrets import default_resolver
+        from oso_core.config.secrets import default_resolver
 
         resolver = default_resolver()
     except Exception:  # noqa: BLE001 - an unusable resolver: the flow reports it in its own run

@@ -1,6 +1,6 @@
 """Refresh the generated files that list the sources after one is added: the README's table and ``prefect.yaml``.
 
-An extension of ``python -m oso_core new-source`` (see ``oso_core.extensions``): the library's scaffold calls
+An extension of ``python -m oso_core new-source`` (see ``oso_core.base.extensions``): the library's scaffold calls
 :func:`regenerate` when this development package is installed.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from blocks.deployments import configured_timezone, render
 from blocks.env_example import listed_sources, variables
 from blocks.env_example import render as render_env_example
-from oso_core.sources import discover_sources
+from oso_core.model.sources import discover_sources
 from oso_dev.docs import update_readme
 
 

@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oso_core.settings import PROJECT_ROOT
+from oso_core.config.settings import PROJECT_ROOT
 
 CHUNK = 1 << 16
 
@@ -65,7 +65,7 @@ def fixtures_dir(source: str) -> Path:
     root = ReplaySettings().replay_dir
     if root:
         return Path(root) / source
-    from oso_core.sources import source_packages
+    from oso_core.model.sources import source_packages
 
     for package in source_packages():
         try:
@@ -279,7 +279,7 @@ def replay_parameters(source: Any) -> Iterator[dict[str, Any]]:
     import importlib
     import importlib.util
 
-    from oso_core.sources import discover_sources
+    from oso_core.model.sources import discover_sources
 
     module = source.module or discover_sources()[source.name].module  # a declaration not yet discovered
     folder, _, leaf = module.rpartition(".")
@@ -297,7 +297,7 @@ def replay_parameters(source: Any) -> Iterator[dict[str, Any]]:
 @contextmanager
 def replaying() -> Iterator[None]:
     """While the block runs, every source the weekly pipeline starts in this process loads its fixtures."""
-    from oso_core.pipeline import local_parameters
+    from oso_core.ops.pipeline import local_parameters
 
     with local_parameters(replay_parameters):
         yield

@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from oso_core import settings
-from oso_core.secrets import SecretReference
+from oso_core.config import settings
+from oso_core.config.secrets import SecretReference
 
 
 def replay_secret_value(ref: SecretReference) -> str:

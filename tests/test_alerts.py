@@ -19,7 +19,7 @@ from prefect.client.orchestration import get_client
 
 from blocks import setup as alert_setup
 from flows.weekly import weekly_flow
-from oso_core import alerts, discord
+from oso_core.ops import alerts, discord
 from tests.support.alerting import embeds, fields, let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy, embed_problems
 from tests.support.weekly import replayed

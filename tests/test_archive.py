@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from flows.crates.fixtures.make_fixture import build_tar_gz
-from oso_core.archive import coalesce, csv_batches, iter_members, jsonl_batches, member_selected
 from oso_core.errors import BadFileError
+from oso_core.transport.archive import coalesce, csv_batches, iter_members, jsonl_batches, member_selected
 
 
 def tricky_csv(rows: int, seed: int = 7) -> tuple[bytes, list[list[str]]]:
@@ -154,7 +154,7 @@ ODD_MEMBERS = {
 
 
 def test_members_that_make_no_table_name_are_skipped_and_named_in_the_notes(tmp_path: Path):
-    from oso_core.archive_staging import stage_archive_csvs
+    from oso_core.transport.archive_staging import stage_archive_csvs
 
     files = {"dump/data/crates.csv": b"id,name\n1,serde\n", **{name: b"a,b\n1,2\n" for name in ODD_MEMBERS}}
     archive = tmp_path / "dump.tar.gz"
@@ -175,7 +175,7 @@ def test_members_that_make_no_table_name_are_skipped_and_named_in_the_notes(tmp_
 def test_crates_dump_with_a_member_named_dot_csv_loads_the_rest_and_creates_no_nameless_table(warehouse, tmp_path):
     from flows.crates.fixtures.make_fixture import dump_files
     from flows.crates.source import crates_flow
-    from oso_core.query import list_tables
+    from oso_core.warehouse.query import list_tables
     from oso_dev.replay import ReplayServer, Route
 
     files = dump_files()

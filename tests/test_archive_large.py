@@ -30,8 +30,8 @@ MEASURE = textwrap.dedent(
     from pathlib import Path
     import polars as pl
     import psutil
-    from oso_core.download import download_file
-    from oso_core.archive_staging import stage_archive_csvs
+    from oso_core.transport.download import download_file
+    from oso_core.transport.archive_staging import stage_archive_csvs
     from oso_core.warehouse import Warehouse
 
     process = psutil.Process()

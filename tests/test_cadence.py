@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from oso_core import cadence
-from oso_core.pipeline import _ready, select_sources
-from oso_core.sources import Source, TableSpec, discover_sources
+from oso_core.base import cadence
+from oso_core.model.sources import Source, TableSpec, discover_sources
+from oso_core.ops.pipeline import _ready, select_sources
 
 
 def test_cadence_gives_cron_interval_and_max_age() -> None:

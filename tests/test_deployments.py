@@ -23,8 +23,8 @@ from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
 
 from blocks import setup as alert_setup
 from blocks.deployments import project_config, render, source_deployment
-from oso_core import alerts
-from oso_core.sources import discover_sources
+from oso_core.model.sources import discover_sources
+from oso_core.ops import alerts
 from oso_dev.replay import ReplayServer, Route
 from tests.support.alerting import fields, let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oso_core.settings import PROJECT_ROOT
+from oso_core.config.settings import PROJECT_ROOT
 from oso_dev.docs import BEGIN, END, render_source_table
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from oso_core.download import download_file, downloaded
 from oso_core.errors import SourceError
-from oso_core.http import RetryPolicy
+from oso_core.transport.download import download_file, downloaded
+from oso_core.transport.http import RetryPolicy
 from tests.support.ports import free_port
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_wait=5)

@@ -23,9 +23,9 @@ from prefect.client.orchestration import get_client
 
 from blocks.deployments import render, source_deployment
 from flows.weekly import weekly_flow
-from oso_core.pipeline import local_parameters
-from oso_core.rest_model import DescriptionError
-from oso_core.sources import discover_sources
+from oso_core.kinds.rest_model import DescriptionError
+from oso_core.model.sources import discover_sources
+from oso_core.ops.pipeline import local_parameters
 from oso_dev.replay import ReplayServer, Route
 
 ROOT = Path(__file__).resolve().parent.parent

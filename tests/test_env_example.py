@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from blocks.env_example import main, render, variables
-from oso_core.settings import PROJECT_ROOT
-from oso_core.sources import discover_sources
+from oso_core.config.settings import PROJECT_ROOT
+from oso_core.model.sources import discover_sources
 
 EXAMPLE = (PROJECT_ROOT / ".env.example").read_text()
 CODE = {p: p.read_text() for d in ("oso_core", "flows", "blocks", "oso_dev") for p in (PROJECT_ROOT / d).rglob("*.py")}

@@ -16,9 +16,9 @@ from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
 
 from flows.freshness import ARTIFACT_KEY, freshness_flow
 from flows.freshness import main as freshness_main
-from oso_core import discord
-from oso_core.freshness import MISSING, STALE, last_load, table_ages
-from oso_core.sources import discover_sources
+from oso_core.model.sources import discover_sources
+from oso_core.ops import discord
+from oso_core.ops.freshness import MISSING, STALE, last_load, table_ages
 from tests.support.alerting import embeds, fields, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 
@@ -99,7 +99,7 @@ def test_stale_and_missing_tables_send_one_summary_alert_and_artifact(
 
 
 def test_many_stale_tables_still_fit_one_embed() -> None:
-    from oso_core.alerts import freshness_message
+    from oso_core.ops.alerts import freshness_message
 
     rows = [
         {"table": f"ns{i}.{'t' * 300}", "last_load": "never", "age": "-", "expected": "8d" + "x" * 2000}

@@ -10,7 +10,7 @@ import pytest
 
 from flows.ossd import payload as ossd
 from flows.ossd_github.source import ossd_github_flow
-from oso_core.github_urls import GitHubUrl, UrlKind, parse_github_url
+from oso_core.transport.github_urls import GitHubUrl, UrlKind, parse_github_url
 from oso_dev.replay import ReplayServer, Route
 
 GITHUB_FIXTURES = Path(__file__).parents[1] / "flows" / "ossd_github" / "fixtures"
@@ -84,7 +84,7 @@ def test_every_url_form(url: str, owner: str | None, repository: str | None) -> 
 
 
 def test_the_github_module_and_ossd_use_this_parser() -> None:
-    from oso_core import github
+    from oso_core.transport import github
 
     assert github.parse_github_url is parse_github_url
     assert not hasattr(ossd, "parse_github_url") or ossd.parse_github_url is parse_github_url

@@ -1,4 +1,5 @@
-"""oso_core.graphql against a local server: the three paginations, page retries that shrink, 429, errors, masking."""
+"""oso_core.transport.graphql against a local server: the three paginations, page retries that shrink, 429, errors,
+masking."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 import pytest
 
-from oso_core.graphql import (
+from oso_core.transport.graphql import (
     GraphQLClient,
     GraphQLErrors,
     MalformedResponse,
@@ -15,7 +16,6 @@ from oso_core.graphql import (
     fetch_count,
     paginate_graphql_keyset,
     paginate_graphql_offset,
-    paginate_graphql_relay,
 )
 from oso_dev.replay import ReplayServer, Route
 
@@ -183,28 +183,6 @@ def test_count_query() -> None:
         pytest.raises(MalformedResponse, match="is not a count"),
     ):
         fetch_count(gql, "q", {}, count_path="aggregateAttestation._count._all")
-
-
-def test_relay_cursor_pages_to_the_end() -> None:
-    def page(ids: list[str], cursor: str | None, more: bool) -> dict:
-        return {
-            "data": {
-                "repos": {
-                    "totalCount": 3,
-                    "edges": [{"cursor": i, "node": {"id": i}} for i in ids],
-                    "pageInfo": {"endCursor": cursor, "hasNextPage": more},
-                }
-            }
-        }
-
-    routes = [
-        gql_route({"variables.after": None}, page(["a", "b"], "Y3Vyc29yOjI=", True)),
-        gql_route({"variables.after": "Y3Vyc29yOjI="}, page(["c"], "Y3Vyc29yOjM=", False)),
-    ]
-    with ReplayServer(routes) as server, client(server) as gql:
-        pages = list(paginate_graphql_relay(gql, "q", {}, connection_path="repos", page_size=2))
-    assert [[n["id"] for n in p] for p in pages] == [["a", "b"], ["c"]]
-    assert sent(server, "first") == [2, 2]
 
 
 def test_keyset_pages_to_the_end_and_masks_a_key_in_the_url(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,4 +1,5 @@
-"""oso_core.graphql_frames: fixed schemas, snake_case names, JSON for nested values, clear validation errors."""
+"""oso_core.transport.graphql_frames: fixed schemas, snake_case names, JSON for nested values, clear validation
+errors."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from oso_core.base.naming import snake_case
 from oso_core.errors import MalformedResponse
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
-from oso_core.naming import snake_case
+from oso_core.transport.graphql_frames import JSON, NodeSchema, frame_from_pages
 
 SCHEMA = NodeSchema(
     {"id": pl.String, "legacyId": pl.Int64, "createdAt": "datetime", "amount": JSON, "refUID": pl.String},

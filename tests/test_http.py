@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from oso_core.fanout import fan_out
-from oso_core.http import (
+from oso_core.transport.fanout import fan_out
+from oso_core.transport.http import (
     HttpClient,
     RateLimiter,
     RetryPolicy,

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from oso_core.base.naming import snake_case
 from oso_core.errors import RecordError
-from oso_core.naming import snake_case
-from oso_core.records import Where, from_unix, json_text, records_to_frame
+from oso_core.transport.records import Where, from_unix, json_text, records_to_frame
 
 WHERE = Where("demo", "/things")
 SCHEMA = {

@@ -23,10 +23,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from oso_core.errors import PayloadError, RateLimited, RecordError
-from oso_core.http import HttpClient, RetryPolicy
-from oso_core.json_frames import FrameDecoder
-from oso_core.pagination import json_next, offset_pages, paginate_offset, parallel_pages_setting
-from oso_core.records import Where, group_frames, records_to_frame
+from oso_core.transport.http import HttpClient, RetryPolicy
+from oso_core.transport.json_frames import FrameDecoder
+from oso_core.transport.pagination import json_next, offset_pages, paginate_offset, parallel_pages_setting
+from oso_core.transport.records import Where, group_frames, records_to_frame
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, jitter=0)
 WHERE = Where("demo", "/items")

@@ -53,7 +53,12 @@ def test_the_listing_on_a_closed_catalog_port_is_one_line_naming_the_setting(clo
         OSO_ENV_FILE=str(tmp_path / "no.env"),
     )
     run = subprocess.run(
-        [sys.executable, "-m", "oso_core.query"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "oso_core.warehouse.query"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1 and run.stdout == ""
     [line] = run.stderr.strip().splitlines()  # one line, not a 141-line traceback
@@ -128,7 +133,7 @@ def broken_lake(warehouse: Warehouse) -> dict[str, str]:
 
 
 def test_the_listing_shows_every_healthy_table_and_marks_each_broken_one(warehouse: Warehouse, broken_lake, oso_home):
-    from oso_core.query import Client, list_tables
+    from oso_core.warehouse.query import Client, list_tables
 
     for reader in (warehouse, Client()):
         listing = {row["table"]: row for row in list_tables(reader).to_dicts()}
@@ -141,7 +146,12 @@ def test_the_listing_shows_every_healthy_table_and_marks_each_broken_one(warehou
             assert broken_lake[name] in listing[name]["problem"] and problem in listing[name]["problem"]
     env = _env(OSO_HOME=str(oso_home), OSO_ENV_FILE=str(oso_home.parent / "no.env"))
     run = subprocess.run(
-        [sys.executable, "-m", "oso_core.query"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "oso_core.warehouse.query"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -153,8 +163,8 @@ def test_the_listing_shows_every_healthy_table_and_marks_each_broken_one(warehou
 
 
 def test_a_query_of_a_broken_table_names_it_and_its_file(warehouse: Warehouse, broken_lake):
-    from oso_core.query import Client, OsoError
     from oso_core.warehouse.errors import BrokenTableError
+    from oso_core.warehouse.query import Client, OsoError
 
     client = Client()
     for name, (_, problem) in CORRUPTIONS.items():

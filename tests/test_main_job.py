@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows.weekly import weekly_flow
-from oso_core.sources import discover_sources
+from oso_core.model.sources import discover_sources
 from tests.support.weekly import replayed
 
 SOURCES = discover_sources()

@@ -19,10 +19,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.maintenance import ARTIFACT_KEY, main, maintenance_flow
-from oso_core.load_state import LoadState
 from oso_core.warehouse import Warehouse
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter
+from oso_core.warehouse.load_state import LoadState
 from oso_core.warehouse.maintenance import (
     MaintenancePolicy,
     TableReport,

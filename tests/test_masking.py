@@ -9,11 +9,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from oso_core.base.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
 from oso_core.errors import GraphQLRequestError, SourceError
-from oso_core.graphql import GraphQLClient, PageRetry
-from oso_core.http import HttpClient, RetryPolicy
-from oso_core.masking import DEFAULT_EXCERPT, MASK, excerpt, mask_secrets, masked_excerpt
-from oso_core.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
+from oso_core.kinds.sql_replication import ERROR_LIMIT, DatabaseUrl, PostgresReader
+from oso_core.transport.graphql import GraphQLClient, PageRetry
+from oso_core.transport.http import HttpClient, RetryPolicy
 from oso_dev.replay import ReplayServer, Route
 
 KEY = "k3yQ7vXr9TmWb2ZpLs8NdYc4HfJg6Ke1"
@@ -38,6 +38,22 @@ def test_mask_secrets_replaces_every_form_and_longest_first() -> None:
     assert "w0rd" not in masked and "p@ss" not in masked and "p%40ss" not in masked
     assert masked.count(MASK) == 4, "the longer secret is masked whole, not cut into pieces by the shorter"
     assert mask_secrets("nothing here", ["", None]) == "nothing here"
+
+
+def test_mask_secrets_leaves_secrets_shorter_than_shortest() -> None:
+    """The object store's error text masks only its secrets of 4 characters or more (a region is no secret)."""
+    text = "access key AKIAEXAMPLE refused in eu (AKIAEXAMPLE%2F)"
+    assert mask_secrets(text, ["AKIAEXAMPLE", "eu"], shortest=4) == "access key *** refused in eu (***%2F)"
+    assert mask_secrets("in eu", ["eu"]) == "in ***"
+
+
+def test_the_two_credential_name_rules() -> None:
+    """A key in a text is a credential's when it is one whole (or ends in one); a parameter's name when it holds a
+    credential word anywhere (``oso_core.base.sensitive``)."""
+    from oso_core.base.sensitive import is_sensitive_name, names_a_credential
+
+    assert is_sensitive_name("X-Api-Key") and is_sensitive_name("pass") and not is_sensitive_name("passes")
+    assert names_a_credential("github_token_value") and not names_a_credential("key")
 
 
 def test_excerpt_cuts_after_masking() -> None:

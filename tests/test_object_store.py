@@ -67,7 +67,7 @@ def test_every_write_mode_and_schema_change(object_lake: ObjectLake) -> None:
 
 
 def test_query_client_reads_the_object_store_with_duckdb(object_lake: ObjectLake) -> None:
-    from oso_core.query import Client, list_tables
+    from oso_core.warehouse.query import Client, list_tables
 
     warehouse = Warehouse()
     warehouse.write("q.a", pl.DataFrame({"id": [1, 2, 3], "name": ["x", "y", "z"]}), mode="replace", source="q")
@@ -231,7 +231,7 @@ def test_a_gcs_write_failing_midway_keeps_the_snapshot_and_deletes_its_files(
 def test_weekly_replay_on_the_object_store(object_lake: ObjectLake, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every source, in dependency order, loads from its replay into the object-store lake."""
     from flows.weekly import weekly_flow
-    from oso_core.sources import discover_sources
+    from oso_core.model.sources import discover_sources
     from tests.support.weekly import replayed
 
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)

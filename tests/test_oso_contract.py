@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oso_core.sources import discover_sources
+from oso_core.model.sources import discover_sources
 from tests.support.oso_contract import CONTRACT, EXTRA, NOT_OSO
 
 

@@ -13,7 +13,7 @@ from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.schedules import CronSchedule
 
 from blocks import setup as alert_setup
-from oso_core import alerts, discord
+from oso_core.ops import alerts, discord
 from tests.support.alerting import fields, let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 

@@ -12,9 +12,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from oso_core.errors import Skipped, SourceError
-from oso_core.fanout import fan_out
-from oso_core.http import HttpClient, RetryPolicy
-from oso_core.pagination import json_next, paginate_next_link, paginate_offset, paginate_pages
+from oso_core.transport.fanout import fan_out
+from oso_core.transport.http import HttpClient, RetryPolicy
+from oso_core.transport.pagination import json_next, paginate_next_link, paginate_offset, paginate_pages
 from oso_dev.replay import ReplayServer, Route
 
 ITEMS = [{"id": i} for i in range(23)]

@@ -15,9 +15,9 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
 
-from oso_core.cli import run_source_cli
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core.engine.cli import run_source_cli
+from oso_core.engine.flow import SourceRun, source_flow
+from oso_core.model.sources import Source, TableSpec
 from oso_core.warehouse import QualityGateError, Warehouse, WarehouseError
 from oso_core.warehouse.quality import (
     AcceptedValues,
@@ -366,8 +366,8 @@ resources:
 
 
 def test_a_described_source_declares_checks_in_its_yaml(tmp_path: Path, warehouse: Warehouse) -> None:
-    from oso_core.rest_model import DescriptionError
-    from oso_core.rest_source import build_source, read_description
+    from oso_core.kinds.rest_model import DescriptionError
+    from oso_core.kinds.rest_source import build_source, read_description
 
     file = tmp_path / "source.yaml"
     file.write_text(DESCRIBED)

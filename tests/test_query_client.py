@@ -19,9 +19,9 @@ import pytest
 
 from flows.chainlist.source import chainlist_flow
 from flows.defillama.source import defillama_flow
-from oso_core.query import Client, OsoError
 from oso_core.warehouse import CatalogConfig, Warehouse
 from oso_core.warehouse.quality import accepting
+from oso_core.warehouse.query import Client, OsoError
 from oso_dev.replay import ReplayServer
 
 NOTEBOOK = """
@@ -40,7 +40,7 @@ NOTEBOOK = """
 def run_notebook(source: str) -> tuple[dict[str, Any], str]:
     """Run a pyoso notebook with only its import line changed; its namespace and what it printed."""
     original = textwrap.dedent(source)
-    ported = original.replace("from pyoso import Client", "from oso_core.query import Client")
+    ported = original.replace("from pyoso import Client", "from oso_core.warehouse.query import Client")
     changed = [a for a, b in zip(original.splitlines(), ported.splitlines(), strict=True) if a != b]
     assert changed == ["from pyoso import Client"]
     namespace: dict[str, Any] = {}
@@ -214,7 +214,7 @@ def test_duckdb_itself_reads_only_the_lake_tables_folders(
     """A plain SELECT passes the parser, so DuckDB's own settings must keep it to the tables read (item 22.2)."""
     import duckdb
 
-    from oso_core.query_client import lock_down
+    from oso_core.warehouse.query_client import lock_down
 
     outside = tmp_path / "outside.csv"
     outside.write_text("secret\n")
@@ -228,7 +228,7 @@ def test_duckdb_itself_reads_only_the_lake_tables_folders(
             client.query(query)
     assert client.to_polars(f"SELECT id FROM {small_table} ORDER BY id")["id"].to_list() == [1, 2, 3]
 
-    from oso_core.query import main  # the command line goes through the same client
+    from oso_core.warehouse.query import main  # the command line goes through the same client
 
     assert main(["--format", "csv", f"SELECT * FROM read_text('{outside}')"]) == 1
     out, err = capsys.readouterr()
@@ -256,7 +256,7 @@ def test_select_and_explain_of_a_select_still_run(warehouse: Warehouse, small_ta
 def test_the_command_line_runs_only_reads(
     warehouse: Warehouse, small_table: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from oso_core.query import main
+    from oso_core.warehouse.query import main
 
     target = tmp_path / "written.csv"
     for statement in (

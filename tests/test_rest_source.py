@@ -1,4 +1,4 @@
-"""Described REST sources (oso_core.rest_source) against local replay servers: every paginator, auth from a
+"""Described REST sources (oso_core.kinds.rest_source) against local replay servers: every paginator, auth from a
 secret, parent → child requests, column mapping, transforms from the source's folder, write dispositions."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 import yaml
 
+from oso_core.config.secrets import SecretReference
 from oso_core.errors import SourceError
-from oso_core.records import Where
-from oso_core.rest_model import DescriptionError
-from oso_core.rest_source import build
-from oso_core.secret_params import SecretParameterError
-from oso_core.secrets import SecretReference
+from oso_core.kinds.rest_model import DescriptionError
+from oso_core.kinds.rest_source import build
+from oso_core.model.secret_params import SecretParameterError
+from oso_core.transport.records import Where
 from oso_dev.replay import ReplayServer, Route
 
 SECRET = "s3cr3t-demo-token-0123456789"
@@ -221,7 +221,7 @@ def python_path(description: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_native_pages_give_the_python_paths_table_streamed_in_chunks(tmp_path: Path, warehouse) -> None:
-    from oso_core.rest_source import native_decoder, streamed_resource
+    from oso_core.kinds.rest_source import native_decoder, streamed_resource
 
     fast, slow = build(describe(tmp_path, LEDGER)), build(describe(tmp_path, python_path(LEDGER), "py.yaml"))
     resource = fast.description.resources[0]

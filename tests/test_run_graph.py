@@ -11,9 +11,9 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter
 
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import FaultyWindowsError, WindowedLoad
+from oso_core.engine.flow import SourceRun, source_flow
+from oso_core.engine.windows import FaultyWindowsError, WindowedLoad
+from oso_core.model.sources import Source, TableSpec, WindowGrid
 
 TWO_TABLES = Source(
     name="graph_demo",

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from oso_core.__main__ import main as oso_core_main
-from oso_core.scaffold import KINDS, regenerate_files, validate_name
-from oso_core.settings import PROJECT_ROOT
+from oso_core.config.settings import PROJECT_ROOT
+from oso_core.tools.scaffold import KINDS, regenerate_files, validate_name
 
 PACKAGE = "flows_scaffolded"  # sorts before oso_core, as flows does, so imports are ordered the same way
 NAMES = {kind: f"new_{kind}_source" for kind in KINDS}

@@ -18,11 +18,11 @@ import pytest
 import yaml
 
 from blocks import deployments
-from oso_core import settings
-from oso_core.cli import run_source_cli
-from oso_core.flow_guard import SourceFlow, guarded_flow
-from oso_core.secret_params import SecretParameterError, check_parameters, findings, url_templates
-from oso_core.sources import Source, discover_sources
+from oso_core.config import settings
+from oso_core.engine.cli import run_source_cli
+from oso_core.engine.flow_guard import SourceFlow, guarded_flow
+from oso_core.model.secret_params import SecretParameterError, check_parameters, findings, url_templates
+from oso_core.model.sources import Source, discover_sources
 from tests.support.prefect_server import PrefectServer
 
 SOURCES = discover_sources()

@@ -16,7 +16,7 @@ import pytest
 from google.api_core import exceptions as google_exceptions
 from google.cloud import secretmanager
 
-from oso_core.secrets import (
+from oso_core.config.secrets import (
     ChainSecretResolver,
     EnvSecretResolver,
     GcpSecretResolver,
@@ -31,9 +31,9 @@ from oso_core.secrets import (
     resolve_setting,
     resolve_source_secrets,
 )
-from oso_core.secrets.env import env_name, parse_env_name
-from oso_core.secrets.runtime import secret_like_parameters
-from oso_core.sources import Source, TableSpec, discover_sources
+from oso_core.config.secrets.env import env_name, parse_env_name
+from oso_core.config.secrets.runtime import secret_like_parameters
+from oso_core.model.sources import Source, TableSpec, discover_sources
 
 PASSWORD = SecretReference("clickhouse", "password")
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from oso_core.secrets import (
+from oso_core.config.secrets import (
     ChainSecretResolver,
     GcpSecretResolver,
     SecretInaccessibleError,
@@ -33,9 +33,9 @@ OSO_IMPORT = re.compile(r"^from (?:oso_dagster\.utils(?:\.secrets)?|\.secrets|\.
 
 
 def port(snippet: str) -> dict[str, Any]:
-    """Run OSO's ``snippet`` with its import line pointed at ``oso_core.secrets``, and only that line changed."""
+    """Run OSO's ``snippet`` with its import line pointed at ``oso_core.config.secrets``, and only that line changed."""
     original = textwrap.dedent(snippet)
-    ported, count = OSO_IMPORT.subn("from oso_core.secrets import", original)
+    ported, count = OSO_IMPORT.subn("from oso_core.config.secrets import", original)
     assert count == 1, "an OSO snippet has exactly one secrets import line"
     changed = [a for a, b in zip(original.splitlines(), ported.splitlines(), strict=True) if a != b]
     assert len(changed) == 1

@@ -27,15 +27,15 @@ from prefect.client.schemas.filters import (
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-from oso_core.secrets import (
+from oso_core.config.secrets import (
     ChainSecretResolver,
     EnvSecretResolver,
     PrefectSecretResolver,
     SecretInaccessibleError,
     SecretReference,
 )
-from oso_core.secrets.prefect_blocks import push_secret
-from oso_core.secrets_cli import main as secrets_cli
+from oso_core.config.secrets.prefect_blocks import push_secret
+from oso_core.tools.secrets_cli import main as secrets_cli
 from tests.support.ports import free_port
 from tests.support.secret_sources import canary
 

@@ -1,4 +1,5 @@
-"""Typed settings (``oso_core.settings``): parsed and validated per group, read once, per source, from ``.env``."""
+"""Typed settings (``oso_core.config.settings``): parsed and validated per group, read once, per source, from
+``.env``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from oso_core import settings
-from oso_core.secrets import SimpleSecretResolver
-from oso_core.settings import SettingsError, SourceSettings
-from oso_core.sources import Source, TableSpec
+from oso_core.config import settings
+from oso_core.config.secrets import SimpleSecretResolver
+from oso_core.config.settings import SettingsError, SourceSettings
+from oso_core.model.sources import Source, TableSpec
 from oso_core.warehouse.catalog import CatalogConfig
 
 

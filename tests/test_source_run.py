@@ -1,5 +1,5 @@
-"""The toolbox of ``SourceRun`` (``oso_core.toolbox``): secrets and masks, clients reading their settings, fan-out
-into the summary, windows written and finished by the engine, declared dedupe and migrations."""
+"""The toolbox of ``SourceRun`` (``oso_core.engine.toolbox``): secrets and masks, clients reading their settings,
+fan-out into the summary, windows written and finished by the engine, declared dedupe and migrations."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import date
 import polars as pl
 import pytest
 
-from oso_core.engine import SourceRun, source_flow
+from oso_core.engine.flow import SourceRun, source_flow
+from oso_core.engine.windows import FaultyWindowsError
 from oso_core.errors import Skipped, SourceError
-from oso_core.graphql import PageRetry
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import FaultyWindowsError
+from oso_core.model.sources import Source, TableSpec, WindowGrid
+from oso_core.transport.graphql import PageRetry
 
 DEMO = Source(name="demo_run", tables=(TableSpec("t"),), flow="none", base_url="http://127.0.0.1:9/api")
 
@@ -162,7 +162,7 @@ def test_dedupe_must_be_known() -> None:
 
 def test_declared_migrations_are_values_read_alike_from_text_and_import() -> None:
     """``Source.migrations`` are data, so a declaration read from its text equals the imported one."""
-    from oso_core.migrations import CallFunction, DropColumnsUnless, RenameColumns
+    from oso_core.model.migrations import CallFunction, DropColumnsUnless, RenameColumns
 
     assert RenameColumns("t", {"b": "B", "a": "A"}) == RenameColumns("t", [("a", "A"), ("b", "B")])
     assert DropColumnsUnless("t", ["y", "x"], type_name="string").columns == ("x", "y")
@@ -171,7 +171,7 @@ def test_declared_migrations_are_values_read_alike_from_text_and_import() -> Non
 
 
 def test_a_declared_function_migration_is_imported_only_when_applied(oso_home, warehouse) -> None:
-    from oso_core.migrations import CallFunction
+    from oso_core.model.migrations import CallFunction
 
     migration = CallFunction("flows.ossd.migration:migrate_table_names")
     assert migration.apply(warehouse.catalog, None) == []  # an empty lake: nothing to rename

@@ -7,11 +7,9 @@ import re
 import polars as pl
 import pytest
 
+from oso_core.config.secrets import SecretReference
 from oso_core.errors import SourceError
-from oso_core.load_state import LoadState
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source
-from oso_core.sql_replication import (
+from oso_core.kinds.sql_replication import (
     Cursor,
     DatabaseUrl,
     PostgresReader,
@@ -22,6 +20,8 @@ from oso_core.sql_replication import (
     snake_case,
     table_specs,
 )
+from oso_core.model.sources import Source
+from oso_core.warehouse.load_state import LoadState
 
 pytestmark = pytest.mark.postgres
 

@@ -2,8 +2,8 @@
 
 A command line without ``PREFECT_API_URL`` uses the project's ``./dev server`` when it answers on its port, else
 falls back to Prefect's temporary server with one line saying how to avoid the wait; a configured API always wins.
-``python -m flows SOURCE --help`` and ``python -m oso_core.query`` answer without Prefect, pyiceberg's Arrow I/O or
-Polars, because the help is read from the source's text: that reading must give the same help as the real flow.
+``python -m flows SOURCE --help`` and ``python -m oso_core.warehouse.query`` answer without Prefect, pyiceberg's Arrow
+I/O or Polars, because the help is read from the source's text: that reading must give the same help as the real flow.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from uuid import uuid4
 
 import pytest
 
-from oso_core import prefect_api
-from oso_core.cli import source_parser
-from oso_core.declarations import StaticReadError, declared_sources, find_source, read_source
-from oso_core.sources import discover_sources
+from oso_core.engine import prefect_api
+from oso_core.engine.cli import source_parser
+from oso_core.engine.declarations import StaticReadError, declared_sources, find_source, read_source
+from oso_core.model.sources import discover_sources
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,10 +91,10 @@ def test_a_mistyped_option_is_refused_before_anything_heavy_is_imported() -> Non
 
 def test_query_help_and_listing_import_neither_polars_nor_the_writer(tmp_path: Path) -> None:
     env = _env(OSO_HOME=str(tmp_path / "oso"))
-    run, report = _probe("oso_core.query", "--help", env=env)
+    run, report = _probe("oso_core.warehouse.query", "--help", env=env)
     assert report == {"code": 0, "loaded": []}, report
     assert "omit it to list the lake's tables" in run.stdout
-    run, report = _probe("oso_core.query", env=env)
+    run, report = _probe("oso_core.warehouse.query", env=env)
     assert report == {"code": 0, "loaded": []}, report
     assert run.stdout.splitlines()[0].split() == ["table", "rows", "snapshot_id"]
 
@@ -104,11 +104,11 @@ def test_query_listing_names_each_table_with_its_rows(warehouse, tmp_path: Path)
 
     warehouse.write("ns.things", pl.DataFrame({"id": [1, 2, 3]}), mode="replace")
     env = _env(OSO_HOME=os.environ["OSO_HOME"])
-    run, report = _probe("oso_core.query", env=env)
+    run, report = _probe("oso_core.warehouse.query", env=env)
     assert report["code"] == 0 and "polars" not in report["loaded"], report
     [row] = [line.split() for line in run.stdout.splitlines() if line.startswith("ns.")]
     assert row[:2] == ["ns.things", "3"] and row[2] == str(warehouse.snapshot_id("ns.things"))
-    run, _ = _probe("oso_core.query", "--format", "csv", env=env)
+    run, _ = _probe("oso_core.warehouse.query", "--format", "csv", env=env)
     assert run.stdout.splitlines()[1].startswith("ns.things,3,")
 
 
@@ -147,8 +147,8 @@ def test_a_module_with_an_unreadable_default_is_imported_instead(tmp_path: Path,
     (package / "source.py").write_text(
         textwrap.dedent(
             """
-            from oso_core.engine import SourceRun, source_flow
-            from oso_core.sources import Source, TableSpec
+            from oso_core.engine.flow import SourceRun, source_flow
+            from oso_core.model.sources import Source, TableSpec
 
             def computed() -> int:
                 return 7
@@ -234,7 +234,7 @@ def test_nothing_answering_falls_back_with_one_hint(tmp_path: Path) -> None:
     )
     code = (
         "import os\n"
-        "from oso_core.prefect_api import use_local_server\n"
+        "from oso_core.engine.prefect_api import use_local_server\n"
         "print(use_local_server(), use_local_server(), os.environ.get('PREFECT_API_URL'))\n"
         "from prefect.settings import get_current_settings\n"
         "settings = get_current_settings()\n"

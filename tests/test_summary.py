@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oso_core.summary import LoadSummary
+from oso_core.engine.summary import LoadSummary
 from oso_core.warehouse import WriteResult
 
 

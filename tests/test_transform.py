@@ -21,7 +21,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
 
 from flows.transform import INPUTS_KEY, SUMMARY_KEY, transform_flow
-from oso_core.settings.models import DEFAULT_SQLMESH_PROJECT
+from oso_core.config.settings.models import DEFAULT_SQLMESH_PROJECT
 from oso_core.transform.errors import TransformError
 from oso_core.transform.runner import TransformOptions, run_transform
 from oso_core.warehouse import Warehouse
@@ -326,7 +326,7 @@ def test_the_trino_gateway_is_built_from_settings_with_its_secrets(
     """No Trino server (nor client library) here: the connection options and the state come from the settings."""
     import importlib.util
 
-    from oso_core import settings
+    from oso_core.config import settings
     from oso_core.transform.gateway import build_gateway, trino_options
 
     monkeypatch.setenv("DAGSTER__TRANSFORM__GATEWAY", "trino")
@@ -374,7 +374,7 @@ STARTER_SOURCES = [
 def test_the_starter_project_runs_over_replayed_sources(oso_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository's own project, unchanged, over every source it stages, loaded from their recorded fixtures."""
     from flows.weekly import weekly_flow
-    from oso_core.query_client import Client
+    from oso_core.warehouse.query_client import Client
     from tests.support.weekly import replayed
 
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from oso_core.download import download_file
 from oso_core.errors import GraphQLErrors, PayloadError, RateLimited, RequestError, SourceError
-from oso_core.graphql import GraphQLClient, PageRetry
-from oso_core.http import HttpClient, RateLimiter, RetryPolicy
+from oso_core.transport.download import download_file
+from oso_core.transport.graphql import GraphQLClient, PageRetry
+from oso_core.transport.http import HttpClient, RateLimiter, RetryPolicy
 from oso_dev.replay import ReplayServer, Route
 from tests.support.ports import free_port
 

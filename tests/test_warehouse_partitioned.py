@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from oso_core.sources import TableSpec
+from oso_core.model.sources import TableSpec
 from oso_core.warehouse import Warehouse, WarehouseError, merge
 from oso_core.warehouse.partitioning import PartitionBy
 

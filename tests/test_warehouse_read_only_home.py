@@ -1,5 +1,5 @@
 """Reading a lake needs nothing writable: with the whole lake home on a read-only filesystem, ``Warehouse.sql``,
-the pyoso-shaped ``Client`` and ``python -m oso_core.query`` all read, and the home's file tree is unchanged.
+the pyoso-shaped ``Client`` and ``python -m oso_core.warehouse.query`` all read, and the home's file tree is unchanged.
 
 DuckDB's extensions are loaded from the installed wheels; they used to be copied into ``$OSO_HOME/duckdb_extensions``
 first (~60 MB per new home), so a read-only home failed every query. A read-only bind mount is used
@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from oso_core.query import Client
 from oso_core.warehouse import Warehouse
+from oso_core.warehouse.query import Client
 from tests.support.small_disk import read_only
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_the_client_and_the_command_line_read_a_read_only_home(read_only_lake: P
     before = tree(read_only_lake)
     assert Client().to_polars("SELECT sum(id) AS n FROM s.t").rows() == [(6,)]
     run = subprocess.run(
-        [sys.executable, "-m", "oso_core.query", "--format", "csv", "SELECT count(*) AS n FROM s.t"],
+        [sys.executable, "-m", "oso_core.warehouse.query", "--format", "csv", "SELECT count(*) AS n FROM s.t"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from flows.weekly import weekly_flow
-from oso_core.pipeline import build_task_runner, select_sources
+from oso_core.ops.pipeline import build_task_runner, select_sources
 from oso_dev.replay import replaying
 from tests.support.weekly import max_overlap, replayed
 
@@ -118,7 +118,7 @@ import os
 from prefect import flow, task
 from prefect.client.orchestration import get_client
 
-from oso_core.pipeline import build_task_runner, run_sources, select_sources
+from oso_core.ops.pipeline import build_task_runner, run_sources, select_sources
 from oso_dev.replay import replaying
 
 
@@ -261,7 +261,7 @@ def test_a_source_starts_only_after_the_sources_it_reads(weekly_env: Path, wareh
 
     from prefect import flow
 
-    from oso_core.pipeline import run_sources
+    from oso_core.ops.pipeline import run_sources
 
     alpha, beta = select_sources(only=["alpha", "beta"])
     alpha_after_beta = replace(alpha, depends_on=("beta",))
@@ -284,7 +284,7 @@ def test_a_dependency_cycle_is_a_clear_error(weekly_env: Path) -> None:
 
     from prefect import flow
 
-    from oso_core.pipeline import run_sources
+    from oso_core.ops.pipeline import run_sources
 
     alpha, beta = select_sources(only=["alpha", "beta"])
 
@@ -307,7 +307,7 @@ def test_a_source_that_overruns_the_timeout_ends_timed_out_and_the_others_still_
 
     from prefect import flow
 
-    from oso_core.pipeline import run_sources
+    from oso_core.ops.pipeline import run_sources
 
     monkeypatch.setenv("DAGSTER__WEEKLY__SOURCE_TIMEOUT", "20")
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
@@ -348,7 +348,7 @@ def test_a_cluster_worker_that_dies_mid_load_is_resubmitted_not_a_hung_run(
     import dask
     from prefect import flow
 
-    from oso_core.pipeline import run_sources
+    from oso_core.ops.pipeline import run_sources
 
     monkeypatch.setenv("WEEKLY_TEST_SLEEP", "0")
     monkeypatch.setenv("WEEKLY_TEST_KILL_BETA", str(tmp_path / "beta-died"))
@@ -382,7 +382,7 @@ def test_sources_sharing_an_api_never_load_at_once(weekly_env: Path) -> None:
 
     from prefect import flow
 
-    from oso_core.pipeline import run_sources
+    from oso_core.ops.pipeline import run_sources
 
     alpha, beta = select_sources(only=["alpha", "beta"])
 
@@ -410,7 +410,7 @@ def test_the_real_sources_weekly_replay_on_a_cluster(
         pytest.importorskip("prefect_ray")
     import contextlib
 
-    from oso_core.sources import discover_sources
+    from oso_core.model.sources import discover_sources
     from oso_dev.replay import replay_parameters
 
     monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)

@@ -1,4 +1,4 @@
-"""oso_core.windows: the weekly grid, what a run plans from load state, and window-by-window loading."""
+"""oso_core.engine.windows: the weekly grid, what a run plans from load state, and window-by-window loading."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from oso_core.load_state import FAULTY, LOADED, LoadState, UnitState
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import PARTIAL, FaultyWindowsError, WindowedLoad, grid_origin, keys, plan_windows, windows_between
+from oso_core.engine.windows import (
+    PARTIAL,
+    FaultyWindowsError,
+    WindowedLoad,
+    grid_origin,
+    keys,
+    plan_windows,
+    windows_between,
+)
+from oso_core.model.sources import Source, TableSpec, WindowGrid
+from oso_core.warehouse.load_state import FAULTY, LOADED, LoadState, UnitState
 
 SPEC = WindowGrid(start=date(2024, 1, 1))  # a Monday: the grid starts on Sunday 2023-12-31
 NOW = datetime(2024, 2, 1, tzinfo=UTC)

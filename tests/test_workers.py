@@ -24,9 +24,9 @@ from prefect.deployments import run_deployment
 
 from blocks import setup as alert_setup
 from blocks.deployments import project_config, pull_steps
-from oso_core import alerts
-from oso_core.api_limits import ensure_api_limits
-from oso_core.sources import discover_sources
+from oso_core.engine.api_limits import ensure_api_limits
+from oso_core.model.sources import discover_sources
+from oso_core.ops import alerts
 from tests.support.alerting import let_triggers_load, mentions, remove_alerting, use_webhook
 from tests.support.discord_proxy import DiscordProxy
 from tests.support.object_stores import ObjectLake, StoreServer

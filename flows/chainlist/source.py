@@ -1,5 +1,5 @@
 """chainlist: described in ``source.yaml`` (no code)."""
 
-from oso_core.rest_source import described
+from oso_core import described
 
 SPEC, SOURCE, chainlist_flow = described(__file__)

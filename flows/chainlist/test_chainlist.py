@@ -7,7 +7,7 @@ import json
 import pytest
 
 from flows.chainlist.source import SOURCE, chainlist_flow
-from oso_core.errors import SourceError
+from oso_core import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from oso_core.archive_staging import stage_archive_csvs
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core import Source, SourceRun, TableSpec, source_flow, stage_archive_csvs
 
 ARCHIVE_PATH = "/db-dump.tar.gz"
 # The CSVs of the dump as crates.io exports them (crates_io_database_dump's export.sql); a new CSV is loaded too.

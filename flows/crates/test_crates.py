@@ -10,7 +10,7 @@ import pytest
 
 from flows.crates.fixtures.make_fixture import CSV_FILES, TOP, build_tar_gz, dump_files
 from flows.crates.source import DUMP_TABLES, SOURCE, crates_flow
-from oso_core.errors import BadFileError, SourceError
+from oso_core import BadFileError, SourceError
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

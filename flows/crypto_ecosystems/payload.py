@@ -7,8 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from oso_core.archive import iter_members, jsonl_batches
-from oso_core.errors import BadFileError
+from oso_core import BadFileError, iter_members, jsonl_batches
 
 TAXONOMY_SCHEMA: dict[str, pl.DataType] = {
     "eco_name": pl.String(),

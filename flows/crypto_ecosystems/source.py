@@ -9,10 +9,7 @@ each JSONL file line by line, in bounded batches straight into the writer (one c
 from __future__ import annotations
 
 from flows.crypto_ecosystems.payload import taxonomy_frames
-from oso_core.archive import coalesce
-from oso_core.download import downloaded
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core import Source, SourceRun, TableSpec, coalesce, downloaded, source_flow
 
 ARCHIVE_PATH = "/archive/refs/heads/master.zip"
 

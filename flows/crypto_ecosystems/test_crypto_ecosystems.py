@@ -9,7 +9,7 @@ import pytest
 
 from flows.crypto_ecosystems.fixtures.make_fixture import BUNDLE, EXPORT, FILES, TOP, build_zip
 from flows.crypto_ecosystems.source import SOURCE, crypto_ecosystems_flow
-from oso_core.errors import BadFileError
+from oso_core import BadFileError
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

@@ -8,12 +8,19 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.fanout import FanOutResult, fan_out
-from oso_core.http import HttpClient
-from oso_core.lake_inputs import column_values, project_urls
-from oso_core.records import Where, concat_frames, from_unix, records_to_frame
-from oso_core.summary import LoadSummary
-from oso_core.warehouse import Warehouse
+from oso_core import (
+    FanOutResult,
+    HttpClient,
+    LoadSummary,
+    Warehouse,
+    Where,
+    column_values,
+    concat_frames,
+    fan_out,
+    from_unix,
+    project_urls,
+    records_to_frame,
+)
 
 SLUG_TABLES = ("tvl_events", "trading_volume_events", "lp_fee_events")
 # OSO's chains for historical TVL when no defillama.chains table exists yet.

@@ -27,9 +27,7 @@ from flows.defillama.payload import (
     raises_frame,
     slug_tables,
 )
-from oso_core.engine import SourceRun, source_flow
-from oso_core.migrations import DropColumnsUnless
-from oso_core.sources import Source, TableSpec
+from oso_core import DropColumnsUnless, Source, SourceRun, TableSpec, source_flow
 
 EVENT_KEY = ("slug", "chain", "time")
 SOURCE = Source(

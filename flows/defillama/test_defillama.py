@@ -10,7 +10,7 @@ import pytest
 
 from flows.defillama.payload import FALLBACK_CHAINS
 from flows.defillama.source import SOURCE, defillama_flow
-from oso_core.errors import SourceError
+from oso_core import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 

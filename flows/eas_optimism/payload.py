@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, PageRetry, fetch_count, paginate_graphql_offset
-from oso_core.graphql_frames import NodeSchema, frame_from_pages
-from oso_core.windows import Window
+from oso_core import (
+    GraphQLClient,
+    NodeSchema,
+    PageRetry,
+    Window,
+    fetch_count,
+    frame_from_pages,
+    paginate_graphql_offset,
+)
 
 RETRY = PageRetry(shrink=0.5, min_page_size=100, rate_limit_wait=65.0)
 PAGE_SIZE = 10_000

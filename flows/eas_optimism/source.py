@@ -14,10 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.eas_optimism.payload import PAGE_SIZE, RETRY, attestations_in_window
-from oso_core.engine import SourceRun, source_flow
-from oso_core.migrations import RenameTable
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS
+from oso_core import DEFAULT_MAX_WINDOWS, RenameTable, Source, SourceRun, TableSpec, WindowGrid, source_flow
 
 NAMESPACE = "ethereum_attestation_service_optimism"
 LEGACY_TABLE = "eas_optimism.attestations"  # the name before OSO's

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.eas_optimism.source import LEGACY_TABLE, eas_optimism_flow
-from oso_core.load_state import FAULTY, LOADED, LoadState
-from oso_core.windows import FaultyWindowsError
+from oso_core import FAULTY, LOADED, FaultyWindowsError, LoadState
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits

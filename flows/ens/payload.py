@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from oso_core.graphql import GraphQLClient, PageRetry, paginate_graphql_keyset
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
+from oso_core import JSON, GraphQLClient, NodeSchema, PageRetry, frame_from_pages, paginate_graphql_keyset
 
 RETRY = PageRetry(shrink=0.6, min_page_size=1, backoff_initial=1.0, backoff_max=5.0)
 PAGE_SIZE, PAGE_INTERVAL = 500, 2.0

@@ -16,10 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.ens.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, extract
-from oso_core.engine import SourceRun, source_flow
-from oso_core.migrations import RenameColumns
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec
+from oso_core import RenameColumns, SecretReference, Source, SourceRun, TableSpec, source_flow
 
 API_KEY = SecretReference("ens", "api_key", "The Graph gateway API key, placed into the subgraph URL path")
 # columns of ens.domains before they took OSO's (GraphQL's) names

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from flows.ens.source import SUBGRAPH_PATH, ens_flow
-from oso_core.errors import MalformedResponse, PageFailed
+from oso_core import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits

@@ -8,8 +8,7 @@ from typing import Any
 import polars as pl
 
 from flows.ethereum.payload import block_rows, block_time, check_consistent, log_rows, quantity, transaction_rows
-from oso_core.jsonrpc import JsonRpcClient, RpcError
-from oso_core.windows import Window
+from oso_core import JsonRpcClient, RpcError, Window
 
 TABLES = ("blocks", "transactions", "logs")
 

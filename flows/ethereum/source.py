@@ -7,7 +7,7 @@ As OSO's ``assets/default/ethereum_blockchain.py`` (daily partitions from 2015-0
   it. It is resolved by the secret resolver at run time (never a flow parameter) and masked in every error and
   log line.
 * A day's blocks are found by binary search on block timestamps, read with ``eth_getBlockByNumber(n, true)``
-  and ``eth_getLogs`` over block spans, in batched JSON-RPC requests (``oso_core.jsonrpc``) sent through the
+  and ``eth_getLogs`` over block spans, in batched JSON-RPC requests (``oso_core.transport.jsonrpc``) sent through the
   shared ``HttpClient``: 429/``Retry-After`` and 5xx retried there, error objects inside a batch retried call by
   call, bounded. A day is read completely and checked (its blocks chain by parent hash, every log's block hash is
   a block read) before anything is written; a call that keeps failing makes that day faulty, names the method and
@@ -23,10 +23,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from flows.ethereum.extract import TABLES, extract_day, head
-from oso_core.engine import SourceRun, source_flow
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS, Window
+from oso_core import DEFAULT_MAX_WINDOWS, SecretReference, Source, SourceRun, TableSpec, Window, WindowGrid, source_flow
 
 RPC_URL = SecretReference("ethereum", "rpc_url")
 DAY = "day(block_timestamp)"

@@ -11,9 +11,7 @@ import pytest
 
 from flows.ethereum.replay import replay_parameters
 from flows.ethereum.source import ethereum_flow, url_masks
-from oso_core.jsonrpc import RpcError, describe_call
-from oso_core.load_state import FAULTY, LOADED, LoadState
-from oso_core.windows import FaultyWindowsError
+from oso_core import FAULTY, LOADED, FaultyWindowsError, LoadState, RpcError, describe_call
 from tests.support.ganache import Ganache, RpcProxy, build_chain, build_days, ensure_installed
 from tests.support.oso_contract import assert_matches_contract
 

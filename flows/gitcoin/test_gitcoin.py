@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.gitcoin.source import SOURCE, gitcoin_flow
-from oso_core.errors import SourceError
+from oso_core import SourceError
 from tests.support.oso_contract import assert_matches_contract
 
 pytestmark = pytest.mark.postgres

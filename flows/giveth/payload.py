@@ -6,9 +6,15 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.errors import MalformedResponse
-from oso_core.graphql import GraphQLClient, PageRetry, paginate_graphql_offset
-from oso_core.graphql_frames import JSON, NodeSchema, frame_from_pages
+from oso_core import (
+    JSON,
+    GraphQLClient,
+    MalformedResponse,
+    NodeSchema,
+    PageRetry,
+    frame_from_pages,
+    paginate_graphql_offset,
+)
 
 RETRY = PageRetry(shrink=0.5, min_page_size=1)
 PAGE_SIZE, PAGE_INTERVAL = 10, 2.0

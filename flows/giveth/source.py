@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.giveth.payload import PAGE_INTERVAL, PAGE_SIZE, RETRY, projects_of_rounds, qf_rounds
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core import Source, SourceRun, TableSpec, source_flow
 
 SOURCE = Source(
     name="giveth",

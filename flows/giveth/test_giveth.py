@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.giveth.source import giveth_flow
-from oso_core.errors import MalformedResponse, PageFailed
+from oso_core import MalformedResponse, PageFailed
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 from tests.support.sources import no_retry_waits

@@ -1,5 +1,5 @@
 """growthepie: described in ``source.yaml`` (no code)."""
 
-from oso_core.rest_source import described
+from oso_core import described
 
 SPEC, SOURCE, growthepie_flow = described(__file__)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from flows.growthepie.source import SPEC, growthepie_flow
-from oso_core.errors import SourceError
+from oso_core import SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 

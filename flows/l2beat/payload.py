@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oso_core.rest_source import Call
+from oso_core import Call
 
 
 def chart_points(payload: Any, call: Call) -> list[dict[str, Any]]:

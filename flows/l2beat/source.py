@@ -1,5 +1,5 @@
 """l2beat: described in ``source.yaml``; the chart payloads are reshaped by ``payload.chart_points``."""
 
-from oso_core.rest_source import described
+from oso_core import described
 
 SPEC, SOURCE, l2beat_flow = described(__file__)

@@ -10,7 +10,7 @@ import pytest
 
 from flows.l2beat.replay import replay_parameters
 from flows.l2beat.source import SOURCE, SPEC, l2beat_flow
-from oso_core.errors import SourceError
+from oso_core import SourceError
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

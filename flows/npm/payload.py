@@ -8,13 +8,18 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.fanout import fan_out
-from oso_core.http import HttpClient
-from oso_core.lake_inputs import PROJECTS_TABLE, project_urls
-from oso_core.naming import snake_case
-from oso_core.records import Where, json_text, records_to_frame
-from oso_core.summary import LoadSummary
-from oso_core.windows import Window
+from oso_core import (
+    PROJECTS_TABLE,
+    HttpClient,
+    LoadSummary,
+    Where,
+    Window,
+    fan_out,
+    json_text,
+    project_urls,
+    records_to_frame,
+    snake_case,
+)
 
 REGISTRY_URL = "https://registry.npmjs.org"
 HEADERS = {  # OSO identified itself to npm this way

@@ -24,11 +24,18 @@ from typing import cast
 from pydantic import Field
 
 from flows.npm.payload import HEADERS, REGISTRY_URL, downloads_in_window, lake_packages, manifests
-from oso_core.engine import SourceRun, source_flow
-from oso_core.settings import SourceSettings
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.warehouse.quality import NotNull, Unique
-from oso_core.windows import DEFAULT_MAX_WINDOWS, Window
+from oso_core import (
+    DEFAULT_MAX_WINDOWS,
+    NotNull,
+    Source,
+    SourceRun,
+    SourceSettings,
+    TableSpec,
+    Unique,
+    Window,
+    WindowGrid,
+    source_flow,
+)
 
 
 class NpmSettings(SourceSettings):

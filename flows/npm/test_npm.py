@@ -11,9 +11,7 @@ import pytest
 from flows.npm.payload import package_of
 from flows.npm.replay import replay_parameters
 from flows.npm.source import SOURCE, npm_flow
-from oso_core.errors import SourceError
-from oso_core.load_state import LoadState
-from oso_core.windows import FaultyWindowsError
+from oso_core import FaultyWindowsError, LoadState, SourceError
 from oso_dev.replay import ReplayServer, Route, fixtures_dir
 from tests.support.oso_contract import assert_matches_contract
 
@@ -195,7 +193,7 @@ def test_rerun_merges_to_the_same_table(warehouse) -> None:
 
 
 def test_first_window_is_the_first_whole_week_npm_counts() -> None:
-    from oso_core.windows import windows_between
+    from oso_core import windows_between
 
     first = windows_between(SOURCE.windows, SOURCE.windows.start, "2015-01-20")[0]
     assert (first.key, first.end.date()) == ("2015-01-11", date(2015, 1, 18))

@@ -9,8 +9,7 @@ import polars as pl
 import pytest
 
 from flows.op_atlas.source import SOURCE, SPEC, op_atlas_flow
-from oso_core.cli import run_source_cli
-from oso_core.secrets import SecretInaccessibleError
+from oso_core import SecretInaccessibleError, run_source_cli
 from tests.support.oso_contract import assert_matches_contract
 
 pytestmark = pytest.mark.postgres

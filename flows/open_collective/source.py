@@ -18,10 +18,7 @@ from flows.open_collective.payload import (
     all_accounts,
     transactions_in_window,
 )
-from oso_core.engine import SourceRun, source_flow
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.windows import DEFAULT_MAX_WINDOWS
+from oso_core import DEFAULT_MAX_WINDOWS, SecretReference, Source, SourceRun, TableSpec, WindowGrid, source_flow
 
 PERSONAL_TOKEN = SecretReference("open_collective", "personal_token", "Open Collective personal API token")
 

@@ -21,9 +21,9 @@ Decisions:
 * A lake written when everything went to ``opendevdata.datasets``: that table is dropped once every declared
   table is in the lake (its rows are theirs now; noted in the summary). A run whose download lacks some of them
   keeps it (noted with the tables still missing), so no file's rows are ever only in a dropped table.
-* Files are streamed in bounded batches (``oso_core.archive.parquet_batches``), not read whole like OSO's pandas.
-  A file that is not readable parquet (its footer, or a row group of its first batch: all of a file smaller than
-  a batch) is skipped and listed in the run's summary, as OSO logged and skipped it; a file whose data turns out
+* Files are streamed in bounded batches (``oso_core.transport.archive.parquet_batches``), not read whole like OSO's
+  pandas. A file that is not readable parquet (its footer, or a row group of its first batch: all of a file smaller
+  than a batch) is skipped and listed in the run's summary, as OSO logged and skipped it; a file whose data turns out
   corrupt after some of its batches went to the writer fails the run instead, so a replaced table never holds
   part of a file (that table keeps its previous snapshot).
 """
@@ -40,10 +40,16 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from oso_core.archive import WRITE_BATCH_BYTES, BadFileError, parquet_batches
-from oso_core.engine import SourceRun, source_flow
-from oso_core.lake_migration import drop_table
-from oso_core.sources import Source, TableSpec
+from oso_core import (
+    WRITE_BATCH_BYTES,
+    BadFileError,
+    Source,
+    SourceRun,
+    TableSpec,
+    drop_table,
+    parquet_batches,
+    source_flow,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog

@@ -7,10 +7,7 @@ streamed to disk and read row group by row group (bounded batches) straight into
 
 from __future__ import annotations
 
-from oso_core.archive import parquet_batches
-from oso_core.download import downloaded
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core import Source, SourceRun, TableSpec, downloaded, parquet_batches, source_flow
 
 EXPORT_PATH = "/v1/oli/labels_decoded.parquet"
 # The columns a label is made of (OLI data model: a tag_id with a value on an address and chain); others pass through.

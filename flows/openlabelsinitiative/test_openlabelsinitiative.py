@@ -10,8 +10,7 @@ import pytest
 
 from flows.openlabelsinitiative.fixtures.make_fixture import ROWS, SCHEMA, build_table, write
 from flows.openlabelsinitiative.source import EXPORT_PATH, SOURCE, openlabelsinitiative_flow
-from oso_core.archive import parquet_batches
-from oso_core.errors import BadFileError, SourceError
+from oso_core import BadFileError, SourceError, parquet_batches
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
-from oso_core.lake_migration import rename_table
+from oso_core import rename_table
 
 PROJECT_REPOSITORIES = "ossd.project_repositories"
 REPOSITORIES = "ossd.repositories"

@@ -25,8 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from oso_core.git_checkout import Revision
-from oso_core.github_urls import parse_github_url
+from oso_core import Revision, parse_github_url
 
 try:  # libyaml is ~8x faster; fall back only where PyYAML was built without it
     from yaml import CSafeLoader as _Loader

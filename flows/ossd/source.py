@@ -6,11 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from flows.ossd import payload as ossd
-from oso_core.engine import SourceRun, source_flow
-from oso_core.git_checkout import checkout
-from oso_core.migrations import CallFunction
-from oso_core.sources import Source, TableSpec
-from oso_core.warehouse.quality import NotNull, Unique
+from oso_core import CallFunction, NotNull, Source, SourceRun, TableSpec, Unique, checkout, source_flow
 
 DEFAULT_REPO_URL = "https://github.com/opensource-observer/oss-directory"
 

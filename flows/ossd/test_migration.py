@@ -9,7 +9,7 @@ import polars as pl
 from flows.ossd.migration import migrate_table_names
 from flows.ossd.replay import SAMPLE_DIR
 from flows.ossd.source import ossd_flow
-from oso_core.github import repositories_frame, repository_row
+from oso_core import repositories_frame, repository_row
 
 URL_LIST = pl.DataFrame(
     {"project_name": ["wevm"], "url": ["https://github.com/wevm/viem"], "owner": ["wevm"], "repo_name": ["viem"]}

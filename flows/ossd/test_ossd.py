@@ -186,7 +186,7 @@ def test_unknown_ref_is_a_clear_error(sample: Path, tmp_path: Path, oso_home: Pa
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "first")
-    from oso_core.git_checkout import CheckoutError
+    from oso_core import CheckoutError
 
     with pytest.raises(CheckoutError, match="no ref 'nope'"):
         ossd_flow(repo_url=str(repo), ref="nope")
@@ -214,7 +214,7 @@ def test_command_line_help_and_query(sample: Path, oso_home: Path) -> None:
         [
             sys.executable,
             "-m",
-            "oso_core.query",
+            "oso_core.warehouse.query",
             "--format",
             "csv",
             "SELECT name FROM ossd.projects WHERE name LIKE 'u%' ORDER BY name",

@@ -14,10 +14,7 @@ from typing import Annotated
 import polars as pl
 
 from flows.ossd_funding.payload import FundingCsvError, funding_frame
-from oso_core.engine import SourceRun, source_flow
-from oso_core.github import GitHubClient
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec
+from oso_core import GitHubClient, SecretReference, Source, SourceRun, TableSpec, source_flow
 
 GITHUB_TOKEN = SecretReference("ossd", "github_token")
 REPOSITORY = "opensource-observer/oss-funding"

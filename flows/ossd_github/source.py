@@ -11,12 +11,17 @@ from __future__ import annotations
 import polars as pl
 
 from flows.ossd.migration import PROJECT_REPOSITORIES
-from oso_core.engine import SourceRun, source_flow
-from oso_core.github import GitHubClient, resolve_repositories
-from oso_core.migrations import CallFunction
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec
-from oso_core.warehouse import Warehouse
+from oso_core import (
+    CallFunction,
+    GitHubClient,
+    SecretReference,
+    Source,
+    SourceRun,
+    TableSpec,
+    Warehouse,
+    resolve_repositories,
+    source_flow,
+)
 
 GITHUB_TOKEN = SecretReference(
     "ossd",

@@ -11,9 +11,7 @@ import polars as pl
 import pytest
 
 from flows.ossd_github.source import SOURCE, ossd_github_flow
-from oso_core.errors import RecordError, SourceError
-from oso_core.github import parse_github_url
-from oso_core.warehouse.quality import accepting
+from oso_core import RecordError, SourceError, accepting, parse_github_url
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from oso_core.records import Where
+from oso_core import Where
 
 SBOM_SCHEMA: dict[str, pl.DataType] = {
     "artifact_namespace": pl.String(),

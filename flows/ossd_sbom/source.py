@@ -18,11 +18,7 @@ import polars as pl
 
 from flows.ossd.migration import REPOSITORIES
 from flows.ossd_sbom.payload import KEY, RepositorySbom, repositories_due, sbom_frame, sbom_rows
-from oso_core.engine import SourceRun, source_flow
-from oso_core.github import GitHubClient
-from oso_core.migrations import CallFunction
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec
+from oso_core import CallFunction, GitHubClient, SecretReference, Source, SourceRun, TableSpec, source_flow
 
 GITHUB_TOKEN = SecretReference("ossd", "github_token")
 SKIP_STATUSES = {403: "skip", 404: "skip"}  # a 403 that is a rate limit is retried by GitHubClient first

@@ -11,8 +11,7 @@ import polars as pl
 import pytest
 
 from flows.ossd_sbom.source import SOURCE, ossd_sbom_flow
-from oso_core.github import repositories_frame, repository_row
-from oso_core.records import RecordError
+from oso_core import RecordError, repositories_frame, repository_row
 from oso_dev.replay import ReplayServer, Route
 from tests.support.oso_contract import assert_matches_contract
 

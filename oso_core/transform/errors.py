@@ -6,6 +6,8 @@ changed when one is raised before publishing; a publish failure names the tables
 
 from __future__ import annotations
 
+from oso_core.errors import OsoError
 
-class TransformError(Exception):
+
+class TransformError(OsoError):
     """The sqlmesh project, its gateway, its state or its models cannot run over the lake as configured."""

@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from oso_core import settings
-from oso_core.masking import mask_secrets
-from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
-from oso_core.settings import TransformSettings
+from oso_core.base.masking import mask_secrets
+from oso_core.config import settings
+from oso_core.config.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core.config.settings import TransformSettings
 from oso_core.transform.errors import TransformError
 
 TRANSFORM_SECRETS = (
@@ -68,7 +68,7 @@ def install_extensions(directory: Path) -> None:
     loads them by name, as sqlmesh's does, finds them without a download."""
     import duckdb
 
-    from oso_core.warehouse.reader import extension_file
+    from oso_core.warehouse.duckdb_extensions import extension_file
 
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oso_core import settings
-from oso_core.masking import mask_secrets
+from oso_core.base.masking import mask_secrets
+from oso_core.config import settings
 from oso_core.transform.console import ModelRecord, RecordingConsole
 from oso_core.transform.errors import TransformError
 from oso_core.transform.gateway import GatewayFiles, GatewayPlan, build_gateway, source_rule

@@ -17,14 +17,13 @@ a failure raises ``QualityGateError`` and commits nothing.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyiceberg.exceptions import NoSuchTableError
 
-from oso_core.sources import Source
+from oso_core.base.run_context import flow_run_id
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.identifiers import check_table_name
 
@@ -43,7 +42,7 @@ __all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "War
 
 def __getattr__(name: str) -> Any:
     """``WriteResult`` on first use: the writer imports pyiceberg's Arrow I/O and Polars, which a reader (or the
-    listing of ``python -m oso_core.query``) does not need; ``CatalogConfig`` too: the catalog module imports
+    listing of ``python -m oso_core.warehouse.query``) does not need; ``CatalogConfig`` too: the catalog module imports
     pyiceberg's catalogs and SQLAlchemy, which a source's ``--help`` (reading ``oso_core.warehouse.quality``) does
     not need."""
     if name == "CatalogConfig":
@@ -63,6 +62,18 @@ def __getattr__(name: str) -> Any:
 
         return RetryPolicy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class DeclaredSource(Protocol):
+    """What ``write_table`` needs of a source's declaration (``oso_core.model.sources.Source``): its name, its
+    tables' specs and their qualified names. Structural, so the lake (a layer below the model) never imports it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def table(self, name: str) -> Any: ...
+
+    def qualified(self, table: str) -> str: ...
 
 
 class Warehouse:
@@ -110,7 +121,7 @@ class Warehouse:
         check_table_name(table, source)
         props = dict(properties or {})
         props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
-        props.setdefault("oso.flow_run_id", _current_flow_run_id())
+        props.setdefault("oso.flow_run_id", flow_run_id() or "")
         return self.writer.write(
             table,
             data,
@@ -123,7 +134,7 @@ class Warehouse:
             checks=checks,
         )
 
-    def write_table(self, source: Source, table: str, data: FrameLike, **kwargs) -> WriteResult:
+    def write_table(self, source: DeclaredSource, table: str, data: FrameLike, **kwargs) -> WriteResult:
         """Write ``<namespace>.<table>`` with the mode, key, partitioning and checks the source declares for it."""
         spec = source.table(table)
         return self.write(
@@ -138,7 +149,7 @@ class Warehouse:
             **{"dedupe": spec.dedupe, **kwargs},
         )
 
-    def write_tables(self, source: Source, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
+    def write_tables(self, source: DeclaredSource, frames: Mapping[str, FrameLike]) -> list[WriteResult]:
         """Each of a source's tables in its own commit, in order; extract everything first, then call this,
         so bad input found during extraction commits nothing."""
         return [self.write_table(source, table, data) for table, data in frames.items()]
@@ -172,15 +183,3 @@ class Warehouse:
         except NoSuchTableError:
             return None
         return snap.snapshot_id if snap else None
-
-
-def _current_flow_run_id() -> str:
-    """The Prefect flow run that writes, if any, so a reader can tell which run wrote a snapshot.
-
-    Outside a flow run Prefect may not even be imported; importing it here would cost seconds for nothing.
-    """
-    if "prefect" not in sys.modules:
-        return ""
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or "")

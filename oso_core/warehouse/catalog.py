@@ -1,7 +1,8 @@
 """Which Iceberg catalog the lake is: embedded SQLite by default, Postgres-backed SQL or REST by settings.
 
 Settings of group ``iceberg``: the URI, credential and token are secrets (a shared catalog URI usually carries a
-password) resolved through ``oso_core.secrets``; the rest are typed settings (``oso_core.settings.iceberg()``):
+password) resolved through ``oso_core.config.secrets``; the rest are typed settings
+(``oso_core.config.settings.iceberg()``):
 
 =====================================  =====================================================================
 ``DAGSTER__ICEBERG__CATALOG_TYPE``      ``sql`` (default) or ``rest``
@@ -47,9 +48,9 @@ from pyiceberg.catalog import Catalog, load_catalog
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from oso_core import settings
-from oso_core.masking import masked_excerpt
-from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core.base.masking import masked_excerpt
+from oso_core.config import settings
+from oso_core.config.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.commit import is_lock_timeout
 from oso_core.warehouse.errors import CatalogUnreachableError, WarehouseError
 from oso_core.warehouse.storage import STORAGE_SECRETS, check_warehouse, iceberg_setting, storage_properties

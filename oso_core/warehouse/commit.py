@@ -31,6 +31,7 @@ from pyiceberg.manifest import DataFile, ManifestContent
 from pyiceberg.table import Table, Transaction
 from sqlalchemy.exc import DBAPIError
 
+from oso_core.errors import OsoError
 from oso_core.warehouse.compat import filter_carried_manifests
 from oso_core.warehouse.errors import WarehouseError
 
@@ -43,7 +44,7 @@ MAX_DELAY_S = 5.0
 MAX_TOTAL_S = 300.0
 
 
-class PlanExpired(CommitFailedException):
+class PlanExpired(OsoError, CommitFailedException):
     """A file of the table state this attempt planned from was deleted meanwhile (a commit, then snapshot expiry).
 
     Nothing was committed; reloading the table and planning again reads only files of live snapshots.

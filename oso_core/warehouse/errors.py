@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from oso_core.errors import restore_exception
+from oso_core.errors import OsoError, restore_exception
 
 
-class WarehouseError(Exception):
+class WarehouseError(OsoError):
     """A write was refused or failed (the table is still at its previous snapshot), or the lake cannot be opened
     as configured."""
 

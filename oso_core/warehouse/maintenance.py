@@ -28,8 +28,8 @@ retention:
    files still vanish, the writer's commit fails rather than land without them (``oso_core.warehouse.staged``).
 
 ``dry_run`` plans all three and changes nothing. A table with ``gc.enabled=false`` keeps every file. Load state
-(``oso_core.load_state``) records windows by key, status and cursor, not by snapshot; should a cursor ever hold a
-snapshot id of the table, that snapshot is kept.
+(``oso_core.warehouse.load_state``) records windows by key, status and cursor, not by snapshot; should a cursor ever
+hold a snapshot id of the table, that snapshot is kept.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import ancestors_of
 from pyiceberg.utils.concurrent import ExecutorFactory
 
-from oso_core import settings
+from oso_core.base.run_context import flow_run_id
+from oso_core.config import settings
 from oso_core.warehouse.commit import commit_with_retry, replace_files
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly, read_data_files
@@ -64,7 +65,7 @@ DEFAULT_ORPHAN_AGE_HOURS = 24
 DEFAULT_TARGET_FILE_MIB = 128
 # A file below this share of the target size is "small" (Iceberg's rewrite_data_files uses 75% as well).
 SMALL_FILE_SHARE = 0.75
-STATE_TABLE = "_oso.load_state"  # oso_core.load_state.STATE_TABLE (that module imports the Warehouse)
+STATE_TABLE = "_oso.load_state"  # oso_core.warehouse.load_state.STATE_TABLE (that module imports the Warehouse)
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ def compact(
         props = {
             "oso.maintenance": "compaction",
             "oso.files_rewritten": str(sum(len(g.tasks) for g in still)),
-            "oso.flow_run_id": _flow_run_id(),
+            "oso.flow_run_id": flow_run_id() or "",
         }
         removed = [t.file for g in still for t in g.tasks]
         added = [f for g in still for f in g.written]
@@ -568,13 +569,3 @@ def all_tables(catalog: Catalog) -> list[str]:
     for namespace in catalog.list_namespaces():
         names.extend(".".join(ident) for ident in catalog.list_tables(namespace))
     return sorted(names)
-
-
-def _flow_run_id() -> str:
-    import sys
-
-    if "prefect" not in sys.modules:
-        return ""
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or "")

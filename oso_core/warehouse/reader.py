@@ -1,8 +1,8 @@
 """Reading the lake back: Polars for frames, DuckDB's iceberg extension for SQL.
 
 DuckDB is an independent reader (it shares no code with the writer), which is why the tests and the
-``oso_core.query`` command use it. Its iceberg, avro and httpfs extensions come from PyPI wheels and are loaded
-straight from the installed files (``LOAD '<path>'``): a plain ``LOAD iceberg`` would try to download them, and
+``oso_core.warehouse.query`` command use it. Its iceberg, avro and httpfs extensions come from PyPI wheels and are
+loaded straight from the installed files (``LOAD '<path>'``): a plain ``LOAD iceberg`` would try to download them, and
 ``INSTALL`` copies ~80 MB into an extension folder, so a read-only lake home or a full disk broke every read (and
 left the half-written copy behind). Nothing is installed or downloaded (``autoinstall_known_extensions`` off);
 DuckDB spills to a folder of its own under the system temporary folder, which it creates only when it spills and
@@ -11,11 +11,8 @@ removes on close. A read writes nothing to the lake or its home.
 
 from __future__ import annotations
 
-import functools
-import glob
 import os
 import re
-import sysconfig
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,6 +21,7 @@ import duckdb
 import polars as pl
 from pyiceberg.catalog import Catalog
 
+from oso_core.warehouse.duckdb_extensions import load_extension
 from oso_core.warehouse.storage import attach_duckdb, is_object_store
 from oso_core.warehouse.tables import load_table
 
@@ -31,19 +29,6 @@ from oso_core.warehouse.tables import load_table
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 _TABLE_REF = re.compile(r"(?<![\w.\"'])([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)(?![\w.(])", re.IGNORECASE)
-
-
-@functools.cache
-def extension_file(name: str) -> str:
-    """The installed ``<name>.duckdb_extension`` of the ``duckdb-extension-<name>`` wheel, for ``LOAD '<path>'``."""
-    purelib = sysconfig.get_paths()["purelib"]
-    matches = glob.glob(f"{purelib}/duckdb_extension_{name}/extensions/v{duckdb.__version__}/{name}.duckdb_extension")
-    if not matches:
-        raise RuntimeError(
-            f"DuckDB extension {name!r} for DuckDB {duckdb.__version__} is not installed "
-            f"(pip install duckdb-extension-{name}=={duckdb.__version__})"
-        )
-    return matches[0]
 
 
 def sql_string(text: str) -> str:
@@ -54,11 +39,6 @@ def sql_string(text: str) -> str:
 def sql_name(identifier: str) -> str:
     """``identifier`` as a quoted DuckDB identifier."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Load an extension from its wheel's file: no copy into an extension folder, no download."""
-    con.execute(f"LOAD '{extension_file(name)}'")
 
 
 def duckdb_connection() -> duckdb.DuckDBPyConnection:

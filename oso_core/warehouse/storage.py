@@ -28,8 +28,9 @@ from urllib.parse import urlparse
 
 from pyiceberg.io import GCS_SERVICE_HOST, GCS_TOKEN, GCS_TOKEN_EXPIRES_AT_MS
 
-from oso_core import settings
-from oso_core.secrets import SecretReference, SecretResolver, resolve_setting
+from oso_core.base.masking import mask_secrets
+from oso_core.config import settings
+from oso_core.config.secrets import SecretReference, SecretResolver, resolve_setting
 from oso_core.warehouse.errors import WarehouseError
 
 S3_SCHEMES = ("s3", "s3a", "s3n")
@@ -123,7 +124,7 @@ def check_warehouse(warehouse: str, properties: Mapping[str, str]) -> None:
     except WarehouseError:
         raise
     except Exception as error:  # noqa: BLE001 - every store error becomes one message naming the setting
-        raise WarehouseError(_explain(warehouse, bucket, s3, _scrub(str(error), secrets))) from None
+        raise WarehouseError(_explain(warehouse, bucket, s3, mask_secrets(str(error), secrets, shortest=4))) from None
 
 
 def _explain(warehouse: str, bucket: str, s3: bool, detail: str) -> str:
@@ -143,14 +144,6 @@ def _explain(warehouse: str, bucket: str, s3: bool, detail: str) -> str:
     else:
         what = f"check {iceberg_setting('warehouse')} and {iceberg_setting(endpoint)}"
     return f"the warehouse {warehouse} is not reachable, {what} ({detail.splitlines()[0][:300] if detail else ''})"
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    """``text`` without any secret value in it (values shorter than 4 characters would mask ordinary words)."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 # -- DuckDB ------------------------------------------------------------------------------------------------------
@@ -193,6 +186,6 @@ def _literal(value: str) -> str:
 
 
 def _load_httpfs(con: Any) -> None:
-    from oso_core.warehouse.reader import load_extension
+    from oso_core.warehouse.duckdb_extensions import load_extension
 
     load_extension(con, "httpfs")

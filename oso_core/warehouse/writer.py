@@ -35,7 +35,7 @@ from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField,
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.update.snapshot import UpdateSnapshot
 
-from oso_core.sources import WRITE_MODES
+from oso_core.base.write_modes import WRITE_MODES
 from oso_core.warehouse.attempt import RecordingFileIO, metadata_written, new_snapshot_id, record_metadata_writes
 from oso_core.warehouse.commit import (
     CONFLICTS,
@@ -562,7 +562,7 @@ def _stage_snapshot(txn: Transaction, io: FileIO, plan: MergePlan, added: list[A
 
     ``txn.update_snapshot`` with the manifests written through ``io`` (the attempt's recording FileIO). A merge
     whose rows all equal the table's still commits a snapshot, without files: the load happened, and freshness
-    (``oso_core.freshness``) reads a table's last load from its current snapshot's commit time.
+    (``oso_core.ops.freshness``) reads a table's last load from its current snapshot's commit time.
     """
     update = UpdateSnapshot(txn, io=io, snapshot_properties=props)
     if plan.removed:

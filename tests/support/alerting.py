@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oso_core import alerts
+from oso_core.ops import alerts
 
 
 def use_webhook(monkeypatch: pytest.MonkeyPatch) -> str:

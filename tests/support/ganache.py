@@ -282,9 +282,9 @@ def record_fixtures(destination: Path) -> None:
     """Write ``flows/ethereum/fixtures``: the flow's requests for day 2024-01-02 of a fresh test chain, answered
     by the node through a recording proxy, as replay routes matched on the first call of each batch."""
     from flows.ethereum.extract import extract_day, head
-    from oso_core.http import HttpClient
-    from oso_core.jsonrpc import JsonRpcClient
-    from oso_core.windows import Window
+    from oso_core.engine.windows import Window
+    from oso_core.transport.http import HttpClient
+    from oso_core.transport.jsonrpc import JsonRpcClient
 
     node = Ganache().start()
     try:

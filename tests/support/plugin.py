@@ -142,7 +142,7 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     The test's ``monkeypatch`` is this same instance, so wrapping its env methods covers every change a test makes
     mid-way (set a variable, call, change it, call again) without each test calling ``settings.reload()``.
     """
-    from oso_core import settings
+    from oso_core.config import settings
 
     for name in ("setenv", "delenv"):
         method = getattr(monkeypatch, name)

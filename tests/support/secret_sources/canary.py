@@ -9,8 +9,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from oso_core.secrets import SecretReference, default_resolver, resolve_source_secrets
-from oso_core.sources import Source, TableSpec
+from oso_core.config.secrets import SecretReference, default_resolver, resolve_source_secrets
+from oso_core.model.sources import Source, TableSpec
 
 TOKEN = SecretReference("canary", "token")
 BLOCK_KEY = SecretReference("canary", "block_key")

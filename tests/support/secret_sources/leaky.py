@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from oso_core.secrets import SecretReference
-from oso_core.sources import Source, TableSpec
+from oso_core.config.secrets import SecretReference
+from oso_core.model.sources import Source, TableSpec
 
 SOURCE = Source(
     name="leaky",

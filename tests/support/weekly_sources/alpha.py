@@ -8,9 +8,9 @@ import time
 import polars as pl
 from prefect import flow
 
-from oso_core.http import HttpClient
-from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
+from oso_core.engine.summary import LoadSummary
+from oso_core.model.sources import Source, TableSpec
+from oso_core.transport.http import HttpClient
 from oso_core.warehouse import Warehouse
 
 SOURCE = Source(

@@ -12,8 +12,8 @@ from datetime import date
 import polars as pl
 from prefect import flow
 
-from oso_core.sources import Source, TableSpec, WindowGrid
-from oso_core.summary import LoadSummary
+from oso_core.engine.summary import LoadSummary
+from oso_core.model.sources import Source, TableSpec, WindowGrid
 from oso_core.warehouse import Warehouse
 
 SOURCE = Source(

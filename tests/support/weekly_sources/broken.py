@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 from prefect import flow, task
 
-from oso_core.sources import Source, TableSpec
-from oso_core.summary import LoadSummary
+from oso_core.engine.summary import LoadSummary
+from oso_core.model.sources import Source, TableSpec
 
 SOURCE = Source(name="broken", tables=(TableSpec("nothing", mode="append"),), flow="broken_flow")
 

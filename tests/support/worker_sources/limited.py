@@ -7,8 +7,8 @@ import time
 
 import polars as pl
 
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core.engine.flow import SourceRun, source_flow
+from oso_core.model.sources import Source, TableSpec
 
 SOURCES = {
     name: Source(name=name, tables=(TableSpec("calls", mode="append"),), flow=f"{name}_flow", api="testapi")

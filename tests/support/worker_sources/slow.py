@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from oso_core.engine import SourceRun, source_flow
-from oso_core.sources import Source, TableSpec
+from oso_core.engine.flow import SourceRun, source_flow
+from oso_core.model.sources import Source, TableSpec
 
 SOURCE = Source(name="slow", tables=(TableSpec("events", mode="append"),), flow="slow_flow")
 WINDOWS = [date(2024, 1, 7) + timedelta(days=7 * i) for i in range(3)]

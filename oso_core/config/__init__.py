@@ -1,0 +1,1 @@
+"""Configuration: typed settings (``settings``) and secrets (``secrets``), resolved once and never logged."""

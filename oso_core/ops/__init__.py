@@ -1,0 +1,1 @@
+"""Operations: the weekly pipeline, failure alerts and their Discord embeds, freshness, the local Dask cluster."""

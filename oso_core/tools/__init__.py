@@ -1,0 +1,1 @@
+"""Contributor tools: ``new-source`` (``scaffold`` and its ``templates/``) and ``secrets check|push``."""
