@@ -216,6 +216,29 @@ def test_python_requirements_are_not_inferred_unless_the_project_asks(tmp_path: 
     assert config.model_defaults.dialect == "duckdb" and config.disable_anonymized_analytics
 
 
+def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_by_name(tmp_path: Path) -> None:
+    """A fresh lake home links the avro and iceberg extensions (no ~60 MB copy); sqlmesh's connection loads them by
+    name from there, and a link left pointing nowhere is made again."""
+    import duckdb
+
+    from oso_core.transform.gateway import install_extensions
+    from oso_core.warehouse.reader import extension_file
+
+    directory = tmp_path / "extensions"
+    install_extensions(directory)
+    links = {p.name: p for p in directory.rglob("*.duckdb_extension")}
+    assert sorted(links) == ["avro.duckdb_extension", "iceberg.duckdb_extension"]
+    assert all(p.is_symlink() and p.resolve() == Path(extension_file(p.name.split(".")[0])).resolve()
+               for p in links.values())  # fmt: skip
+    links["iceberg.duckdb_extension"].unlink()
+    links["iceberg.duckdb_extension"].symlink_to(tmp_path / "gone.duckdb_extension")
+    install_extensions(directory)
+    assert links["iceberg.duckdb_extension"].exists()
+    con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})
+    con.execute("LOAD iceberg")
+    assert con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'iceberg'").fetchone() == (True,)
+
+
 def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
     before = snapshots(lake)
     state = transform_flow(dry_run=True, return_state=True)
