@@ -127,14 +127,19 @@ def duckdb_floor(database: Path, into: str = ":memory:") -> float:
 
     The transform's tables persist in the gateway's DuckDB file (the publish reads them from there, and a later run
     publishes an unchanged model from the table it keeps), so the floor the ratio divides by writes a DuckDB file
-    too, checkpointed before the clock stops (the transform closes its file before it returns); ``:memory:``
-    is the lower bound without persistence, printed beside it.
+    too, with the gateway's storage settings (uncompressed), checkpointed before the clock stops (the transform
+    closes its file before it returns); ``:memory:`` is the lower bound without persistence, printed beside it.
     """
     from oso_core.warehouse.reader import duckdb_connection
 
     con = duckdb_connection()
     con.execute(f"ATTACH '{database}' AS transform (READ_ONLY)")
     con.execute("USE transform")
+    if into != ":memory:":  # the gateway's storage settings (its tables uncompressed): the same materialization
+        from oso_core.transform.gateway import GATEWAY_DUCKDB_CONFIG
+
+        for name, value in GATEWAY_DUCKDB_CONFIG.items():
+            con.execute(f"SET {name} = '{value}'")
     con.execute(f"ATTACH '{into}' AS floor")
     con.execute("CREATE SCHEMA floor.oso")
     started = time.perf_counter()
