@@ -216,6 +216,84 @@ def test_python_requirements_are_not_inferred_unless_the_project_asks(tmp_path: 
     assert config.model_defaults.dialect == "duckdb" and config.disable_anonymized_analytics
 
 
+def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_by_name(tmp_path: Path) -> None:
+    """A fresh lake home links the avro and iceberg extensions (no ~60 MB copy); sqlmesh's connection loads them by
+    name from there, and a link left pointing nowhere is made again."""
+    import duckdb
+
+    from oso_core.transform.gateway import install_extensions
+    from oso_core.warehouse.reader import extension_file
+
+    directory = tmp_path / "extensions"
+    install_extensions(directory)
+    links = {p.name: p for p in directory.rglob("*.duckdb_extension")}
+    assert sorted(links) == ["avro.duckdb_extension", "iceberg.duckdb_extension"]
+    assert all(p.is_symlink() and p.resolve() == Path(extension_file(p.name.split(".")[0])).resolve()
+               for p in links.values())  # fmt: skip
+    links["iceberg.duckdb_extension"].unlink()
+    links["iceberg.duckdb_extension"].symlink_to(tmp_path / "gone.duckdb_extension")
+    install_extensions(directory)
+    assert links["iceberg.duckdb_extension"].exists()
+    con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})
+    con.execute("LOAD iceberg")
+    assert con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'iceberg'").fetchone() == (True,)
+
+
+def test_published_rows_stream_in_frames_bounded_by_bytes_and_an_early_stop_frees_the_connection(
+    tmp_path: Path,
+) -> None:
+    """The writer gets frames of about ``frame_bytes`` (one chunk each), fetched ahead in a thread; an empty table
+    is one empty frame with its columns; a writer that stops early leaves the connection usable."""
+    import duckdb
+
+    from oso_core.transform.publish import _frames
+
+    con = duckdb.connect(str(tmp_path / "g.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT range AS id, repeat('x', 100) AS pad FROM range(50000)")
+    con.execute("CREATE TABLE e (id BIGINT, pad VARCHAR)")
+    frames = list(_frames(con, "t", frame_bytes=1_000_000))
+    assert len(frames) > 3 and sum(f.height for f in frames) == 50000
+    assert all(f.estimated_size() < 2_000_000 and f.n_chunks() == 1 for f in frames)
+    assert sorted(pl.concat(frames)["id"].to_list()) == list(range(50000))
+    (empty,) = list(_frames(con, "e"))
+    assert empty.height == 0 and empty.columns == ["id", "pad"]
+    stream = _frames(con, "t", frame_bytes=100_000)
+    next(stream)
+    stream.close()
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (50000,)
+
+
+def test_the_publish_connection_loads_iceberg_only_for_a_view_over_the_lake(lake: Warehouse, oso_home: Path) -> None:
+    """A model that is a table is read without the lake extensions (~0.2 s a publish); a VIEW-kind model reading
+    the pinned lake views loads them by name from the transform's folder."""
+    from oso_core.transform.gateway import GatewayFiles, install_extensions
+    from oso_core.transform.lake_views import pin_tables, write_views
+    from oso_core.transform.publish import _gateway
+
+    files = GatewayFiles.in_home()
+    install_extensions(files.extensions)
+    write_views(files.database, pin_tables(lake.catalog, ["shop.items"]), "sources__{catalog}__{db}")
+    con = _gateway(files.database)
+    loaded = "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'iceberg'"
+    assert con.execute(loaded).fetchone() == (False,)
+    assert con.execute('SELECT count(*) FROM "transform".shop.items').fetchone() == (3,)
+    assert con.execute(loaded).fetchone() == (True,)
+    con.close()
+
+
+def test_the_embedded_gateway_stores_the_models_tables_uncompressed(oso_home: Path) -> None:
+    """The gateway's tables are scratch read once by the publish: no compression analysis at checkpoint (~40% of
+    the CPU of a model's CREATE TABLE ... AS)."""
+    from oso_core.transform.gateway import build_gateway
+
+    adapter = build_gateway().gateway.connection.create_engine_adapter()
+    adapter.execute("CREATE TABLE t AS SELECT range % 7 AS small, 'x' || (range % 3) AS label FROM range(300000)")
+    adapter.execute("CHECKPOINT")
+    adapter.cursor.execute("SELECT DISTINCT compression FROM pragma_storage_info('t') WHERE segment_type <> 'VALIDITY'")
+    assert {row[0] for row in adapter.cursor.fetchall()} <= {"Uncompressed"}
+    adapter.close()
+
+
 def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
     before = snapshots(lake)
     state = transform_flow(dry_run=True, return_state=True)

@@ -15,9 +15,15 @@ left alone, so rerunning with nothing changed commits nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import queue
+import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,14 @@ from oso_core.transform.runner import CHECKED_PROPERTY, INPUTS_PROPERTY, ModelOu
 from oso_core.warehouse.reader import sql_name, sql_string
 
 CONTENT_PROPERTY = "oso.transform.content"
-BATCH_ROWS = 100_000
+# Rows are handed to the writer in frames of about FRAME_BYTES of Arrow (the rows per frame from the width of a
+# sample of SAMPLE_ROWS rows), so memory is bounded by bytes whatever a row's width, and each frame is a couple of
+# the writer's data files (16 MB of Arrow each), written in parallel. A frame is one record batch (one chunk: the
+# writer's per-frame dictionary probe takes samples, ~10x slower over many chunks). One frame is fetched while the
+# previous one is written: at most three are held at once (written, queued, being fetched).
+FRAME_BYTES = 32 * 1024 * 1024
+SAMPLE_ROWS = 2048
+MIN_FRAME_ROWS = 2048
 
 
 @dataclass
@@ -49,9 +62,26 @@ def wanted(outcome: ModelOutcome, tags: list[str]) -> bool:
 
 
 def _gateway(database: Path) -> Any:
+    """A read-only view of the gateway database.
+
+    The transform's DuckDB extensions (``GatewayFiles.extensions``) load on first use only: a VIEW-kind model
+    reads the pinned lake views (iceberg), a table does not, and loading both extensions costs ~0.2 s per publish.
+    Without that folder (a database not made by a transform here), they are loaded at once as for any lake read.
+    """
+    import duckdb
+
+    from oso_core.transform.gateway import GatewayFiles
     from oso_core.warehouse.reader import duckdb_connection
 
-    con = duckdb_connection()  # the iceberg extension: a VIEW-kind model reads the pinned lake views
+    extensions = GatewayFiles(database.parent).extensions
+    if extensions.is_dir():
+        spill = Path(tempfile.gettempdir()) / f"oso-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        con = duckdb.connect(config={
+            "autoinstall_known_extensions": False, "autoload_known_extensions": True,
+            "extension_directory": str(extensions), "temp_directory": str(spill),
+        })  # fmt: skip
+    else:
+        con = duckdb_connection()
     con.execute(f"ATTACH {sql_string(str(database))} AS {sql_name(database.stem)} (READ_ONLY)")
     return con
 
@@ -79,16 +109,58 @@ def _current_content(warehouse: Any, table: str) -> str | None:
     return snapshot.summary.additional_properties.get(CONTENT_PROPERTY) if snapshot and snapshot.summary else None
 
 
-def _frames(con: Any, table: str) -> Iterator[Any]:
+def frame_rows(con: Any, table: str, frame_bytes: int = FRAME_BYTES) -> int:
+    """Rows per frame of about ``frame_bytes``: from the Arrow width of the table's first ``SAMPLE_ROWS`` rows."""
+    sample = con.execute(f"SELECT * FROM {_relation(table)} LIMIT {SAMPLE_ROWS}").fetch_arrow_table()
+    width = sample.nbytes / max(1, sample.num_rows)
+    return max(MIN_FRAME_ROWS, int(frame_bytes / max(1.0, width)))
+
+
+def _frames(con: Any, table: str, frame_bytes: int = FRAME_BYTES) -> Iterator[Any]:
+    """The table's rows as frames of about ``frame_bytes``, the next one fetched (in a thread: DuckDB releases the
+    GIL) while the caller writes the current one. Closing the iterator early stops the fetch before it returns, so
+    the connection is free again."""
     import polars as pl
 
-    reader = con.execute(f"SELECT * FROM {_relation(table)}").fetch_record_batch(BATCH_ROWS)
-    empty = True
-    for batch in reader:
-        empty = False
-        yield pl.from_arrow(batch)
-    if empty:
-        yield pl.from_arrow(reader.schema.empty_table())
+    rows = frame_rows(con, table, frame_bytes)
+    reader = con.execute(f"SELECT * FROM {_relation(table)}").fetch_record_batch(rows)
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def fetch() -> None:
+        try:
+            for batch in reader:
+                frame = pl.from_arrow(batch)
+                while not stop.is_set():
+                    try:
+                        ready.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(done)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
+            ready.put(error)
+
+    worker = threading.Thread(target=fetch, name=f"publish-fetch {table}", daemon=True)
+    worker.start()
+    sent = False
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            sent = True
+            yield item
+        if not sent:
+            yield pl.from_arrow(reader.schema.empty_table())
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.1)
+        worker.join()
 
 
 class Publisher:
