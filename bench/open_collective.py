@@ -357,8 +357,37 @@ def side_ours(base_url: str, work: Path, weeks: int, profile: bool) -> dict:
             summary = open_collective_flow.fn(**params)
             seconds = time.perf_counter() - started
     catalog = Warehouse().catalog
-    metadata = {t: catalog.load_table(SOURCE.qualified(t)).metadata_location for t in ("expenses", "deposits")}
-    return {"seconds": seconds, "rows": sum(r.rows_written for r in summary.results), "metadata": metadata}
+    tables = {t: catalog.load_table(SOURCE.qualified(t)) for t in ("expenses", "deposits")}
+    return {
+        "seconds": seconds,
+        "rows": sum(r.rows_written for r in summary.results),
+        "metadata": {t: table.metadata_location for t, table in tables.items()},
+        "commits_ms": {t: [s.timestamp_ms for s in table.snapshots()] for t, table in tables.items()},
+    }
+
+
+def window_cost_growth(commits_ms: dict[str, list[int]], records: int, weeks: int) -> float | None:
+    """Time per record of a table's last quarter of windows ÷ its first quarter's (window 1 on: window 0 has no
+    commit before it), both tables pooled; a window's time is the gap between its commit and the one before
+    (extract + merge + load state). ``None`` unless each window made exactly one commit."""
+    counts: dict[str, list[int]] = {}
+    for table, _, _, n in plan(records, weeks):
+        counts.setdefault(table, []).append(n)
+    quarter = max((weeks - 1) // 4, 1)
+    first = [0.0, 0]
+    last = [0.0, 0]
+    for table, stamps in commits_ms.items():
+        if len(stamps) != weeks or weeks < 5:
+            return None
+        gaps = [(b - a) / 1000 for a, b in zip(stamps, stamps[1:], strict=False)]  # window i+1's time
+        sizes = counts[table][1:]
+        for bucket, part in ((first, slice(0, quarter)), (last, slice(-quarter, None))):
+            bucket[0] += sum(gaps[part])
+            bucket[1] += sum(sizes[part])
+        head, tail = (1e6 * sum(gaps[p]) / sum(sizes[p]) for p in (slice(0, quarter), slice(-quarter, None)))
+        print(f"# {table}: {head:.0f} ms per 1k records in windows 2-{quarter + 1}, {tail:.0f} in the last {quarter}")
+        print(f"# {table} window seconds: {' '.join(f'{g:.2f}' for g in gaps)}; records: {sizes}")
+    return (last[0] / last[1]) / (first[0] / first[1])
 
 
 # -- the baseline: httpx + json.loads + polars.from_dicts + plain Parquet ---------------------------------------------
@@ -561,6 +590,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"json_parse_records_per_s: {records / baseline['seconds']:.0f}")
         print(f"open_collective_vs_json_parse: {ours['seconds'] / baseline['seconds']:.3f}")
         print(f"open_collective_rss_vs_json_parse: {ours['rss_mib'] / baseline['rss_mib']:.2f}")
+        growth = window_cost_growth(ours["commits_ms"], records, weeks)
+        if growth is not None:
+            print(f"window_cost_last_vs_first_quarter: {growth:.2f}")
         for name, result in (("open_collective", ours), ("json_parse", baseline)):
             print(f"{name}_seconds: {result['seconds']:.2f}")
             print(f"{name}_process_seconds: {result['process_seconds']:.2f}")
