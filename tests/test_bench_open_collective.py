@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from oso_core.settings import PROJECT_ROOT
+from oso_core.config.settings import PROJECT_ROOT
 from oso_dev.replay import ReplayServer
 from tests.support.sources import no_retry_waits
 

@@ -222,7 +222,7 @@ def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_
     import duckdb
 
     from oso_core.transform.gateway import install_extensions
-    from oso_core.warehouse.reader import extension_file
+    from oso_core.warehouse.duckdb_extensions import extension_file
 
     directory = tmp_path / "extensions"
     install_extensions(directory)
