@@ -42,12 +42,9 @@ before and after.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +53,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the project's packages (flows, oso_core, oso_dev) importable
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:  # the sibling module, also when this file is imported by its path
+    sys.path.insert(0, str(ROOT / "bench"))
+from subprocess_measure import load_average, own_peak_rss_mib, run_case  # noqa: E402
 
 RUNS = ROOT / "bench" / ".runs"
 FIXTURES = ROOT / "flows" / "open_collective" / "fixtures"
@@ -432,49 +432,11 @@ def _z(moment: datetime) -> str:
 # -- measuring --------------------------------------------------------------------------------------------------------
 
 
-def own_peak_rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_side(side: str, base_url: str, work: Path, weeks: int, profile: bool = False) -> dict:
-    """One load in a fresh subprocess; its peak RSS is the larger of its own and its process tree's polled one."""
-    import psutil
-
+    """One load in a fresh subprocess (``subprocess_measure.run_case``)."""
     command = [sys.executable, __file__, "--side", side, "--base-url", base_url, "--work", str(work),
                "--weeks", str(weeks), *(["--profile"] if profile else [])]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-    outputs: dict[str, str] = {}
-    readers = [
-        threading.Thread(target=lambda s=s: outputs.__setitem__(s, getattr(proc, s).read()), daemon=True)
-        for s in ("stdout", "stderr")
-    ]
-    for reader in readers:
-        reader.start()
-    tree_peak, parent = 0, psutil.Process(proc.pid)
-    while proc.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            tree_peak = max(tree_peak, sum(p.memory_info().rss for p in (parent, *parent.children(recursive=True))))
-        time.sleep(0.05)
-    process_seconds = time.perf_counter() - started
-    for reader in readers:
-        reader.join()
-    if proc.returncode:
-        raise SystemExit(f"{side} failed:\n{outputs['stdout'][-3000:]}\n{outputs['stderr'][-5000:]}")
-    result = json.loads(outputs["stdout"].strip().splitlines()[-1])
-    result["process_seconds"] = process_seconds
-    result["rss_mib"] = max(result.pop("own_rss_mib"), tree_peak / 2**20)
-    print(
-        f"# {side}: load {result['seconds']:.2f} s (process {process_seconds:.2f} s), "
-        f"peak RSS {result['rss_mib']:.0f} MiB, rows {result['rows']:,}",
-        flush=True,
-    )
-    return result
+    return run_case(side, command, ROOT, {**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 # -- reading back -----------------------------------------------------------------------------------------------------
@@ -522,10 +484,6 @@ def check(states: dict[str, dict[str, dict[str, int]]], expected: dict[str, dict
 
 
 # -- main -------------------------------------------------------------------------------------------------------------
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> None:

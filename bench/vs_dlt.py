@@ -54,6 +54,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "bench") not in sys.path:  # the sibling module, also when this file is imported by its path
+    sys.path.insert(0, str(ROOT / "bench"))
+from subprocess_measure import load_average, own_peak_rss_mib, run_case  # noqa: E402
+
 RUNS = ROOT / "bench" / ".runs"
 DLT_VENV = RUNS / "venv-dlt"
 DLT_REQUIREMENT = "dlt[filesystem,pyiceberg]==1.31.0"
@@ -249,56 +253,10 @@ def side_dlt(base_url: str, path: str, work: Path) -> dict:
 # -- measuring --------------------------------------------------------------------------------------------------------
 
 
-def own_peak_rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_side(side: str, interpreter: str, base_url: str, path: str, work: Path, timeout: float) -> dict:
-    """One load in a fresh subprocess; its peak RSS is the larger of its own and its process tree's polled one."""
-    import psutil
-
+    """One load in a fresh subprocess (``subprocess_measure.run_case``)."""
     command = [interpreter, __file__, "--side", side, "--base-url", base_url, "--path", path, "--work", str(work)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-    outputs: dict[str, str] = {}
-    readers = [
-        threading.Thread(target=lambda s=s: outputs.__setitem__(s, getattr(proc, s).read()), daemon=True)
-        for s in ("stdout", "stderr")
-    ]
-    for reader in readers:
-        reader.start()
-    tree_peak, parent = 0, psutil.Process(proc.pid)
-    while proc.poll() is None:
-        if time.perf_counter() - started > timeout:
-            proc.kill()
-            proc.wait()
-            print(f"# {side} {path}: stopped after {timeout:.0f} s; its ratios are bounds", flush=True)
-            return {"seconds": timeout, "process_seconds": timeout, "rss_mib": tree_peak / 2**20, "timed_out": True}
-        try:
-            procs = [parent, *parent.children(recursive=True)]
-            tree_peak = max(tree_peak, sum(p.memory_info().rss for p in procs))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    process_seconds = time.perf_counter() - started
-    for reader in readers:
-        reader.join()
-    if proc.returncode:
-        raise SystemExit(f"{side} {path} failed:\n{outputs['stdout'][-3000:]}\n{outputs['stderr'][-5000:]}")
-    result = json.loads(outputs["stdout"].strip().splitlines()[-1])
-    result["process_seconds"] = process_seconds
-    result["rss_mib"] = max(result.pop("own_rss_mib"), tree_peak / 2**20)
-    print(
-        f"# {side} {path}: load {result['seconds']:.2f} s (process {process_seconds:.2f} s), "
-        f"peak RSS {result['rss_mib']:.0f} MiB, rows {result.get('rows')}",
-        flush=True,
-    )
-    return result
+    return run_case(f"{side} {path}", command, ROOT, {**os.environ, "PYTHONPATH": str(ROOT)}, timeout)
 
 
 def ensure_dlt_venv() -> str:
@@ -382,10 +340,6 @@ def compare(label: str, ours: dict, dlt: dict, expected: dict) -> None:
 
 
 # -- main -------------------------------------------------------------------------------------------------------------
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
