@@ -60,7 +60,10 @@ def cluster(postgres, s3_server: StoreServer, tmp_path_factory: pytest.TempPathF
         "OSO_SOURCE_PACKAGES": PKG,
         "WORKER_TEST_SLEEP": str(SLOW_SECONDS),
         "WORKER_TEST_SLEEP_ONCE": str(tmp / "slow-slept"),  # the run resubmitted after the crash need not wait
-        "WORKER_TEST_LIMITED_SLEEP": "12",  # long enough that both workers hold a run at once, even under load
+        # a load of limited_a or limited_b holds the API slot until a run of the other has started (it then waits
+        # on the slot), so two runs are seen at once however slowly a worker spawns under load
+        "WORKER_TEST_LIMITED_HANDSHAKE": "90",
+        "WORKER_TEST_LIMITED_SLEEP": "2",
     }
     extra.pop("DAGSTER__DISCORD__WEBHOOK_URL", None)
     copies = {name: project_copy(tmp / name) for name in ("a", "b", "orchestrator")}
