@@ -49,6 +49,7 @@ from oso_core.base.masking import MASK, secret_forms
 from oso_core.base.sensitive import is_sensitive_name
 from oso_core.model.secret_params import _KNOWN_FORMATS
 from oso_core.model.sources import Source
+from oso_dev.replay import SHUTDOWN_POLL_S
 
 DEFAULT_MAX_ITEMS = 5
 DEFAULT_MAX_PAGES = 3
@@ -301,7 +302,9 @@ class RecordingProxy:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="oso-record", daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, name="oso-record", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -40,6 +40,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from oso_core.config.settings import PROJECT_ROOT
 
 CHUNK = 1 << 16
+# how often the serving thread looks for a stop: ``stop()`` waits up to this long (http.server's default is 0.5 s,
+# paid once per replayed source run)
+SHUTDOWN_POLL_S = 0.05
 
 
 class ReplaySettings(BaseSettings):
@@ -244,7 +247,9 @@ class ReplayServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="oso-replay", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, name="oso-replay", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -14,6 +14,7 @@ import pytest
 from oso_core.errors import SourceError
 from oso_core.transport.download import download_file, downloaded
 from oso_core.transport.http import RetryPolicy
+from oso_dev.replay import SHUTDOWN_POLL_S
 from tests.support.ports import free_port
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_wait=5)
@@ -83,7 +84,7 @@ def serve() -> Iterator:
 
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True).start()
         servers.append(httpd)
         return f"http://127.0.0.1:{httpd.server_address[1]}/db-dump.tar.gz"
 

@@ -22,7 +22,7 @@ from oso_core.transport.http import (
     min_interval_setting,
     retry_after_seconds,
 )
-from oso_dev.replay import ReplayServer, Route
+from oso_dev.replay import SHUTDOWN_POLL_S, ReplayServer, Route
 from tests.support.ports import free_port
 
 FAST = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_wait=10, jitter=0)
@@ -248,7 +248,7 @@ def test_an_idle_connection_is_kept_past_httpx_default_expiry() -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True).start()
     try:
         with client(f"http://127.0.0.1:{server.server_address[1]}") as http:
             http.get_json("/first")

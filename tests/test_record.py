@@ -20,7 +20,7 @@ import pytest
 from flows.__main__ import main
 from flows.ens.source import SUBGRAPH_PATH
 from oso_dev.record import Masker, cut_lists, cut_note, empty_lists
-from oso_dev.replay import ReplayServer, Route
+from oso_dev.replay import SHUTDOWN_POLL_S, ReplayServer, Route
 
 KEY = "9c1e5d7a3b2f4e6d8a0b1c2d3e4f5a6b"
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -127,7 +127,7 @@ def subgraph() -> Iterator[str]:
     Subgraph.rows = {"domains": domains, "textChangeds": texts}
     Subgraph.paths = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Subgraph)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"

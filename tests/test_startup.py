@@ -23,6 +23,7 @@ from oso_core.engine import prefect_api
 from oso_core.engine.cli import source_parser
 from oso_core.engine.declarations import StaticReadError, declared_sources, find_source, read_source
 from oso_core.model.sources import discover_sources
+from oso_dev.replay import SHUTDOWN_POLL_S
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +254,7 @@ def test_a_listening_process_that_is_not_prefect_does_not_count(tmp_path: Path) 
     import threading
 
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True).start()
     try:
         assert not prefect_api.answers(f"http://127.0.0.1:{server.server_port}/api", timeout=2)
     finally:

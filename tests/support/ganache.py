@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from oso_dev.replay import SHUTDOWN_POLL_S
 from tests.support.ports import free_port
 
 PACKAGE_DIR = Path(__file__).parent / "ethereum"
@@ -262,7 +263,9 @@ class RpcProxy:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

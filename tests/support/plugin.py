@@ -115,10 +115,26 @@ def prefect_server(pytestconfig: pytest.Config, discord_proxy: DiscordProxy) -> 
         port = int(os.environ["OSO_TEST_PREFECT_PORT"])
         server = start_prefect_server(home, port=port, extra_env=discord_proxy.env)
     try:
-        yield server
+        with _no_heartbeats():
+            yield server
     finally:
         _drain_prefect_workers()
         server.stop()
+
+
+@contextlib.contextmanager
+def _no_heartbeats() -> Iterator[None]:
+    """Flow runs in the test process send no heartbeats.
+
+    Prefect's heartbeat thread sleeps in whole seconds and each run's exit joins it, so every flow run in a test
+    ended up to a second late (~0.8 s on average, over the hundreds of runs of the suite). Heartbeats only matter
+    to the zombie automation, which watches deployed runs: the worker tests (``tests/support/workers.py``) run
+    their deployments in processes of their own, with heartbeats every 30 s, and test exactly that.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _drain_prefect_workers() -> None:
