@@ -353,6 +353,7 @@ def side_ours(base_url: str, work: Path, weeks: int, profile: bool) -> dict:
             with (work / "profile.txt").open("w") as out:
                 pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+            profiler.dump_stats(work / "profile.pstats")  # for pstats callers/callees
         else:
             summary = open_collective_flow.fn(**params)
             seconds = time.perf_counter() - started

@@ -40,6 +40,7 @@ import httpx
 from oso_core.base.masking import masked_excerpt
 from oso_core.errors import GraphQLErrors, GraphQLRequestError, MalformedResponse, PageFailed, RateLimited
 from oso_core.transport.http import HttpClient, RetryableStatus, RetryPolicy
+from oso_core.transport.json_codec import loads
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class GraphQLClient:
         except httpx.TransportError as exc:
             raise self._error(f"{operation}: {type(exc).__name__}: {exc}", retryable=True) from None
         try:
-            payload = response.json()
+            payload = loads(response.content)
         except ValueError:
             if not response.is_success:
                 raise self._error(

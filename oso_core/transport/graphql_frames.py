@@ -12,20 +12,27 @@ window then yields the same columns and types, which is what lets weekly windows
 * Every declared field must be present in every node (GraphQL always returns what was asked, null included):
   a missing field, a null in a required field or a value of the wrong type raises ``MalformedResponse`` naming
   the source, the endpoint, the field and the node.
+
+A page is built column by column in C where it can be: the fields of each node in one ``itemgetter`` call, each
+column checked and typed by Polars (``strict``), ISO timestamps parsed in bulk, nested values encoded by
+:func:`~oso_core.transport.json_codec.dumps_sorted`; only a page with a problem is walked node by node, to name the
+first one.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import polars as pl
 
 from oso_core.base.naming import snake_case
 from oso_core.errors import MalformedResponse
+from oso_core.transport.json_codec import dumps_sorted
+from oso_core.transport.records import iso_datetimes
 
 JSON = "json"
 """Column type marker: keep the value (object or list) as JSON text."""
@@ -83,24 +90,27 @@ class NodeSchema:
         def bad(problem: str) -> MalformedResponse:
             return MalformedResponse(source, endpoint, f"{what}: {problem}")
 
-        for index, node in enumerate(nodes):
-            for name in self.columns:
-                if name not in node:
-                    raise bad(f"node {index} (id={node.get('id')!r}) has no field {name!r}")
-            for name in self.required:
-                if node.get(name) is None:
-                    raise bad(f"node {index} (id={node.get('id')!r}) has null required field {name!r}")
+        names = tuple(self.columns)
+        try:  # a node's fields in one C call each (itemgetter), turned into columns (zip)
+            rows = list(map(itemgetter(*names), nodes)) if len(names) > 1 else [(n[names[0]],) for n in nodes]
+        except KeyError:
+            rows = None  # a field is missing: named below
+        columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {n: [] for n in names}
+        if rows is None or any(name not in columns or None in columns[name] for name in self.required):
+            problem = self._first_problem(nodes)
+            if problem is not None:
+                raise bad(problem)
         data: dict[str, pl.Series] = {}
         schema = self.output_schema
         for name, kind in self.columns.items():
             column = self.column(name)
-            values = [node[name] for node in nodes]
+            values = columns[name]
             try:
                 if kind == JSON:
-                    values = [None if v is None else json.dumps(v, sort_keys=True) for v in values]
-                    data[column] = pl.Series(column, values, dtype=pl.String)
+                    texts = [None if v is None else dumps_sorted(v) for v in values]
+                    data[column] = pl.Series(column, texts, dtype=pl.String)
                 elif kind == "datetime":
-                    data[column] = pl.Series(column, [_parse_datetime(v) for v in values], dtype=DATETIME)
+                    data[column] = _datetimes(column, values)
                 else:
                     data[column] = pl.Series(column, values, dtype=schema[column], strict=True)
             except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError) as exc:
@@ -110,6 +120,27 @@ class NodeSchema:
             column = self.column(name)
             data[column] = pl.Series(column, [value] * len(nodes), dtype=schema[column])
         return pl.DataFrame(data, schema=schema)
+
+    def _first_problem(self, nodes: Sequence[Mapping[str, Any]]) -> str | None:
+        """Node by node, field by field: the first node with a field missing or a required one null."""
+        for index, node in enumerate(nodes):
+            for name in self.columns:
+                if name not in node:
+                    return f"node {index} (id={node.get('id')!r}) has no field {name!r}"
+            for name in self.required:
+                if node.get(name) is None:
+                    return f"node {index} (id={node.get('id')!r}) has null required field {name!r}"
+        return None
+
+
+def _datetimes(column: str, values: list[Any]) -> pl.Series:
+    """ISO timestamps parsed in bulk when every value has the one shape ``iso_datetimes`` reads, else value by value
+    (epoch seconds or milliseconds, other ISO forms), with the same result either way."""
+    if all(v is None or isinstance(v, str) for v in values):
+        parsed = iso_datetimes(pl.Series(column, values, dtype=pl.String), DATETIME)
+        if parsed is not None:
+            return parsed
+    return pl.Series(column, [_parse_datetime(v) for v in values], dtype=DATETIME)
 
 
 def frame_from_pages(

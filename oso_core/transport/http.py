@@ -38,6 +38,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from oso_core.base.masking import DEFAULT_EXCERPT, mask_secrets, masked_excerpt
 from oso_core.errors import OsoError, PayloadError, RateLimited, RequestError, Skipped, SourceError
+from oso_core.transport.json_codec import loads
 
 T = TypeVar("T")
 StatusAction = Literal["skip", "ignore", "raise", "retry"]
@@ -402,7 +403,7 @@ class HttpClient:
     def decode_json(self, path: str, response: httpx.Response) -> Any:
         """The JSON body of ``response``, or a ``PayloadError`` naming the endpoint if it is not JSON."""
         try:
-            return response.json()
+            return loads(response.content)
         except ValueError as exc:
             raise self.error(path, f"malformed JSON ({exc})", PayloadError) from None
 

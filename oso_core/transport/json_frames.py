@@ -27,7 +27,6 @@ decodes the page itself when it answers ``None``.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from oso_core.errors import OsoError, PayloadError, SourceError
+from oso_core.transport.json_codec import loads
 from oso_core.transport.pagination import Page, page_records, payload_total
 from oso_core.transport.records import Where, iso_datetimes, records_to_frame
 
@@ -162,7 +162,7 @@ class FrameDecoder:
         errors = http if http is not None else _Errors(self.where.source)
         endpoint = self.where.endpoint
         try:
-            payload = json.loads(body)
+            payload = loads(body)
         except ValueError as exc:
             raise errors.error(endpoint, f"malformed JSON ({exc})", PayloadError) from None
         rows = page_records(errors, endpoint, payload, self.records)

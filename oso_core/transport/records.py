@@ -13,7 +13,6 @@ camelCase API names become snake_case column names the way dlt's naming conventi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -22,6 +21,7 @@ from typing import Any, Literal
 import polars as pl
 
 from oso_core.errors import OsoError, RecordError
+from oso_core.transport.json_codec import dumps_compact
 
 _MISSING = object()
 
@@ -265,7 +265,7 @@ def json_text(value: Any) -> str | None:
     """A nested value as compact, key-sorted JSON text (how OSO's ``max_table_nesting=0`` columns hold it)."""
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return dumps_compact(value)
 
 
 def from_unix(seconds: Any) -> datetime:

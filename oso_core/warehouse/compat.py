@@ -50,8 +50,10 @@ class TouchPoint:
 
 
 TOUCH_POINTS: tuple[TouchPoint, ...] = (
-    TouchPoint("pyiceberg.table:Transaction", "_table", None, ("transaction_io", "transaction_scan")),
-    TouchPoint("pyiceberg.table:Transaction", "_updates", None, ("staged_updates", "restore_staged_updates")),
+    TouchPoint("pyiceberg.table:Transaction", "_table", None, ("transaction_io", "transaction_scan", "memoized")),
+    TouchPoint(
+        "pyiceberg.table:Transaction", "_updates", None, ("staged_updates", "restore_staged_updates", "memoized")
+    ),
     TouchPoint(
         "pyiceberg.table.update.snapshot:_OverwriteFiles",
         "_existing_manifests",
@@ -114,6 +116,46 @@ def transaction_scan(txn: Transaction) -> DataScan:
     Public alternative: ``table.scan()`` scans the committed table, not the transaction's staged state.
     """
     return DataScan(table_metadata=txn.table_metadata, io=transaction_io(txn))
+
+
+def memoized(txn: Transaction) -> Transaction:
+    """``txn``, its ``table_metadata`` computed once per staged change instead of on every read.
+
+    pyiceberg's ``Transaction.table_metadata`` applies every staged update to the table's metadata and deep-copies
+    the result on each read, and a write reads it some twenty times (the writer, the merge planner, pyiceberg's own
+    snapshot producer). The copy grows with the table's history (every snapshot, with its summary), so a windowed
+    load's commits got slower with each window: half of a 200k-record open_collective load was these copies. The
+    metadata is a frozen model that nothing mutates, so the same value is handed out until ``txn._updates`` or
+    ``txn._table.metadata`` is replaced (both are, never changed in place, on every staged update and refresh).
+    The class of ``txn`` becomes a subclass of its own class (``Transaction`` or a staged create's) overriding the
+    one property, so pyiceberg's code that reads it through the transaction gets the memo too.
+
+    Why private: the memo key is ``_table.metadata`` and ``_updates``, the property's own inputs.
+    Public alternative: none; ``update_table_metadata(table.metadata, updates)`` is what the property computes.
+    """
+    cls = type(txn)
+    memo_class = _MEMO_CLASSES.get(cls)
+    if memo_class is None:
+        memo_class = type(cls.__name__, (cls,), {"table_metadata": property(_memoized_metadata)})
+        memo_class.__module__ = cls.__module__
+        _MEMO_CLASSES[cls] = memo_class
+    txn.__class__ = memo_class
+    return txn
+
+
+_MEMO_CLASSES: dict[type, type] = {}
+
+
+def _memoized_metadata(txn: Transaction) -> Any:
+    from pyiceberg.table.update import update_table_metadata
+
+    base, updates = txn._table.metadata, txn._updates
+    memo = txn.__dict__.get("_oso_metadata_memo")
+    if memo is not None and memo[0] is base and memo[1] is updates:
+        return memo[2]
+    metadata = update_table_metadata(base, updates)
+    txn.__dict__["_oso_metadata_memo"] = (base, updates, metadata)
+    return metadata
 
 
 def staged_updates(txn: Transaction) -> tuple[Any, ...]:

@@ -53,6 +53,7 @@ from pyiceberg.utils.concurrent import ExecutorFactory
 from oso_core.base.run_context import flow_run_id
 from oso_core.config import settings
 from oso_core.warehouse.commit import commit_with_retry, replace_files
+from oso_core.warehouse.compat import memoized
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly, read_data_files
 
@@ -362,7 +363,7 @@ def compact(
         }
         removed = [t.file for g in still for t in g.tasks]
         added = [f for g in still for f in g.written]
-        snapshot = replace_files(current.transaction(), removed, added, props).current_snapshot()
+        snapshot = replace_files(memoized(current.transaction()), removed, added, props).current_snapshot()
         return snapshot.snapshot_id if snapshot else None
 
     try:

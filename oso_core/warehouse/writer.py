@@ -45,7 +45,13 @@ from oso_core.warehouse.commit import (
     is_lock_timeout,
     with_retry,
 )
-from oso_core.warehouse.compat import restore_staged_updates, staged_updates, transaction_io, transaction_scan
+from oso_core.warehouse.compat import (
+    memoized,
+    restore_staged_updates,
+    staged_updates,
+    transaction_io,
+    transaction_scan,
+)
 from oso_core.warehouse.disk_full import disk_full_error, is_disk_full
 from oso_core.warehouse.errors import WarehouseError
 from oso_core.warehouse.files import DataFileWriter, delete_quietly
@@ -330,16 +336,18 @@ class _Staging:
 
     def _begin(self, arrow_schema: pa.Schema) -> None:
         if self.table is not None:
-            self.txn = self.table.transaction()
+            self.txn = memoized(self.table.transaction())
         else:
             namespace = self.identifier.rsplit(".", 1)[0]
             with_retry(self.identifier, lambda: ensure_namespace(self.catalog, namespace), self.retry)
             schema = iceberg_schema(arrow_schema)
             spec = _partition_spec(self.identifier, schema, self.partition)
-            self.txn = with_retry(
-                self.identifier,
-                lambda: self.catalog.create_table_transaction(self.identifier, schema=schema, partition_spec=spec),
-                self.retry,
+            self.txn = memoized(
+                with_retry(
+                    self.identifier,
+                    lambda: self.catalog.create_table_transaction(self.identifier, schema=schema, partition_spec=spec),
+                    self.retry,
+                )
             )
             self.created = True
         self.files_writer = DataFileWriter(self.txn.table_metadata, transaction_io(self.txn))
@@ -434,7 +442,7 @@ class _Staging:
             return self.txn  # the create did not land (a locked catalog): the staged create is committed again
         if table is None:
             raise WarehouseError(f"{self.identifier}: the table was dropped during the write")
-        txn = table.transaction()
+        txn = memoized(table.transaction())
         written = self.files_writer.metadata.schema()
         if changes_needed(self.identifier, txn.table_metadata.schema(), schema_to_pyarrow(written), self.key):
             evolve(self.identifier, txn, schema_to_pyarrow(written))
