@@ -216,6 +216,34 @@ def test_python_requirements_are_not_inferred_unless_the_project_asks(tmp_path: 
     assert config.model_defaults.dialect == "duckdb" and config.disable_anonymized_analytics
 
 
+def test_the_context_calls_plan_and_run_without_inspecting_the_callers_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlmesh's analytics wrapper calls ``inspect.stack()`` on each ``plan``/``plan_builder``/``run``/``test``
+    even with analytics off; our context takes the wrapped functions, and is sqlmesh's ``Context`` otherwise."""
+    import inspect
+
+    from sqlmesh import Context
+
+    from oso_core.transform.project import lake_context_class
+
+    lake_context = lake_context_class()
+    assert issubclass(lake_context, Context) and lake_context is lake_context_class()
+    for name in ("plan", "plan_builder", "run", "test"):
+        assert hasattr(getattr(Context, name), "__wrapped__"), f"sqlmesh's Context.{name} is no longer wrapped"
+        assert getattr(lake_context, name) is getattr(Context, name).__wrapped__
+
+    class StackInspected(BaseException):  # not an Exception: the wrapper swallows those from inspect.stack()
+        pass
+
+    def no_stack(*args, **kwargs):
+        raise StackInspected
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+    with pytest.raises(StackInspected):
+        Context.plan(object())  # the wrapper inspects the stack before it calls anything
+    with pytest.raises(AttributeError):
+        lake_context.plan(object())  # ours goes straight to the plan (and fails on the fake context)
+
+
 def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_by_name(tmp_path: Path) -> None:
     """A fresh lake home links the avro and iceberg extensions (no ~60 MB copy); sqlmesh's connection loads them by
     name from there, and a link left pointing nowhere is made again."""
@@ -237,6 +265,39 @@ def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_
     con = duckdb.connect(config={"extension_directory": str(directory), "autoinstall_known_extensions": False})
     con.execute("LOAD iceberg")
     assert con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'iceberg'").fetchone() == (True,)
+
+
+def test_the_content_fingerprint_is_the_one_earlier_runs_stored_and_sees_every_change() -> None:
+    """``content_of`` hashes a row's columns as ``HASH``'s arguments; tables published when it hashed the row as a
+    struct (``HASH(t)``) keep their fingerprint, so an unchanged model is still found unchanged."""
+    import hashlib
+
+    import duckdb
+
+    from oso_core.transform.publish import content_of
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    con.execute(
+        """CREATE TABLE staging.t AS SELECT i AS id, 'n' || i AS "a ""quoted"" name", [i, NULL] AS xs,
+        {'k': i % 3, 'v': NULL::VARCHAR} AS s, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 0.5 END AS x,
+        TIMESTAMPTZ '2025-01-01' + i * INTERVAL 1 HOUR AS at FROM range(5000) r(i)"""
+    )
+    table = relation = "staging.t"
+
+    def struct_fingerprint() -> tuple[int, str]:
+        columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        rows, digest = con.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(HASH(t)), 0)::VARCHAR FROM {relation} AS t"
+        ).fetchone()
+        shape = json.dumps([[c[0], c[1]] for c in columns])
+        return int(rows), hashlib.sha256(f"{shape}|{rows}|{digest}".encode()).hexdigest()[:32]
+
+    before = content_of(con, table)
+    assert before == struct_fingerprint() and before[0] == 5000
+    con.execute(f"UPDATE {relation} SET s = {{'k': 9, 'v': 'x'}} WHERE id = 4321")
+    changed = content_of(con, table)
+    assert changed == struct_fingerprint() and changed != before
 
 
 def test_published_rows_stream_in_frames_bounded_by_bytes_and_an_early_stop_frees_the_connection(

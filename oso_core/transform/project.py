@@ -10,12 +10,18 @@ usage analytics are off, Python requirements are not inferred (unless the projec
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "1")  # before sqlmesh is imported: no phoning home
+# sqlmesh loads a project's models in forked processes, one per CPU, unless MAX_FORK_WORKERS says otherwise (read
+# when sqlmesh is imported). A flow-run process has threads (Prefect's API client, its log and event workers), and a
+# child forked from it can deadlock on a lock one of them held; for a project of tens of models loading in this
+# process takes no longer. Set MAX_FORK_WORKERS yourself to fork (OSO's project has hundreds of models).
+os.environ.setdefault("MAX_FORK_WORKERS", "1")
 
 from sqlglot import exp  # noqa: E402
 
@@ -64,12 +70,32 @@ def project_config(path: Path, gateway: Any, variables: dict[str, Any], cache_di
     return config.model_copy(update=update)
 
 
-def open_context(path: Path, config: Any) -> Any:
-    """A sqlmesh ``Context`` over the project; a model that does not parse is an error naming its file."""
+@functools.cache
+def lake_context_class() -> type:
+    """sqlmesh's ``Context`` without its usage-analytics wrappers.
+
+    ``Context.plan``, ``plan_builder``, ``run``, ``test`` (which ``plan`` calls for the project's unit tests) and
+    the other public methods are wrapped by ``python_api_analytics``, which calls ``inspect.stack()`` on every call
+    (reading a source line for every frame of the caller's stack, deep under a Prefect flow: ~0.15 s each, and the
+    first call imports sqlmesh's notebook magics) only to decide whether to report the call, even with analytics
+    disabled, as ours always are (``project_config``). ``functools.wraps`` keeps each wrapped function on
+    ``__wrapped__``; the subclass takes those, so a method sqlmesh stops wrapping is simply inherited.
+    """
     from sqlmesh import Context
 
+    unwrapped = {}
+    for name in dir(Context):
+        method = getattr(Context, name)
+        code = getattr(method, "__code__", None)  # wraps() copies the name, not the code, of the wrapped function
+        if hasattr(method, "__wrapped__") and code and code.co_qualname.startswith("python_api_analytics."):
+            unwrapped[name] = method.__wrapped__
+    return type("LakeContext", (Context,), {**unwrapped, "__doc__": lake_context_class.__doc__})
+
+
+def open_context(path: Path, config: Any) -> Any:
+    """A sqlmesh ``Context`` over the project; a model that does not parse is an error naming its file."""
     try:
-        return Context(paths=[path], config={path.absolute(): config}, gateway=GATEWAY_NAME)
+        return lake_context_class()(paths=[path], config={path.absolute(): config}, gateway=GATEWAY_NAME)
     except TransformError:
         raise
     except Exception as error:  # noqa: BLE001 - sqlmesh's ConfigError / ParsetimeError name the file

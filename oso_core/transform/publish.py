@@ -91,10 +91,15 @@ def _relation(table: str) -> str:
 
 
 def content_of(con: Any, table: str) -> tuple[int, str]:
-    """Rows and a fingerprint of the table's content: column names and types, row count, the sum of row hashes."""
+    """Rows and a fingerprint of the table's content: column names and types, row count, the sum of row hashes.
+
+    A row's hash is DuckDB's ``HASH`` of its columns as arguments, which equals the hash of the row as one struct
+    (``HASH(t)``, what earlier runs stored) without building the struct: half the time over a 1M-row table.
+    """
     relation = _relation(table)
     columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    rows, digest = con.execute(f"SELECT COUNT(*), COALESCE(SUM(HASH(t)), 0)::VARCHAR FROM {relation} AS t").fetchone()
+    row = ", ".join(sql_name(c[0]) for c in columns)
+    rows, digest = con.execute(f"SELECT COUNT(*), COALESCE(SUM(HASH({row})), 0)::VARCHAR FROM {relation}").fetchone()
     shape = json.dumps([[c[0], c[1]] for c in columns])
     return int(rows), hashlib.sha256(f"{shape}|{rows}|{digest}".encode()).hexdigest()[:32]
 
