@@ -8,6 +8,7 @@ models, so a run takes seconds); the starter project runs end to end over replay
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -244,6 +245,22 @@ def test_the_context_calls_plan_and_run_without_inspecting_the_callers_stack(mon
         lake_context.plan(object())  # ours goes straight to the plan (and fails on the fake context)
 
 
+@pytest.mark.parametrize("first", ["runner", "console", "publish"])
+def test_sqlmesh_loads_models_in_the_process_and_phones_nobody_whatever_module_imports_it_first(first: str) -> None:
+    """sqlmesh reads ``MAX_FORK_WORKERS`` and its analytics switch once, on its first import: the package sets both
+    before any of its modules can import sqlmesh (a forked loader from a threaded flow-run process can deadlock)."""
+    code = (
+        f"import oso_core.transform.{first}, sqlmesh.core.constants as c, os; "
+        "print(c.MAX_FORK_WORKERS, os.environ['SQLMESH__DISABLE_ANONYMIZED_ANALYTICS'])"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MAX_FORK_WORKERS", "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS")
+    }
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]
+
+
 def test_the_gateway_extensions_are_links_to_the_wheels_files_that_duckdb_loads_by_name(tmp_path: Path) -> None:
     """A fresh lake home links the avro and iceberg extensions (no ~60 MB copy); sqlmesh's connection loads them by
     name from there, and a link left pointing nowhere is made again."""
@@ -327,13 +344,17 @@ def test_published_rows_stream_in_frames_bounded_by_bytes_and_an_early_stop_free
 def test_the_publish_connection_loads_iceberg_only_for_a_view_over_the_lake(lake: Warehouse, oso_home: Path) -> None:
     """A model that is a table is read without the lake extensions (~0.2 s a publish); a VIEW-kind model reading
     the pinned lake views loads them by name from the transform's folder."""
-    from oso_core.transform.gateway import GatewayFiles, install_extensions
+    from oso_core.transform.gateway import GatewayFiles, build_gateway, install_extensions
     from oso_core.transform.lake_views import pin_tables, write_views
     from oso_core.transform.publish import _gateway
 
     files = GatewayFiles.in_home()
     install_extensions(files.extensions)
-    write_views(files.database, pin_tables(lake.catalog, ["shop.items"]), "sources__{catalog}__{db}")
+    adapter = build_gateway().gateway.connection.create_engine_adapter()
+    write_views(
+        adapter.cursor, adapter.default_catalog, pin_tables(lake.catalog, ["shop.items"]), "sources__{catalog}__{db}"
+    )
+    adapter.close()
     con = _gateway(files.database)
     loaded = "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'iceberg'"
     assert con.execute(loaded).fetchone() == (False,)

@@ -9,19 +9,19 @@ properties. Each table is exposed twice, as ``<namespace>.<table>`` and under th
 
 The views live in a DuckDB file in the lake home (``$OSO_HOME/transform/transform.duckdb``) that sqlmesh's DuckDB
 gateway opens as its database; the file is the gateway's, never the lake's: the Iceberg tables are only read.
-The DuckDB connection comes from ``oso_core.warehouse.reader.duckdb_connection`` (its iceberg extension installed
-offline from the wheel into the lake home's extension directory, where sqlmesh's connection finds it again).
+They are written through that gateway's own connection, which loads the iceberg extension by name from the
+transform's extension directory (``gateway.install_extensions`` links the wheel's file there: nothing is downloaded).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+import duckdb
 from pyiceberg.catalog import Catalog
 
 from oso_core.transform.errors import TransformError
-from oso_core.warehouse.reader import duckdb_connection, sql_name, sql_string
+from oso_core.warehouse.reader import sql_name, sql_string
 from oso_core.warehouse.storage import is_object_store
 
 SOURCE_CATALOG = "bigquery"  # the catalog of OSO's @oso_source('bigquery.<ns>.<table>') names
@@ -70,12 +70,14 @@ def pin_tables(catalog: Catalog, tables: list[str]) -> dict[str, Pin]:
     return pins
 
 
-def write_views(database: Path, pins: dict[str, Pin], rule: str) -> dict[str, str]:
-    """(Re)write the pinned views into the DuckDB file ``database``; returns ``{schema.table: lake table}`` for
-    every name a model may use.
+def write_views(con: duckdb.DuckDBPyConnection, catalog: str, pins: dict[str, Pin], rule: str) -> dict[str, str]:
+    """(Re)write the pinned views into the gateway database, attached to ``con`` as ``catalog``; returns
+    ``{schema.table: lake table}`` for every name a model may use.
 
-    Views of tables the lake no longer has are dropped, so a model reading one fails at once, naming it, instead of
-    reading a stale snapshot.
+    ``con`` is sqlmesh's own connection to the gateway file (the runner's), so the iceberg extension is loaded once
+    per run, by the first view, and is loaded already when the models read the views (a connection of our own
+    loaded both extensions again, ~0.2 s of every run). Views of tables the lake no longer has are dropped, so a
+    model reading one fails at once, naming it, instead of reading a stale snapshot.
     """
     remote = [p.table for p in pins.values() if is_object_store(p.metadata_location)]
     if remote:
@@ -83,37 +85,32 @@ def write_views(database: Path, pins: dict[str, Pin], rule: str) -> dict[str, st
             f"the DuckDB gateway reads a local warehouse only; {remote[0]} is in an object store "
             "(DAGSTER__ICEBERG__WAREHOUSE): run the transform on the trino gateway (DAGSTER__TRANSFORM__GATEWAY=trino)"
         )
-    database.parent.mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
-    con = duckdb_connection()
-    try:
-        con.execute(f"ATTACH {sql_string(str(database))} AS gateway")
-        wanted: dict[str, set[str]] = {}
-        for pin in pins.values():
-            for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
-                wanted.setdefault(schema, set()).add(pin.name)
-                names[f"{schema}.{pin.name}"] = pin.table
-        _drop_stale(con, wanted)
-        for pin in pins.values():
-            path = pin.metadata_location.removeprefix("file://")
-            for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS gateway.{sql_name(schema)}")
-                con.execute(
-                    f"CREATE OR REPLACE VIEW gateway.{sql_name(schema)}.{sql_name(pin.name)} AS "
-                    f"SELECT * FROM iceberg_scan({sql_string(path)})"
-                )
-        con.execute("DETACH gateway")
-    finally:
-        con.close()
+    wanted: dict[str, set[str]] = {}
+    for pin in pins.values():
+        for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
+            wanted.setdefault(schema, set()).add(pin.name)
+            names[f"{schema}.{pin.name}"] = pin.table
+    _drop_stale(con, catalog, wanted)
+    database = sql_name(catalog)
+    for pin in pins.values():
+        path = pin.metadata_location.removeprefix("file://")
+        for schema in dict.fromkeys((pin.namespace, source_schema(rule, pin.namespace))):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {database}.{sql_name(schema)}")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {database}.{sql_name(schema)}.{sql_name(pin.name)} AS "
+                f"SELECT * FROM iceberg_scan({sql_string(path)})"
+            )
     return names
 
 
-def _drop_stale(con, wanted: dict[str, set[str]]) -> None:
+def _drop_stale(con: duckdb.DuckDBPyConnection, catalog: str, wanted: dict[str, set[str]]) -> None:
     """Drop the views this module wrote earlier (in schemas it writes) that are no longer lake tables."""
     rows = con.execute(
-        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'gateway' AND NOT internal "
-        "AND sql ILIKE '%iceberg_scan(%'"
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal "
+        "AND sql ILIKE '%iceberg_scan(%'",
+        [catalog],
     ).fetchall()
     for schema, view in rows:
         if view not in wanted.get(schema, set()):
-            con.execute(f"DROP VIEW gateway.{sql_name(schema)}.{sql_name(view)}")
+            con.execute(f"DROP VIEW {sql_name(catalog)}.{sql_name(schema)}.{sql_name(view)}")

@@ -11,22 +11,14 @@ usage analytics are off, Python requirements are not inferred (unless the projec
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "1")  # before sqlmesh is imported: no phoning home
-# sqlmesh loads a project's models in forked processes, one per CPU, unless MAX_FORK_WORKERS says otherwise (read
-# when sqlmesh is imported). A flow-run process has threads (Prefect's API client, its log and event workers), and a
-# child forked from it can deadlock on a lock one of them held; for a project of tens of models loading in this
-# process takes no longer. Set MAX_FORK_WORKERS yourself to fork (OSO's project has hundreds of models).
-os.environ.setdefault("MAX_FORK_WORKERS", "1")
+from sqlglot import exp
 
-from sqlglot import exp  # noqa: E402
-
-from oso_core.transform.errors import TransformError  # noqa: E402
-from oso_core.transform.gateway import GATEWAY_NAME  # noqa: E402
+from oso_core.transform.errors import TransformError
+from oso_core.transform.gateway import GATEWAY_NAME
 
 CONFIG_FILES = ("config.yaml", "config.yml", "config.py")
 PROJECT_SETTING = "DAGSTER__TRANSFORM__PROJECT"

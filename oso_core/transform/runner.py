@@ -123,14 +123,16 @@ def run_transform(options: TransformOptions, warehouse: Any = None) -> Transform
     rule = source_rule(typed)
     warehouse = warehouse or Warehouse()
     pins = pin_tables(warehouse.catalog, input_tables(warehouse.catalog, typed.output_namespace))
-    views = write_views(files.database, pins, rule) if gateway.kind == "duckdb" else {}
     run = TransformRun(project, environment, gateway.kind, gateway.state, pins, dry_run=options.dry_run)
     config = project_config(project, gateway.gateway, {"oso_source_schema": rule}, files.folder / "cache")
     console = RecordingConsole()
     with _sqlmesh_errors(gateway, files), _console(console):
         context = open_context(project, config)
         try:
+            views: dict[str, str] = {}
             if gateway.kind == "duckdb":
+                adapter = context.engine_adapter
+                views = write_views(adapter.cursor, adapter.default_catalog, pins, rule)
                 check_inputs(context, views, rule)
             inputs = model_inputs(context, views, pins, rule)
             restate = tuple(options.restate) + tuple(
