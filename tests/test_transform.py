@@ -376,6 +376,33 @@ def test_the_embedded_gateway_stores_the_models_tables_uncompressed(oso_home: Pa
     adapter.close()
 
 
+def test_the_gateway_memory_limit_bounds_the_models_sql_which_spills_beside_its_database(
+    oso_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``transform.memory_limit`` reaches DuckDB; a sort bigger than the limit spills to ``transform.duckdb.tmp``
+    and finishes, and a size DuckDB cannot read is refused when the settings load, naming the setting."""
+    from oso_core.config.settings.loading import SettingsError
+    from oso_core.transform.gateway import GatewayFiles, build_gateway
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__MEMORY_LIMIT", "64MB")
+    adapter = build_gateway().gateway.connection.create_engine_adapter()
+    adapter.cursor.execute("SELECT current_setting('memory_limit')")
+    assert adapter.cursor.fetchone()[0] in ("64.0 MB", "61.0 MiB")
+    adapter.execute("SET threads = 1")
+    adapter.execute(
+        "CREATE TABLE sorted AS SELECT range AS id, md5(range::VARCHAR) AS h FROM range(2000000) ORDER BY h"
+    )
+    adapter.cursor.execute("SELECT count(*), count(DISTINCT id) FROM sorted")
+    assert adapter.cursor.fetchone() == (2_000_000, 2_000_000)
+    spilled = GatewayFiles.in_home().folder / "transform.duckdb.tmp"
+    assert spilled.is_dir()
+    adapter.close()
+
+    monkeypatch.setenv("DAGSTER__TRANSFORM__MEMORY_LIMIT", "lots")
+    with pytest.raises(SettingsError, match="DAGSTER__TRANSFORM__MEMORY_LIMIT"):
+        build_gateway()
+
+
 def test_dry_run_prints_the_plan_and_applies_nothing(lake: Warehouse) -> None:
     before = snapshots(lake)
     state = transform_flow(dry_run=True, return_state=True)

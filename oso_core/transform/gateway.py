@@ -214,9 +214,10 @@ def build_gateway(
     state, state_text, state_password = _state(typed, files, resolver, need_shared=typed.gateway == "trino")
     if typed.gateway == "duckdb":
         install_extensions(files.extensions)
+        limit = {"memory_limit": typed.memory_limit} if typed.memory_limit else {}
         connection = DuckDBConnectionConfig(
             database=str(files.database),
-            connector_config={"extension_directory": str(files.extensions), **GATEWAY_DUCKDB_CONFIG},
+            connector_config={"extension_directory": str(files.extensions), **GATEWAY_DUCKDB_CONFIG, **limit},
             concurrent_tasks=typed.concurrent_tasks,
         )
         secrets: tuple[str, ...] = (state_password,) if state_password else ()

@@ -13,6 +13,7 @@ Manager.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -273,6 +274,11 @@ class TransformSettings(GroupSettings):
     in_weekly: bool = Field(default=True, description="The weekly run runs the transform after its loads")
     cron: str = Field(default="0 5 * * *", description="Cron of the transform deployment (OSO's daily 05:00 UTC)")
     concurrent_tasks: int = Field(default=1, ge=1, description="Models sqlmesh evaluates at once")
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB gateway: memory limit of the models' SQL, e.g. 2GB; beyond it DuckDB spills to "
+        "<lake home>/transform/transform.duckdb.tmp (default: DuckDB's own, 80% of RAM)",
+    )
     trino_host: str | None = Field(default=None, description="Trino gateway: host (required for gateway trino)")
     trino_port: int = Field(default=8080, ge=1, le=65535, description="Trino gateway: port")
     trino_user: str = Field(default="sqlmesh", description="Trino gateway: user")
@@ -288,6 +294,13 @@ class TransformSettings(GroupSettings):
     @classmethod
     def _tags(cls, value: Any) -> Any:
         return _comma_list(value)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", value.strip(), re.IGNORECASE):
+            raise ValueError("a size DuckDB reads, e.g. 512MB, 2GB or 4GiB")
+        return value.strip() if value else value
 
     @field_validator("source_schema", "trino_source_schema")
     @classmethod
