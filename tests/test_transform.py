@@ -187,6 +187,25 @@ def test_a_model_reading_a_table_the_lake_lacks_names_it_and_changes_nothing(lak
     assert snapshots(lake) == before
 
 
+def test_a_model_that_does_not_parse_names_its_file_and_the_fixed_project_then_runs(
+    lake: Warehouse, tmp_path: Path
+) -> None:
+    """The views are written while the project loads; a project that fails to load leaves no gateway connection
+    open behind it (the next run in the same process opens the file afresh and publishes)."""
+    model = tmp_path / "project" / "models" / "stg_items.sql"
+    model.write_text(STAGING.replace("kind FULL,", "kind FULL,,"))
+    before = snapshots(lake)
+    with pytest.raises(TransformError, match=r"cannot be loaded.*stg_items\.sql"):
+        run_transform(TransformOptions())
+    assert snapshots(lake) == before
+    from sqlmesh.core.config.connection import BaseDuckDBConnectionConfig
+
+    assert not BaseDuckDBConnectionConfig._data_file_to_adapter
+    model.write_text(STAGING)
+    run = run_transform(TransformOptions())
+    assert not run.failed and {m.model for m in run.models} >= {"oso.stg_items", "oso.item_totals"}
+
+
 @pytest.mark.parametrize("kind", ["missing", "not a project"])
 def test_a_bad_project_path_is_named_with_its_setting(lake: Warehouse, tmp_path: Path, monkeypatch, kind) -> None:
     folder = tmp_path / "elsewhere"
