@@ -200,10 +200,15 @@ def test_a_model_that_does_not_parse_names_its_file_and_the_fixed_project_then_r
     assert snapshots(lake) == before
     from sqlmesh.core.config.connection import BaseDuckDBConnectionConfig
 
-    assert not BaseDuckDBConnectionConfig._data_file_to_adapter
+    from oso_core.transform.gateway import GatewayFiles
+
+    files = GatewayFiles.in_home()
+    assert not {Path(k) for k in BaseDuckDBConnectionConfig._data_file_to_adapter} & {files.database, files.state}
     model.write_text(STAGING)
     run = run_transform(TransformOptions())
     assert not run.failed and {m.model for m in run.models} >= {"oso.stg_items", "oso.item_totals"}
+    # and a run that ends keeps neither file's adapter behind (one per lake home in a long-lived process)
+    assert not {Path(k) for k in BaseDuckDBConnectionConfig._data_file_to_adapter} & {files.database, files.state}
 
 
 @pytest.mark.parametrize("kind", ["missing", "not a project"])

@@ -137,7 +137,7 @@ def run_transform(options: TransformOptions, warehouse: Any = None) -> Transform
             if exposing is not None:
                 with contextlib.suppress(Exception):
                     exposing.result()
-            _forget_adapter(files.database, close=True)
+            _forget_adapters((files.database, files.state), close=True)
             raise
         try:
             views = exposing.result() if exposing is not None else {}
@@ -162,7 +162,7 @@ def run_transform(options: TransformOptions, warehouse: Any = None) -> Transform
             run.errors = [e for e in console.errors if e]
         finally:
             context.close()
-            _forget_adapter(files.database)
+            _forget_adapters((files.database, files.state))
     return run
 
 
@@ -343,14 +343,16 @@ def _expose_lake(gateway: GatewayPlan, pins: dict[str, Pin], rule: str) -> dict[
     return write_views(adapter.cursor, adapter.default_catalog, pins, rule)
 
 
-def _forget_adapter(database: Path, close: bool = False) -> None:
-    """sqlmesh keeps one DuckDB adapter per data file for the process; the next run must open the file afresh
-    (its views were rewritten, and a closed adapter must not be handed out again). ``close``: close it first (no
-    context took it, so nothing else will)."""
+def _forget_adapters(data_files: tuple[Path, ...], close: bool = False) -> None:
+    """sqlmesh keeps one DuckDB adapter per data file for the process (the gateway's and the state's); the next run
+    must open each file afresh (its views were rewritten, and a closed adapter must not be handed out again), and a
+    long-lived process must not keep one per lake home it ever ran in. ``close``: close them first (no context
+    took them, so nothing else will)."""
     from sqlmesh.core.config.connection import BaseDuckDBConnectionConfig
 
-    for key in [k for k in BaseDuckDBConnectionConfig._data_file_to_adapter if Path(k) == database]:
-        adapter = BaseDuckDBConnectionConfig._data_file_to_adapter.pop(key, None)
+    cached = BaseDuckDBConnectionConfig._data_file_to_adapter
+    for key in [k for k in cached if Path(k) in data_files]:
+        adapter = cached.pop(key, None)
         if close and adapter is not None:
             with contextlib.suppress(Exception):
                 adapter.close()
