@@ -137,6 +137,42 @@ def test_models_are_published_with_their_provenance_and_a_rerun_publishes_nothin
     assert {r["published"] for r in artifact(again, SUMMARY_KEY)} == {"unchanged"}
 
 
+def test_the_fingerprint_computed_while_writing_is_stored_and_a_same_count_change_is_republished(
+    lake: Warehouse,
+) -> None:
+    """A new table's fingerprint is computed beside its write (a second cursor) and committed with it; a change
+    that keeps the row count is fingerprinted before anything is written, found changed, and published."""
+    from oso_core.transform.gateway import GatewayFiles
+    from oso_core.transform.publish import CONTENT_PROPERTY, _gateway, content_of, publish_models
+
+    def publish() -> tuple[list, dict[str, str]]:
+        run = run_transform(TransformOptions())
+        database = GatewayFiles.in_home().database
+        published = publish_models(lake, run.models, database, "oso", run.plan_id)
+        con = _gateway(database)
+        try:
+            expected = {m.model: content_of(con, m.table)[1] for m in run.models}
+        finally:
+            con.close()
+        return published, expected
+
+    first, expected = publish()
+    assert {p.model: p.state for p in first} == {"oso.stg_items": "published", "oso.item_totals": "published"}
+    for p in first:
+        assert properties(lake, p.table)[CONTENT_PROPERTY] == expected[p.model]
+
+    lake.write("shop.items", items([1, 2, 3], [1.0, 2.0, 30.0]), mode="replace")  # same rows, one price moved
+    second, expected = publish()
+    assert {p.model: p.state for p in second} == {"oso.stg_items": "published", "oso.item_totals": "published"}
+    assert [p.rows for p in second] == [3, 1]
+    for p in second:
+        assert properties(lake, p.table)[CONTENT_PROPERTY] == expected[p.model]
+    assert read_table(lake.catalog, "oso.item_totals").to_dicts() == [{"items": 3, "total": 33.0}]
+
+    third, _ = publish()
+    assert {p.state for p in third} == {"unchanged"}
+
+
 def test_a_failed_audit_publishes_neither_the_model_nor_its_downstream(lake: Warehouse, tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "models" / "item_count.sql").write_text(INDEPENDENT)

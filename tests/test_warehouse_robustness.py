@@ -118,6 +118,42 @@ def test_failing_batch_mid_iterator_leaves_the_previous_snapshot(warehouse: Ware
     assert set(data_dir.rglob("*.parquet")) == files_before  # staged files were removed
 
 
+def test_late_properties_are_asked_for_once_the_rows_are_staged_and_one_that_fails_commits_nothing(
+    warehouse: Warehouse, oso_home: Path
+):
+    warehouse.write("s.t", pl.DataFrame({"id": [1, 2]}), mode="append")
+    before = warehouse.snapshot_id("s.t")
+    data_dir = oso_home / "warehouse" / "s" / "t" / "data"
+    files_before = set(data_dir.rglob("*.parquet"))
+    staged: list[int] = []
+
+    def pages():
+        for page in ([3, 4], [5]):
+            staged.append(len(page))
+            yield pl.DataFrame({"id": page})
+
+    def computed_alongside() -> dict[str, str]:
+        assert staged == [2, 1]  # every page was handed to the writer before the properties were asked for
+        return {"oso.fingerprint": "f-1", "oso.source": "given"}
+
+    warehouse.write("s.t", pages(), mode="append", properties=computed_alongside)
+    summary = warehouse.catalog.load_table("s.t").current_snapshot().summary
+    assert summary["oso.fingerprint"] == "f-1" and summary["oso.source"] == "given"  # given wins over the default
+    assert "oso.flow_run_id" in summary.additional_properties
+    assert warehouse.sql("SELECT id FROM s.t ORDER BY id")["id"].to_list() == [1, 2, 3, 4, 5]
+
+    def failing() -> dict[str, str]:
+        raise RuntimeError("fingerprint query failed")
+
+    after = warehouse.snapshot_id("s.t")
+    files_after = set(data_dir.rglob("*.parquet"))
+    with pytest.raises(RuntimeError, match="fingerprint query failed"):
+        warehouse.write("s.t", pl.DataFrame({"id": [6]}), mode="append", properties=failing)
+    assert warehouse.snapshot_id("s.t") == after != before
+    assert set(data_dir.rglob("*.parquet")) == files_after  # the staged file was removed
+    assert files_before < files_after
+
+
 def test_refused_frame_mid_iterator_leaves_no_new_table(warehouse: Warehouse):
     frames = iter([pl.DataFrame({"id": [1]}), pl.DataFrame({"id": ["x"]})])
     with pytest.raises(WarehouseError, match="column 'id' is long in the table but string"):

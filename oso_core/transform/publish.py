@@ -10,7 +10,9 @@ JSON) and the flow run (``oso.flow_run_id``, set by the warehouse).
 Nothing is published for a model that failed (SQL error, failed audit), nor for its downstream, nor for one whose
 publish failed; their tables stay at their previous snapshot. A model whose rows and columns are what its table
 already holds (``oso.transform.content``: row count, an order-independent hash of the rows, the column types) is
-left alone, so rerunning with nothing changed commits nothing.
+left alone, so rerunning with nothing changed commits nothing. The fingerprint is taken before writing only when
+the row count matches the table's (the content may be unchanged); a new table or a new count is written at once,
+its fingerprint computed beside the write and committed with it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,14 +107,30 @@ def content_of(con: Any, table: str) -> tuple[int, str]:
     return int(rows), hashlib.sha256(f"{shape}|{rows}|{digest}".encode()).hexdigest()[:32]
 
 
-def _current_content(warehouse: Any, table: str) -> str | None:
+@dataclass(frozen=True)
+class PublishedContent:
+    """What the table's current snapshot says it holds: its row count and the fingerprint stored with it."""
+
+    rows: int
+    content: str | None
+
+
+def _published_content(warehouse: Any, table: str) -> PublishedContent | None:
     from pyiceberg.exceptions import NoSuchTableError
 
     try:
         snapshot = warehouse.catalog.load_table(table).current_snapshot()
     except NoSuchTableError:
         return None
-    return snapshot.summary.additional_properties.get(CONTENT_PROPERTY) if snapshot and snapshot.summary else None
+    if snapshot is None or snapshot.summary is None:
+        return None
+    summary = snapshot.summary
+    rows = int(summary.get("total-records") or -1)
+    return PublishedContent(rows, summary.additional_properties.get(CONTENT_PROPERTY))
+
+
+def _row_count(con: Any, table: str) -> int:
+    return int(con.execute(f"SELECT COUNT(*) FROM {_relation(table)}").fetchone()[0])
 
 
 def frame_rows(con: Any, table: str, frame_bytes: int = FRAME_BYTES) -> int:
@@ -229,29 +248,55 @@ def publish_models(
 
 
 def _publish_one(warehouse: Any, con: Any, outcome: ModelOutcome, table: str, plan_id: str) -> Published:
+    """Publish one model, unless its content is what its table holds.
+
+    When the row count matches the published table's, the content may be unchanged: it is fingerprinted first,
+    and nothing is written if it matches. Otherwise it has changed for certain (or the table is new), and the
+    fingerprint, still stored for the next run, is computed on a second cursor while the rows are written (DuckDB
+    and the Parquet writer both release the GIL), ready when the writer asks for the commit's properties.
+    """
     started = time.perf_counter()
-    rows, content = content_of(con, outcome.table)
-    if _current_content(warehouse, table) == content:
-        snapshot_id = warehouse.snapshot_id(table)
-        if published_inputs(warehouse, table) != outcome.inputs:
-            _record_inputs(warehouse, table, snapshot_id, outcome.inputs)
-        return Published(outcome.model, table, "unchanged", rows=rows, snapshot_id=snapshot_id)
+    published = _published_content(warehouse, table)
     properties = {
         "oso.transform.model": outcome.model,
         "oso.transform.snapshot": outcome.snapshot,
         "oso.transform.version": outcome.version,
         "oso.transform.plan_id": plan_id,
         INPUTS_PROPERTY: json.dumps(outcome.inputs, sort_keys=True),
-        CONTENT_PROPERTY: content,
     }
-    try:
-        result = warehouse.write(table, _frames(con, outcome.table), mode="replace", source="transform",
-                                 properties=properties)  # fmt: skip
-    except Exception as error:  # noqa: BLE001 - one table's failure; its downstream is held back, others go on
-        return Published(outcome.model, table, "failed", detail=f"{type(error).__name__}: {error}",
-                         seconds=time.perf_counter() - started)  # fmt: skip
+    with ThreadPoolExecutor(1, f"publish-fingerprint {table}") as side:
+        if published is not None and published.content and published.rows == _row_count(con, outcome.table):
+            rows, content = content_of(con, outcome.table)
+            if published.content == content:
+                snapshot_id = warehouse.snapshot_id(table)
+                if published_inputs(warehouse, table) != outcome.inputs:
+                    _record_inputs(warehouse, table, snapshot_id, outcome.inputs)
+                return Published(outcome.model, table, "unchanged", rows=rows, snapshot_id=snapshot_id)
+            fingerprint: Future[tuple[int, str]] = Future()
+            fingerprint.set_result((rows, content))
+        else:
+            fingerprint = side.submit(_content_on_own_cursor, con, outcome.table)
+
+        def with_content() -> dict[str, str]:
+            return {**properties, CONTENT_PROPERTY: fingerprint.result()[1]}
+
+        try:
+            result = warehouse.write(table, _frames(con, outcome.table), mode="replace", source="transform",
+                                     properties=with_content)  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - one table's failure; its downstream is held back, others go on
+            return Published(outcome.model, table, "failed", detail=f"{type(error).__name__}: {error}",
+                             seconds=time.perf_counter() - started)  # fmt: skip
     return Published(outcome.model, table, "published", rows=result.rows_written, snapshot_id=result.snapshot_id,
                      seconds=time.perf_counter() - started)  # fmt: skip
+
+
+def _content_on_own_cursor(con: Any, table: str) -> tuple[int, str]:
+    """``content_of`` on a cursor of its own (a DuckDB connection is used by one thread at a time)."""
+    cursor = con.cursor()
+    try:
+        return content_of(cursor, table)
+    finally:
+        cursor.close()
 
 
 def _record_inputs(warehouse: Any, table: str, snapshot_id: int | None, inputs: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from oso_core.warehouse.catalog import CatalogConfig
     from oso_core.warehouse.commit import RetryPolicy
     from oso_core.warehouse.quality import Check
-    from oso_core.warehouse.writer import FrameLike, IcebergWriter, WriteResult
+    from oso_core.warehouse.writer import FrameLike, IcebergWriter, Properties, WriteResult
 
 __all__ = ["CatalogConfig", "QualityGateError", "RetryPolicy", "Warehouse", "WarehouseError", "WriteResult"]
 
@@ -109,19 +109,29 @@ class Warehouse:
         partition_by: str | None = None,
         dedupe: str = "error",
         source: str | None = None,
-        properties: Mapping[str, str] | None = None,
+        properties: Properties | None = None,
         key_determines_partition: bool = False,
         checks: Sequence[Check] = (),
     ) -> WriteResult:
         """Write ``data`` to ``table`` (``namespace.name``, both snake_case) in one Iceberg commit, if it passes
         ``checks`` and the defaults of ``mode``.
 
+        ``properties``: the snapshot's properties, or a function returning them that the writer calls once every
+        row is staged (for a value computed while the rows are written); ``oso.source`` and ``oso.flow_run_id``
+        are set unless given.
+
         ``key_determines_partition``: see ``TableSpec`` (a merge then reads only the change set's partitions).
         """
         check_table_name(table, source)
-        props = dict(properties or {})
-        props.setdefault("oso.source", source or table.rsplit(".", 1)[0])
-        props.setdefault("oso.flow_run_id", flow_run_id() or "")
+        defaults = {"oso.source": source or table.rsplit(".", 1)[0], "oso.flow_run_id": flow_run_id() or ""}
+        props: Properties
+        if callable(properties):
+            late = properties
+
+            def props() -> Mapping[str, str]:  # the writer calls it once every row is staged
+                return {**defaults, **late()}
+        else:
+            props = {**defaults, **(properties or {})}
         return self.writer.write(
             table,
             data,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,9 @@ __all__ = ["FrameLike", "IcebergWriter", "WarehouseError", "WriteResult", "iter_
 
 logger = logging.getLogger(__name__)
 FrameLike = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
+# A commit's snapshot properties, or a function returning them, called once when every row is staged and before
+# the commit: a property computed alongside the write (the transform's fingerprint of the same rows) is ready then.
+Properties = Mapping[str, str] | Callable[[], Mapping[str, str]]
 DEDUPE = ("error", "last")
 
 
@@ -141,7 +144,7 @@ class IcebergWriter:
         key: tuple[str, ...] | list[str] | None = None,
         partition_by: str | None = None,
         dedupe: str = "error",
-        properties: Mapping[str, str] | None = None,
+        properties: Properties | None = None,
         key_determines_partition: bool = False,
         checks: Sequence[Check] = (),
     ) -> WriteResult:
@@ -192,12 +195,13 @@ class IcebergWriter:
             checks=tuple(staging.checks),
         )
 
-    def _stage_and_commit(self, staging: _Staging, data: FrameLike, properties: Mapping[str, str] | None) -> _Outcome:
+    def _stage_and_commit(self, staging: _Staging, data: FrameLike, properties: Properties | None) -> _Outcome:
         identifier = staging.identifier
         for frame in iter_frames(data):
             staging.add(frame)
         staging.finish()
-        snapshot_props = {k: str(v) for k, v in (properties or {}).items()}
+        given = properties() if callable(properties) else properties  # one that raises: nothing committed
+        snapshot_props = {k: str(v) for k, v in (given or {}).items()}
         snapshot_props.update(snapshot_properties(staging.run_gate()))  # a failed gate raises: nothing committed
         attempts = 0
 
