@@ -1,14 +1,17 @@
 """The lake's freshness check: one Discord alert listing every table older than its maximum age, or missing.
 
     python flows/freshness.py                    # every declared table, now
-    python flows/freshness.py --source ossd npm  # only these sources' tables
+    python flows/freshness.py --source ossd npm  # only these sources' tables (no transform outputs)
     python flows/freshness.py --now 2027-01-01T00:00:00Z
 
 Deployed daily (``freshness`` in ``prefect.yaml``), like OSO's freshness sensor and its "Asset Freshness Summary":
 each table's last load is its current Iceberg snapshot's commit time (metadata only, no data scan,
 ``oso_core.ops.freshness``); when any table is stale or missing one embed lists them (table, last load, age,
-expected) and the same list is published as the ``freshness`` table artifact. The run completes either way (the
-alert is the report; a failed run would alert a second time), and fails only when the alert could not be sent.
+expected) and the same list is published as the ``freshness`` table artifact. The transform's published tables
+(namespace ``transform.output_namespace``) are checked against their inputs: one is stale when a lake table it
+reads has had a commit it has not seen for longer than the transform's cadence allows (``transform.cron``). The
+run completes either way (the alert is the report; a failed run would alert a second time), and fails only when
+the alert could not be sent.
 This module declares no ``SOURCE``: it loads nothing.
 """
 
@@ -26,7 +29,7 @@ if __name__ == "__main__":  # a command line picks its Prefect API (analytics of
 from prefect import flow
 from prefect.states import Completed, Failed, State
 
-from oso_core import FRESH, alerts, discover_sources, summary_line, table_ages
+from oso_core import FRESH, alerts, discover_sources, model_ages, settings, summary_line, table_ages
 
 ARTIFACT_KEY = "freshness"
 
@@ -40,7 +43,8 @@ def _run_url() -> str | None:
 
 @flow(name="oso-freshness", on_failure=[alerts.alert_on_failure], on_crashed=[alerts.alert_on_failure], log_prints=True)
 def freshness_flow(sources: list[str] | None = None, now: datetime | None = None) -> State:
-    """Check every declared table's age (``sources`` narrows it; ``now`` defaults to the current time)."""
+    """Check every declared table's age and every published model's lag behind its inputs (``sources`` narrows it
+    to those sources' tables; ``now`` defaults to the current time)."""
     from prefect.artifacts import create_table_artifact
 
     from oso_core import Warehouse
@@ -50,7 +54,12 @@ def freshness_flow(sources: list[str] | None = None, now: datetime | None = None
     if unknown:
         raise ValueError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(declared)}")
     chosen = [s for name, s in declared.items() if not sources or name in sources]
-    ages = table_ages(Warehouse().catalog, chosen, (now or datetime.now(UTC)).astimezone(UTC))
+    catalog = Warehouse().catalog
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    ages = table_ages(catalog, chosen, at)
+    if not sources:
+        transform = settings.transform()
+        ages += model_ages(catalog, transform.output_namespace, transform.cron, at)
     late = [a.as_row() for a in ages if a.status != FRESH]
     headline = summary_line(ages)
     print(headline)

@@ -121,8 +121,11 @@ def transform_flow(
         environment=environment, select=tuple(select or ()), restate=tuple(restate or ()), dry_run=dry_run
     )
     run = plan_and_run(options)
-    if run.restated:
-        print(f"restated (their lake inputs moved since they were published): {', '.join(run.restated)}")
+    if restate:
+        print(f"restated as asked (and their downstream): {', '.join(restate)}")
+    moved = [model for model in run.restated if model not in (restate or ())]
+    if moved:
+        print(f"restated (their lake inputs moved since they were published): {', '.join(moved)}")
     if dry_run:
         print(run.plan_text)
         create_markdown_artifact(key="transform-plan", markdown=f"```\n{run.plan_text}\n```")

@@ -747,3 +747,88 @@ def test_a_dev_environment_runs_but_publishes_nothing(lake: Warehouse) -> None:
     assert snapshots(lake) == before and not lake.exists("oso.stg_items")
     rows = {r["model"]: r for r in artifact(state, SUMMARY_KEY)}
     assert rows["oso.stg_items"]["state"] == "evaluated" and rows["oso.stg_items"]["published"] == "not published"
+
+
+def test_select_runs_only_the_chosen_models_and_restate_recomputes_a_tag_and_its_downstream(
+    lake: Warehouse, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CLI's ``--select`` and ``--restate`` (OSO's restate jobs by tag), as sqlmesh model selections."""
+    from flows.transform import main
+
+    project = tmp_path / "project"
+    (project / "models" / "item_count.sql").write_text(INDEPENDENT)
+    staging = project / "models" / "stg_items.sql"
+    staging.write_text(STAGING.replace("kind FULL,", 'kind FULL,\n  tags ("entity_category=item"),'))
+
+    assert main(["--select", "oso.stg_items"]) == 0
+    assert lake.exists("oso.stg_items")
+    assert not lake.exists("oso.item_totals") and not lake.exists("oso.item_count")  # not selected: not run
+    assert main([]) == 0  # the rest of the project
+    before = snapshots(lake)
+    assert {"oso.item_totals", "oso.item_count"} <= set(before)
+
+    run = run_transform(TransformOptions(restate=("tag:entity_category=item",)))
+    assert not run.failed, [m.error for m in run.failed]
+    states = {m.model: m.state for m in run.models}
+    assert states == {"oso.stg_items": "evaluated", "oso.item_totals": "evaluated", "oso.item_count": "current"}
+    assert run_transform(TransformOptions()).models and all(  # nothing restated: nothing evaluated
+        m.state == "current" for m in run_transform(TransformOptions()).models
+    )
+
+    caplog.clear()
+    assert main(["--restate", "tag:entity_category=item"]) == 0  # recomputed, same content: nothing published
+    assert "restated as asked (and their downstream): tag:entity_category=item" in caplog.text
+    assert "lake inputs moved" not in caplog.text
+    assert "3 models: 0 published, 3 unchanged, 0 failed" in caplog.text
+    assert snapshots(lake) == before
+
+    for flag in ("--select", "--restate"):  # a selection matching no model fails the run, naming it
+        assert main([flag, "tag:entity_category=nothing"]) == 1
+        expected = f"sqlmesh could not plan environment prod ({flag} tag:entity_category=nothing)"
+        assert expected in capsys.readouterr().err
+    assert snapshots(lake) == before
+
+
+def test_a_published_model_is_as_fresh_as_its_inputs_and_the_freshness_flow_lists_it(
+    lake: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to date, a model is fresh however old its commit; behind a newer input commit for longer than the
+    transform's cadence (daily: 36 hours) it is stale, until a run sees that commit (a new snapshot or, the content
+    unchanged, the inputs recorded)."""
+    from datetime import timedelta
+
+    from flows.freshness import freshness_flow
+    from oso_core.ops.freshness import FRESH, STALE, model_ages
+
+    assert transform_flow(return_state=True).is_completed()
+    much_later = datetime.now(UTC) + timedelta(days=30)
+    ages = {a.table: a for a in model_ages(lake.catalog, "oso", "0 5 * * *", much_later)}
+    assert set(ages) == {"oso.stg_items", "oso.item_totals"}
+    assert {a.status for a in ages.values()} == {FRESH}
+    assert ages["oso.stg_items"].as_row()["age"] == "up to date with its inputs"
+
+    lake.write("shop.items", items([1, 2, 3]), mode="replace")  # a load the transform has not seen (same rows)
+    moved_at = datetime.fromtimestamp(
+        lake.catalog.load_table("shop.items").current_snapshot().timestamp_ms / 1000, tz=UTC
+    )
+    soon = {a.table: a for a in model_ages(lake.catalog, "oso", "0 5 * * *", moved_at + timedelta(hours=35))}
+    assert {a.status for a in soon.values()} == {FRESH} and soon["oso.item_totals"].behind_since == moved_at
+    late = {a.table: a for a in model_ages(lake.catalog, "oso", "0 5 * * *", moved_at + timedelta(hours=37))}
+    assert {a.status for a in late.values()} == {STALE}
+    row = late["oso.stg_items"].as_row()
+    assert (row["age"], row["expected"], row["source"]) == ("37h behind its inputs", "36h", "transform (0 5 * * *)")
+
+    monkeypatch.setenv("OSO_SOURCE_PACKAGES", "tests.support.weekly_sources")
+    monkeypatch.delenv("DAGSTER__DISCORD__WEBHOOK_URL", raising=False)
+    state = freshness_flow(now=moved_at + timedelta(hours=37), return_state=True)
+    assert state.is_completed(), state.message
+    listed = {r["table"]: r["status"] for r in state.result()}
+    assert listed["oso.stg_items"] == listed["oso.item_totals"] == STALE
+    assert "oso.stg_items" not in {  # narrowed to sources, the models are not checked
+        r["table"] for r in freshness_flow(sources=["alpha"], now=moved_at, return_state=True).result()
+    }
+
+    before = snapshots(lake)
+    assert transform_flow(return_state=True).is_completed()  # same content: the new inputs recorded, no commit
+    assert snapshots(lake) == before
+    assert {a.status for a in model_ages(lake.catalog, "oso", "0 5 * * *", much_later)} == {FRESH}

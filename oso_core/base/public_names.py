@@ -158,6 +158,7 @@ NAMES: dict[str, str] = {
     "first_error_line": "oso_core.ops.alerts",
     # oso_core.ops.freshness
     "FRESH": "oso_core.ops.freshness",
+    "model_ages": "oso_core.ops.freshness",
     "summary_line": "oso_core.ops.freshness",
     "table_ages": "oso_core.ops.freshness",
     # oso_core.ops.pipeline

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oso_core.transform.runner import CHECKED_PROPERTY, INPUTS_PROPERTY, ModelOutcome, published_inputs, published_name
+from oso_core.transform.provenance import CHECKED_PROPERTY, INPUTS_PROPERTY, MODEL_PROPERTY, published_inputs
+from oso_core.transform.runner import ModelOutcome, published_name
 from oso_core.warehouse.reader import sql_name, sql_string
 
 CONTENT_PROPERTY = "oso.transform.content"
@@ -258,7 +259,7 @@ def _publish_one(warehouse: Any, con: Any, outcome: ModelOutcome, table: str, pl
     started = time.perf_counter()
     published = _published_content(warehouse, table)
     properties = {
-        "oso.transform.model": outcome.model,
+        MODEL_PROPERTY: outcome.model,
         "oso.transform.snapshot": outcome.snapshot,
         "oso.transform.version": outcome.version,
         "oso.transform.plan_id": plan_id,
@@ -269,7 +270,7 @@ def _publish_one(warehouse: Any, con: Any, outcome: ModelOutcome, table: str, pl
             rows, content = content_of(con, outcome.table)
             if published.content == content:
                 snapshot_id = warehouse.snapshot_id(table)
-                if published_inputs(warehouse, table) != outcome.inputs:
+                if published_inputs(warehouse.catalog, table) != outcome.inputs:
                     _record_inputs(warehouse, table, snapshot_id, outcome.inputs)
                 return Published(outcome.model, table, "unchanged", rows=rows, snapshot_id=snapshot_id)
             fingerprint: Future[tuple[int, str]] = Future()

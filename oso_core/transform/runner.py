@@ -19,7 +19,6 @@ The steps, in order, each failing with a ``TransformError`` that names what to f
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,11 +40,10 @@ from oso_core.transform.project import (
     open_context,
     project_config,
 )
+from oso_core.transform.provenance import published_inputs
 
 logger = logging.getLogger("oso.transform")
 
-INPUTS_PROPERTY = "oso.transform.inputs"
-CHECKED_PROPERTY = "oso.transform.inputs_checked"
 UNPUBLISHED_KINDS = {"EXTERNAL", "EMBEDDED"}
 
 
@@ -155,7 +153,7 @@ def run_transform(options: TransformOptions, warehouse: Any = None) -> Transform
             if options.dry_run:
                 run.plan_text = describe_plan(context.plan_builder(environment, **plan_options).build())
                 return run
-            _plan_and_run(context, environment, plan_options, options.select)
+            _plan_and_run(context, console, environment, plan_options, options.select)
             run.models = outcomes(context, console, environment, inputs)
             env = context.state_sync.get_environment(environment)
             run.plan_id = env.plan_id if env else ""
@@ -166,13 +164,27 @@ def run_transform(options: TransformOptions, warehouse: Any = None) -> Transform
     return run
 
 
-def _plan_and_run(context: Any, environment: str, plan_options: dict[str, Any], select: tuple[str, ...]) -> None:
-    """Plan with auto-apply, then run; a model failing in either is recorded by the console, not raised."""
+def _plan_and_run(
+    context: Any,
+    console: RecordingConsole,
+    environment: str,
+    plan_options: dict[str, Any],
+    select: tuple[str, ...],
+) -> None:
+    """Plan with auto-apply, then run; a model failing in either is recorded by the console, not raised.
+
+    A plan that fails with no model failed (a selection matching no model, an invalid plan) is raised as a
+    ``TransformError`` naming the selections: nothing ran, and a run reporting success would hide it."""
     from sqlmesh.utils.errors import PlanError
 
     try:
         context.plan(environment, auto_apply=True, no_prompts=True, **plan_options)
     except PlanError as error:
+        if not any(record.failed for record in console.models.values()):
+            flags = (("--select", plan_options["select_models"]), ("--restate", plan_options["restate_models"]))
+            chosen = "; ".join(f"{flag} {' '.join(models)}" for flag, models in flags if models)
+            where = f" ({chosen})" if chosen else ""
+            raise TransformError(f"sqlmesh could not plan environment {environment}{where}: {error}") from None
         logger.error("sqlmesh: plan for %s failed: %s", environment, error)
         return  # the environment keeps its previous models; the failed ones are in the console's record
     context.run(environment, select_models=list(select) or None)
@@ -237,31 +249,6 @@ def published_name(model: str, namespace: str) -> str:
     return f"{namespace}.{table}" if schema in ("", "oso") else f"{namespace}.{schema}__{table}"
 
 
-def published_inputs(warehouse: Any, table: str) -> dict[str, Any] | None:
-    """The lake snapshots a published model's current content was computed from, if it is published.
-
-    That is its snapshot's ``oso.transform.inputs``, unless a later run found the same content from newer inputs and
-    said so in the table property ``oso.transform.inputs_checked`` (``{"snapshot_id", "inputs"}``) without a new
-    snapshot (``publish.py``).
-    """
-    from pyiceberg.exceptions import NoSuchTableError
-
-    try:
-        loaded = warehouse.catalog.load_table(table)
-    except NoSuchTableError:
-        return None
-    snapshot = loaded.current_snapshot()
-    if snapshot is None:
-        return None
-    checked = loaded.properties.get(CHECKED_PROPERTY)
-    if checked:
-        record = json.loads(checked)
-        if record.get("snapshot_id") == snapshot.snapshot_id:
-            return record.get("inputs")
-    raw = snapshot.summary.additional_properties.get(INPUTS_PROPERTY) if snapshot.summary else None
-    return json.loads(raw) if raw else None
-
-
 def moved_inputs(warehouse: Any, context: Any, inputs: dict[str, dict[str, Any]], namespace: str) -> list[str]:
     """The published models whose lake inputs have a newer snapshot than the one they were published from: sqlmesh
     does not know a lake table changed, so these are restated (their downstream follow)."""
@@ -269,7 +256,7 @@ def moved_inputs(warehouse: Any, context: Any, inputs: dict[str, dict[str, Any]]
     for model in context.models.values():
         if model.kind.name.name in UNPUBLISHED_KINDS:
             continue
-        before = published_inputs(warehouse, published_name(model.name, namespace))
+        before = published_inputs(warehouse.catalog, published_name(model.name, namespace))
         if before is not None and before != {k: v for k, v in inputs.get(model.name, {}).items()}:
             moved.append(model.name)
     return sorted(moved)
