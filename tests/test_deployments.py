@@ -259,10 +259,11 @@ def test_worker_runs_a_failing_deployment_and_the_alerts_follow(
         remove_alerting()
 
 
+@pytest.mark.timeout(600)  # one CLI process deploying ~25 flows: 75 s on a quiet CI machine, over 120 s on a busy one
 def test_committed_prefect_yaml_deploys(tmp_path: Path) -> None:
     """``prefect deploy --all`` with the project's own file: every declared source becomes a deployment."""
     _prefect("work-pool", "create", "oso-process", "--type", "process", "--overwrite")
-    result = _prefect("deploy", "--all", "--no-prompt")
+    result = _prefect("deploy", "--all", "--no-prompt", timeout=480)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments()
